@@ -1,0 +1,48 @@
+# The core addon: N-API binding, plugin loader, thread pool and the built-in CPU backend.
+# Vendor backends are separate shared libraries built by CMakeLists.txt (cmake-js).
+{
+  "targets": [
+    {
+      "target_name": "stridekit",
+      "sources": [
+        "native/core/addon.cc",
+        "native/core/backend_registry.cc",
+        "native/core/plan_wrap.cc",
+        "native/core/request.cc",
+        "native/core/thread_pool.cc",
+        "native/core/weight_layout.cc",
+        "native/backends/cpu/cpu_backend.cc",
+        "native/backends/cpu/cpu_features.cc",
+        "native/backends/cpu/conv_forward.cc",
+        "native/backends/cpu/conv_transposed.cc",
+        "native/backends/cpu/depthwise.cc",
+        "native/backends/cpu/gemm.cc",
+        "native/backends/cpu/microkernel_avx2.cc",
+        "native/backends/cpu/microkernel_generic.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/include",
+        "native"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS=='linux'", { "libraries": ["-ldl", "-lpthread"] }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fvisibility=hidden"]
+          }
+        }],
+        ["OS=='win'", {
+          "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"] } }
+        }]
+      ]
+    }
+  ]
+}

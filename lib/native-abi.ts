@@ -1,0 +1,72 @@
+/**
+ * The shape of the native core addon as the facade sees it, and the layout of the two flat
+ * Float64Arrays the facade hands it. The native side (native/core/js_abi.h) reads the same offsets;
+ * change both together. Everything here is already normalised: the core never derives a pad, stride
+ * or output size again, it only checks that the buffers are as large as the shapes say.
+ */
+
+/** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */
+export const GEOMETRY = {
+  rank: 0,
+  transposed: 1, // 0 | 1
+  layout: 2, // 0 channels_first, 1 channels_last (input and output)
+  activation: 3, // ACTIVATION codes below
+  groups: 4,
+  inChannels: 5, // C
+  outChannels: 6, // K
+  kernel: 7, // 7..9
+  stride: 10, // 10..12
+  dilation: 13, // 13..15
+  weightLayout: 16, // 0 channels_first (K, C/g, ...k) or transposed (C, K/g, ...k); 1 channels_last (...k, C/g, K) or transposed (...k, K/g, C)
+  length: 17,
+} as const;
+
+/** Offsets into the shape array: resolved once per input shape. */
+export const SHAPE = {
+  batch: 0,
+  inSize: 1, // 1..3
+  outSize: 4, // 4..6 (transposed: outputPadding already included)
+  padBegin: 7, // 7..9
+  padEnd: 10, // 10..12
+  length: 13,
+} as const;
+
+export const ACTIVATION = { none: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
+
+export interface NativeBackendInfo {
+  name: string; // 'cudnn' | 'coreml' | 'openvino' | 'cpu', in ranking order
+  available: boolean;
+  reason: string; // why not available ('' when available)
+  device: string; // what runs the work ('' when unknown)
+  path: string; // the plugin file that was loaded or looked for ('' for the built-in cpu backend)
+}
+
+/** A plan owned by one backend: weights packed once, run many times, disposed explicitly. */
+export interface NativePlan {
+  readonly backend: string;
+  /** Runs on the calling thread. */
+  runSync(shape: Float64Array, x: Float32Array, y: Float32Array): void;
+  /** Runs on a worker thread; resolves after y is written. Runs of one plan are serialised. */
+  run(shape: Float64Array, x: Float32Array, y: Float32Array): Promise<void>;
+  /** Frees the native plan once in-flight runs finish. Later runs throw. Idempotent. */
+  dispose(): void;
+}
+
+export interface NativeBinding {
+  readonly abiVersion: number;
+  /** Number of threads of the CPU backend's pool. */
+  readonly numThreads: number;
+  backends(): NativeBackendInfo[];
+  /** Packs the weights on the calling thread. bias is null or has K values. */
+  createPlan(backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null): NativePlan;
+  /** One-shot: plan + run + free on the calling thread. */
+  convSync(
+    backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null,
+    shape: Float64Array, x: Float32Array, y: Float32Array,
+  ): void;
+  /** One-shot on a worker thread: weight packing happens off the main thread too. */
+  conv(
+    backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null,
+    shape: Float64Array, x: Float32Array, y: Float32Array,
+  ): Promise<void>;
+}

@@ -1,0 +1,148 @@
+/*
+ * stridekit backend ABI — the one contract between the core addon and every backend.
+ *
+ * The core (a node-addon-api module) owns everything JavaScript: argument checks, shapes, padding,
+ * layouts, plans and threads of the event loop. A backend only ever sees the plain C structs below,
+ * with every stride, dilation and [begin, end] pad already explicit. It never derives them again.
+ *
+ * The CPU backend is compiled into the core and exposed through this same table; the vendor backends
+ * (openvino, cudnn, coreml) are shared libraries that export one symbol, SK_BACKEND_ENTRY_SYMBOL.
+ * The loader refuses a table whose abi_version differs from SK_BACKEND_ABI_VERSION and reports both
+ * versions and the file's path.
+ *
+ * Threading: probe() is called once, on the loader's thread. plan_create, plan_run and plan_destroy
+ * may be called from any thread, and plan_run may be called concurrently on different plans;
+ * the core never runs one plan concurrently with itself or with its destruction.
+ */
+#ifndef STRIDEKIT_BACKEND_H
+#define STRIDEKIT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bump on any change to the structs or the function table below. */
+#define SK_BACKEND_ABI_VERSION 1u
+
+#define SK_MAX_RANK 3
+#define SK_REASON_MAX 512
+#define SK_DEVICE_MAX 256
+
+#define SK_BACKEND_ENTRY_SYMBOL "stridekit_backend_entry"
+
+#if defined(_WIN32)
+#define SK_EXPORT __declspec(dllexport)
+#else
+#define SK_EXPORT __attribute__((visibility("default")))
+#endif
+
+typedef enum sk_layout {
+  SK_LAYOUT_CHANNELS_FIRST = 0, /* (N, C, ...spatial) */
+  SK_LAYOUT_CHANNELS_LAST = 1   /* (N, ...spatial, C) */
+} sk_layout;
+
+typedef enum sk_activation {
+  SK_ACTIVATION_NONE = 0,
+  SK_ACTIVATION_RELU = 1,
+  SK_ACTIVATION_RELU6 = 2,
+  SK_ACTIVATION_SIGMOID = 3,
+  SK_ACTIVATION_TANH = 4,
+  SK_ACTIVATION_SILU = 5
+} sk_activation;
+
+typedef enum sk_status {
+  SK_OK = 0,
+  SK_ERROR_INVALID = 1,     /* the request is inconsistent (a core bug, never a user error) */
+  SK_ERROR_UNSUPPORTED = 2, /* this backend cannot run this convolution */
+  SK_ERROR_OUT_OF_MEMORY = 3,
+  SK_ERROR_DEVICE = 4       /* the vendor runtime failed */
+} sk_status;
+
+/* Fixed when a plan is created: everything but the input's batch and spatial size. Unused trailing
+ * entries of the per-dimension arrays (index >= rank) are 1 for kernel, stride and dilation. */
+typedef struct sk_conv_geometry {
+  uint32_t struct_size;      /* sizeof(sk_conv_geometry), for forward compatibility */
+  int32_t rank;              /* 1, 2 or 3 spatial dimensions */
+  int32_t transposed;        /* 0: convolution, 1: transposed convolution (gradient of conv wrt input) */
+  int32_t layout;            /* sk_layout of input and output */
+  int32_t activation;        /* sk_activation, applied after the bias */
+  int32_t has_bias;
+  int64_t groups;
+  int64_t in_channels;       /* C */
+  int64_t out_channels;      /* K */
+  int64_t kernel[SK_MAX_RANK];
+  int64_t stride[SK_MAX_RANK];
+  int64_t dilation[SK_MAX_RANK];
+} sk_conv_geometry;
+
+/* Resolved for one input shape. For a transposed plan out_size already includes outputPadding; output
+ * elements that no input reaches hold only bias and activation. */
+typedef struct sk_conv_shape {
+  uint32_t struct_size;
+  int64_t batch;
+  int64_t in_size[SK_MAX_RANK];
+  int64_t out_size[SK_MAX_RANK];
+  int64_t pad_begin[SK_MAX_RANK];
+  int64_t pad_end[SK_MAX_RANK];
+} sk_conv_shape;
+
+typedef struct sk_probe_result {
+  int32_t available;
+  char reason[SK_REASON_MAX]; /* why not available; empty when available */
+  char device[SK_DEVICE_MAX]; /* what runs the work when available: "AMD EPYC, 2 threads, avx2+fma" */
+} sk_probe_result;
+
+typedef struct sk_error {
+  char message[SK_REASON_MAX];
+} sk_error;
+
+typedef struct sk_plan sk_plan; /* opaque, owned by the backend */
+
+typedef struct sk_backend {
+  uint32_t abi_version; /* SK_BACKEND_ABI_VERSION */
+  uint32_t struct_size; /* sizeof(sk_backend) */
+  const char* name;     /* "cpu", "openvino", "cudnn", "coreml" */
+
+  /* Fills *result. Never throws, never aborts: a missing device or library is a reason. */
+  void (*probe)(sk_probe_result* result);
+
+  /* Weights always arrive in the channels-first layout of PyTorch and ONNX: convolution
+   * (K, C/groups, ...kernel), transposed (C, K/groups, ...kernel). bias has K values or is NULL.
+   * The backend copies or packs what it needs; the caller's buffers may be freed on return. */
+  sk_status (*plan_create)(const sk_conv_geometry* geometry, const float* weight, const float* bias,
+                           sk_plan** plan, sk_error* error);
+
+  /* x and y are dense float32 in the geometry's layout, sizes as given by shape. y is fully written. */
+  sk_status (*plan_run)(sk_plan* plan, const sk_conv_shape* shape, const float* x, float* y,
+                        sk_error* error);
+
+  void (*plan_destroy)(sk_plan* plan);
+} sk_backend;
+
+/* The one symbol a plugin exports. host_abi_version lets a plugin refuse an older host politely
+ * (return NULL and write the reason) instead of misreading its structs. */
+typedef const sk_backend* (*sk_backend_entry_fn)(uint32_t host_abi_version, sk_error* error);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* One macro emits the entry point, so a backend's source builds the same way as a plugin. */
+#define SK_DEFINE_BACKEND_ENTRY(table)                                                              \
+  extern "C" SK_EXPORT const sk_backend* stridekit_backend_entry(uint32_t host_abi_version,       \
+                                                                  sk_error* error) {              \
+    if (host_abi_version != SK_BACKEND_ABI_VERSION) {                                             \
+      if (error) {                                                                                \
+        snprintf(error->message, sizeof(error->message),                                          \
+                 "backend built for ABI %u, host has ABI %u", SK_BACKEND_ABI_VERSION,            \
+                 host_abi_version);                                                               \
+      }                                                                                           \
+      return NULL;                                                                                \
+    }                                                                                             \
+    return &(table);                                                                              \
+  }
+
+#endif /* STRIDEKIT_BACKEND_H */
