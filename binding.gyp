@@ -6,19 +6,21 @@
       "target_name": "stridekit",
       "sources": [
         "native/core/addon.cc",
+        "native/core/async_work.cc",
         "native/core/backend_registry.cc",
+        "native/core/native_plan.cc",
         "native/core/plan_wrap.cc",
         "native/core/request.cc",
         "native/core/thread_pool.cc",
         "native/core/weight_layout.cc",
-        "native/backends/cpu/cpu_backend.cc",
-        "native/backends/cpu/cpu_features.cc",
         "native/backends/cpu/conv_forward.cc",
         "native/backends/cpu/conv_transposed.cc",
+        "native/backends/cpu/cpu_backend.cc",
+        "native/backends/cpu/cpu_features.cc",
         "native/backends/cpu/depthwise.cc",
-        "native/backends/cpu/gemm.cc",
         "native/backends/cpu/microkernel_avx2.cc",
-        "native/backends/cpu/microkernel_generic.cc"
+        "native/backends/cpu/microkernel_generic.cc",
+        "native/backends/cpu/scratch.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -130,10 +130,11 @@ typedef const sk_backend* (*sk_backend_entry_fn)(uint32_t host_abi_version, sk_e
 }
 #endif
 
-/* One macro emits the entry point, so a backend's source builds the same way as a plugin. */
-#define SK_DEFINE_BACKEND_ENTRY(table)                                                              \
-  extern "C" SK_EXPORT const sk_backend* stridekit_backend_entry(uint32_t host_abi_version,       \
-                                                                  sk_error* error) {              \
+/* One macro emits the entry point, so every backend is reached the same way: a plugin exports
+ * SK_DEFINE_BACKEND_ENTRY(table); a backend compiled into the core (cpu) names its entry function
+ * with SK_DEFINE_BACKEND_ENTRY_NAMED and the loader calls it exactly as it calls a plugin's. */
+#define SK_DEFINE_BACKEND_ENTRY_NAMED(function, table)                                             \
+  extern "C" const sk_backend* function(uint32_t host_abi_version, sk_error* error) {             \
     if (host_abi_version != SK_BACKEND_ABI_VERSION) {                                             \
       if (error) {                                                                                \
         snprintf(error->message, sizeof(error->message),                                          \
@@ -144,5 +145,9 @@ typedef const sk_backend* (*sk_backend_entry_fn)(uint32_t host_abi_version, sk_e
     }                                                                                             \
     return &(table);                                                                              \
   }
+
+#define SK_DEFINE_BACKEND_ENTRY(table) \
+  extern "C" SK_EXPORT const sk_backend* stridekit_backend_entry(uint32_t, sk_error*); \
+  SK_DEFINE_BACKEND_ENTRY_NAMED(stridekit_backend_entry, table)
 
 #endif /* STRIDEKIT_BACKEND_H */

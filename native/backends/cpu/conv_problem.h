@@ -1,0 +1,61 @@
+// One convolution as the CPU kernels see it: the ABI's geometry and shape with rank 1 and 2 lifted
+// to three spatial dimensions (leading dimensions of size 1), so every loop is written once.
+#pragma once
+
+#include <cstdint>
+
+#include "stridekit/backend.h"
+
+namespace stridekit::cpu {
+
+struct ConvProblem {
+  bool transposed;
+  bool channels_last;
+  int activation;
+  int64_t groups, C, K, Cg, Kg;
+  int64_t kernel[3], stride[3], dilation[3];  // depth, height, width
+  int64_t taps;                               // kernel[0] * kernel[1] * kernel[2]
+  int64_t batch;
+  int64_t in[3], out[3], pad[3];              // pad: the begin side; the end side is implied by out
+  int64_t in_pixels, out_pixels;
+};
+
+inline ConvProblem make_problem(const sk_conv_geometry& g, const sk_conv_shape& s) {
+  ConvProblem p{};
+  p.transposed = g.transposed != 0;
+  p.channels_last = g.layout == SK_LAYOUT_CHANNELS_LAST;
+  p.activation = g.activation;
+  p.groups = g.groups;
+  p.C = g.in_channels;
+  p.K = g.out_channels;
+  p.Cg = p.C / p.groups;
+  p.Kg = p.K / p.groups;
+  const int lift = 3 - g.rank;
+  for (int d = 0; d < 3; ++d) {
+    const int src = d - lift;
+    const bool used = src >= 0;
+    p.kernel[d] = used ? g.kernel[src] : 1;
+    p.stride[d] = used ? g.stride[src] : 1;
+    p.dilation[d] = used ? g.dilation[src] : 1;
+    p.in[d] = used ? s.in_size[src] : 1;
+    p.out[d] = used ? s.out_size[src] : 1;
+    p.pad[d] = used ? s.pad_begin[src] : 0;
+  }
+  p.taps = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  p.batch = s.batch;
+  p.in_pixels = p.in[0] * p.in[1] * p.in[2];
+  p.out_pixels = p.out[0] * p.out[1] * p.out[2];
+  return p;
+}
+
+// Kernel tap index -> (depth, height, width) offsets of that tap, dilation applied.
+struct TapOffset {
+  int64_t d, h, w;
+};
+inline TapOffset tap_offset(const ConvProblem& p, int64_t tap) {
+  const int64_t kw = p.kernel[2], kh = p.kernel[1];
+  return {(tap / (kh * kw)) * p.dilation[0], ((tap / kw) % kh) * p.dilation[1],
+          (tap % kw) * p.dilation[2]};
+}
+
+}  // namespace stridekit::cpu

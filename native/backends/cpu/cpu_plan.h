@@ -1,0 +1,37 @@
+// A CPU plan: the geometry, the weights packed once for the path this geometry takes, and the bias.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backends/cpu/conv_problem.h"
+#include "backends/cpu/microkernel.h"
+#include "stridekit/backend.h"
+
+struct sk_plan {
+  enum class Path { kForwardGemm, kTransposedGemm, kDepthwise };
+
+  sk_conv_geometry geometry;
+  Path path;
+  std::vector<float> packed;  // per group, group_stride floats apart
+  int64_t group_stride = 0;
+  std::vector<float> bias;    // K values, or empty
+  stridekit::cpu::MicroKernel kernel;
+};
+
+namespace stridekit::cpu {
+
+// Below this many multiply-adds a convolution runs on the calling thread: waking the pool costs more.
+constexpr int64_t kSerialMacs = 1 << 17;
+
+int64_t multiply_adds(const ConvProblem& p);
+
+void pack_forward_gemm(sk_plan& plan, const float* weight);
+void pack_transposed_gemm(sk_plan& plan, const float* weight);
+void pack_depthwise(sk_plan& plan, const float* weight);
+
+void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
+void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
+void run_depthwise(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
+
+}  // namespace stridekit::cpu

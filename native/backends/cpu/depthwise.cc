@@ -1,0 +1,113 @@
+// Depthwise convolution (one input channel per group, a small channel multiplier): a GEMM would
+// waste most of every tile, so it runs as direct loops over output rows, vectorised along the
+// contiguous dimension: output width for channels_first, channels for channels_last.
+#include <algorithm>
+
+#include "backends/cpu/cpu_plan.h"
+#include "backends/cpu/epilogue.h"
+#include "core/thread_pool.h"
+
+namespace stridekit::cpu {
+
+void pack_depthwise(sk_plan& plan, const float* weight) {
+  const sk_conv_geometry& g = plan.geometry;
+  const int64_t K = g.out_channels;
+  int64_t taps = 1;
+  for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
+  plan.group_stride = 0;
+  plan.packed.resize(static_cast<size_t>(K * taps));
+  if (g.layout == SK_LAYOUT_CHANNELS_LAST) {
+    for (int64_t k = 0; k < K; ++k) {  // [tap][K]: one vector of channel weights per tap
+      for (int64_t t = 0; t < taps; ++t) plan.packed[t * K + k] = weight[k * taps + t];
+    }
+  } else {
+    std::copy(weight, weight + K * taps, plan.packed.begin());  // already [K][tap]
+  }
+}
+
+namespace {
+
+// The output positions ow in [lo, hi) whose input column ow * stride - pad + offset is inside [0, n).
+inline void valid_range(int64_t n, int64_t out, int64_t stride, int64_t pad, int64_t offset,
+                        int64_t* lo, int64_t* hi) {
+  const int64_t shift = pad - offset;  // need ow * stride >= shift and ow * stride < n + shift
+  *lo = shift > 0 ? (shift + stride - 1) / stride : 0;
+  *hi = std::min(out, n + shift > 0 ? (n + shift + stride - 1) / stride : 0);
+}
+
+void run_channels_first(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,
+                        int threads) {
+  const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
+  const int64_t rows = p.out[0] * p.out[1];
+  ThreadPool::instance().parallel_for(p.batch * p.K, [&](int64_t item, int) {
+    const int64_t k = item % p.K, image = item / p.K;
+    const float* plane = x + (image * p.C + k / p.Kg) * p.in_pixels;
+    const float* w = plan.packed.data() + k * p.taps;
+    float* out = y + (image * p.K + k) * p.out_pixels;
+    std::fill(out, out + p.out_pixels, 0.f);
+    for (int64_t row = 0; row < rows; ++row) {
+      const int64_t od = row / p.out[1], oh = row % p.out[1];
+      float* dst = out + row * p.out[2];
+      for (int64_t tap = 0; tap < p.taps; ++tap) {
+        const TapOffset t = tap_offset(p, tap);
+        const int64_t id = od * p.stride[0] - p.pad[0] + t.d;
+        const int64_t ih = oh * p.stride[1] - p.pad[1] + t.h;
+        if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1]) continue;
+        int64_t lo, hi;
+        valid_range(p.in[2], p.out[2], p.stride[2], p.pad[2], t.w, &lo, &hi);
+        const float* src = plane + (id * p.in[1] + ih) * p.in[2] - p.pad[2] + t.w;
+        const float wt = w[tap];
+        const int64_t sw = p.stride[2];
+        if (sw == 1) {
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow];
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow * sw];
+        }
+      }
+    }
+    apply_epilogue(out, p.out_pixels, 1, p.out_pixels, bias ? bias + k : nullptr, true, p.activation);
+  }, threads);
+}
+
+void run_channels_last(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,
+                       int threads) {
+  const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
+  const int64_t rows = p.out[0] * p.out[1];
+  ThreadPool::instance().parallel_for(p.batch * rows, [&](int64_t item, int) {
+    const int64_t row = item % rows, image = item / rows;
+    const int64_t od = row / p.out[1], oh = row % p.out[1];
+    const float* in = x + image * p.in_pixels * p.C;
+    for (int64_t ow = 0; ow < p.out[2]; ++ow) {
+      float* dst = y + (image * p.out_pixels + row * p.out[2] + ow) * p.K;
+      std::fill(dst, dst + p.K, 0.f);
+      for (int64_t tap = 0; tap < p.taps; ++tap) {
+        const TapOffset t = tap_offset(p, tap);
+        const int64_t id = od * p.stride[0] - p.pad[0] + t.d;
+        const int64_t ih = oh * p.stride[1] - p.pad[1] + t.h;
+        const int64_t iw = ow * p.stride[2] - p.pad[2] + t.w;
+        if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
+        const float* src = in + ((id * p.in[1] + ih) * p.in[2] + iw) * p.C;
+        const float* w = plan.packed.data() + tap * p.K;
+        if (p.Kg == 1) {
+          for (int64_t k = 0; k < p.K; ++k) dst[k] += w[k] * src[k];
+        } else {
+          for (int64_t k = 0; k < p.K; ++k) dst[k] += w[k] * src[k / p.Kg];
+        }
+      }
+      apply_epilogue(dst, p.K, 1, p.K, bias, false, p.activation);
+    }
+  }, threads);
+}
+
+}  // namespace
+
+void run_depthwise(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
+  const int threads = multiply_adds(p) < kSerialMacs ? 1 : ThreadPool::instance().size();
+  if (p.channels_last) {
+    run_channels_last(plan, p, x, y, threads);
+  } else {
+    run_channels_first(plan, p, x, y, threads);
+  }
+}
+
+}  // namespace stridekit::cpu

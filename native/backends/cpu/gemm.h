@@ -1,0 +1,140 @@
+// The packed GEMM every GEMM-shaped convolution runs through: C (M x N) = A (M x depth) * B (depth x N).
+// A and B come from "sources" that hand out packed strips: weights are packed once per plan and only
+// looked up; activations are packed straight from the input tensor (implicit im2col) block by block,
+// so the whole patch matrix is never materialised.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "backends/cpu/epilogue.h"
+#include "backends/cpu/microkernel.h"
+
+namespace stridekit::cpu {
+
+constexpr int64_t kKC = 256;        // depth per block: a B strip (kKC x kNR) stays in L1
+constexpr int64_t kMCMax = 144;     // rows per block: an A block (kMCMax x kKC) stays in L2
+constexpr int64_t kNCMax = 192;     // columns per block
+
+// Packed strips: strip s starts at data + s * strip_stride and holds [depth][width] floats.
+struct Panel {
+  const float* data;
+  int64_t strip_stride;
+};
+
+inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Packs a matrix given by get(index, k) into strips of `width` indices, [strip][depth][width],
+// zero padding the last strip. Used once per plan for weights, in either GEMM role.
+template <class Get>
+std::vector<float> pack_strips(int64_t count, int64_t depth, int width, Get get) {
+  const int64_t strips = (count + width - 1) / width;
+  std::vector<float> packed(static_cast<size_t>(strips * depth * width), 0.f);
+  for (int64_t s = 0; s < strips; ++s) {
+    float* dst = packed.data() + s * depth * width;
+    const int lanes = static_cast<int>(std::min<int64_t>(width, count - s * width));
+    for (int64_t k = 0; k < depth; ++k) {
+      for (int t = 0; t < lanes; ++t) dst[k * width + t] = get(s * width + t, k);
+    }
+  }
+  return packed;
+}
+
+// A source over strips packed once (by pack_strips with the full depth).
+struct PrepackedSource {
+  const float* base;
+  int64_t depth;
+  int width;
+  Panel panel(int64_t start, int64_t /*count*/, int64_t k0, int64_t /*kc*/, float* /*scratch*/) const {
+    return {base + (start / width) * depth * width + k0 * width, depth * width};
+  }
+};
+
+// A source over a plain strided matrix in memory: element (index, k) at base[index * index_stride +
+// k * k_stride]; indices >= limit read as zero.
+struct StridedMatrixSource {
+  const float* base;
+  int64_t index_stride, k_stride, limit;
+  int width;
+  Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
+    for (int64_t s = 0; s * width < count; ++s) {
+      float* dst = scratch + s * kc * width;
+      for (int t = 0; t < width; ++t) {
+        const int64_t index = start + s * width + t;
+        if (index >= limit || index >= start + count) {
+          for (int64_t k = 0; k < kc; ++k) dst[k * width + t] = 0.f;
+          continue;
+        }
+        const float* src = base + index * index_stride + k0 * k_stride;
+        for (int64_t k = 0; k < kc; ++k) dst[k * width + t] = src[k * k_stride];
+      }
+    }
+    return {scratch, kc * width};
+  }
+};
+
+// Bias and activation for one GEMM tile; bias already points at the tile's first row or column.
+struct TileEpilogue {
+  const float* bias = nullptr;
+  bool bias_per_row = true;
+  int activation = SK_ACTIVATION_NONE;
+};
+
+// Scratch floats a source may need to pack an (rows x kKC) block.
+inline int64_t pack_scratch_floats(int64_t rows, int width) { return round_up(rows, width) * kKC; }
+
+// C[0..mc) x [0..nc) = A * B over the full depth, then the epilogue. a_scratch / b_scratch hold
+// pack_scratch_floats(mc, kMR) / (nc, kNR) floats when the source packs at run time.
+template <class ASource, class BSource>
+void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
+               int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
+               const TileEpilogue& epilogue, float* a_scratch, float* b_scratch) {
+  for (int64_t k0 = 0; k0 < depth; k0 += kKC) {
+    const int64_t kc = std::min(kKC, depth - k0);
+    const bool first = k0 == 0;
+    const bool last = k0 + kc >= depth;
+    const Panel pa = a.panel(row0, mc, k0, kc, a_scratch);
+    const Panel pb = b.panel(col0, nc, k0, kc, b_scratch);
+    for (int64_t j = 0; j < nc; j += kNR) {
+      const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - j));
+      const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
+      for (int64_t i = 0; i < mc; i += kMR) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
+        kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c + i * ldc + j, ldc, mr, nr,
+               !first);
+      }
+      if (last) {
+        const float* bias = epilogue.bias;
+        if (bias && !epilogue.bias_per_row) bias += j;
+        apply_epilogue(c + j, ldc, mc, nr, bias, epilogue.bias_per_row, epilogue.activation);
+      }
+    }
+  }
+}
+
+// How a GEMM of M x N, repeated `outer` times (batch x groups), is cut into tiles so every thread
+// gets several: tiles shrink until there are at least four per thread or they reach a few strips.
+struct Blocking {
+  int64_t mc, nc, m_tiles, n_tiles;
+};
+
+inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads) {
+  int64_t mc = std::min(round_up(M, kMR), kMCMax);
+  int64_t nc = std::min(round_up(N, kNR), kNCMax);
+  auto tiles = [&] { return outer * ((M + mc - 1) / mc) * ((N + nc - 1) / nc); };
+  while (tiles() < 4 * static_cast<int64_t>(threads)) {
+    if (nc >= 4 * kNR && nc >= mc) {
+      nc = round_up(nc / 2, kNR);
+    } else if (mc >= 4 * kMR) {
+      mc = round_up(mc / 2, kMR);
+    } else if (nc >= 4 * kNR) {
+      nc = round_up(nc / 2, kNR);
+    } else {
+      break;
+    }
+  }
+  return {mc, nc, (M + mc - 1) / mc, (N + nc - 1) / nc};
+}
+
+}  // namespace stridekit::cpu

@@ -1,0 +1,20 @@
+// Offsets into the two Float64Arrays the TypeScript facade hands the core; lib/native-abi.ts holds
+// the same table. Change both together.
+#pragma once
+
+namespace stridekit::js {
+
+namespace geometry {
+constexpr int kRank = 0, kTransposed = 1, kLayout = 2, kActivation = 3, kGroups = 4,
+              kInChannels = 5, kOutChannels = 6, kKernel = 7, kStride = 10, kDilation = 13,
+              kWeightLayout = 16, kLength = 17;
+}  // namespace geometry
+
+namespace shape {
+constexpr int kBatch = 0, kInSize = 1, kOutSize = 4, kPadBegin = 7, kPadEnd = 10, kLength = 13;
+}  // namespace shape
+
+// The facade's ABI version: loader.ts refuses a core whose abiVersion differs.
+constexpr int kFacadeAbiVersion = 1;
+
+}  // namespace stridekit::js

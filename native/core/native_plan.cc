@@ -1,0 +1,48 @@
+#include "core/native_plan.h"
+
+namespace stridekit {
+
+namespace {
+std::string failure(const std::string& backend, const char* what, sk_status status,
+                    const sk_error& error) {
+  std::string message = backend + " backend failed to " + what;
+  if (status == SK_ERROR_OUT_OF_MEMORY) message += " (out of memory)";
+  if (error.message[0]) message += ": " + std::string(error.message);
+  return message;
+}
+}  // namespace
+
+const BackendSlot& usable_backend(const std::string& name) {
+  const BackendSlot* slot = BackendRegistry::instance().find(name);
+  if (!slot) throw BackendError("unknown backend '" + name + "'");
+  if (!slot->available) {
+    throw BackendError("backend '" + name + "' is not available: " + slot->reason);
+  }
+  return *slot;
+}
+
+NativePlan::NativePlan(const BackendSlot& backend, const sk_conv_geometry& geometry,
+                       const float* weight, const float* bias)
+    : table_(backend.table), backend_name_(backend.name), geometry_(geometry) {
+  sk_error error{};
+  sk_status status = table_->plan_create(&geometry_, weight, bias, &handle_, &error);
+  error.message[sizeof(error.message) - 1] = '\0';
+  if (status != SK_OK || !handle_) {
+    handle_ = nullptr;
+    throw BackendError(failure(backend_name_, "create a plan", status, error));
+  }
+}
+
+NativePlan::~NativePlan() {
+  if (handle_) table_->plan_destroy(handle_);
+}
+
+void NativePlan::run(const sk_conv_shape& shape, const float* x, float* y) {
+  std::lock_guard<std::mutex> lock(run_mutex_);
+  sk_error error{};
+  sk_status status = table_->plan_run(handle_, &shape, x, y, &error);
+  error.message[sizeof(error.message) - 1] = '\0';
+  if (status != SK_OK) throw BackendError(failure(backend_name_, "run", status, error));
+}
+
+}  // namespace stridekit

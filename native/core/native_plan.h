@@ -1,0 +1,47 @@
+// A backend plan as the core holds it: shared between its JavaScript wrapper and any run in flight,
+// so dispose() while a run is executing frees the plan only after that run finishes.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "core/backend_registry.h"
+#include "stridekit/backend.h"
+
+namespace stridekit {
+
+// A backend failed; the message says which backend and why.
+class BackendError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class NativePlan {
+ public:
+  // weight in the ABI's channels-first layout; bias null or K values. Throws BackendError.
+  NativePlan(const BackendSlot& backend, const sk_conv_geometry& geometry, const float* weight,
+             const float* bias);
+  ~NativePlan();
+  NativePlan(const NativePlan&) = delete;
+  NativePlan& operator=(const NativePlan&) = delete;
+
+  // Serialised per plan. Throws BackendError.
+  void run(const sk_conv_shape& shape, const float* x, float* y);
+
+  const sk_conv_geometry& geometry() const { return geometry_; }
+  const std::string& backend_name() const { return backend_name_; }
+
+ private:
+  const sk_backend* table_;
+  std::string backend_name_;
+  sk_conv_geometry geometry_;
+  sk_plan* handle_ = nullptr;
+  std::mutex run_mutex_;
+};
+
+// The registry's slot for `name`, or a BackendError saying why it cannot be used.
+const BackendSlot& usable_backend(const std::string& name);
+
+}  // namespace stridekit

@@ -1,0 +1,33 @@
+// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise, dispose().
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "core/native_plan.h"
+
+namespace stridekit {
+
+class PlanWrap : public Napi::ObjectWrap<PlanWrap> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  // Wraps a new plan in an instance of the class made by DefineClass for this environment.
+  static Napi::Object New(Napi::Env env, const Napi::FunctionReference& constructor,
+                          std::shared_ptr<NativePlan> plan);
+
+  explicit PlanWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value RunSync(const Napi::CallbackInfo& info);
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Backend(const Napi::CallbackInfo& info);
+
+  // The plan, or a JavaScript Error when it has been disposed.
+  std::shared_ptr<NativePlan> live_plan(Napi::Env env) const;
+
+  std::shared_ptr<NativePlan> plan_;
+};
+
+}  // namespace stridekit

@@ -1,0 +1,42 @@
+// The CPU backend's persistent worker pool: created once per process, sized to the machine
+// (STRIDEKIT_NUM_THREADS overrides), never torn down (threads may still run at exit, as ggml does).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace stridekit {
+
+class ThreadPool {
+ public:
+  // The process-wide pool. Worker threads of node's worker_threads share it: there is one machine.
+  static ThreadPool& instance();
+
+  // Number of threads that take part in a parallel_for, the calling thread included.
+  int size() const { return size_; }
+
+  // Runs task(index, thread) for every index in [0, count) on up to max_threads threads (the caller
+  // is thread 0) and returns when all are done. `thread` is in [0, size()) and is unique among the
+  // tasks running at one moment, so it may index per-thread scratch. Calls from different threads
+  // are serialised: two convolutions never fight over the same cores.
+  void parallel_for(int64_t count, const std::function<void(int64_t index, int thread)>& task,
+                    int max_threads = 1 << 30);
+
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+ private:
+  explicit ThreadPool(int size);
+  void worker_loop(int thread);
+  void run_tasks(int thread);
+
+  struct State;
+  State* state_;
+  int size_;
+};
+
+// Threads the pool would use: STRIDEKIT_NUM_THREADS when set to a positive integer, otherwise the
+// CPUs this process may run on.
+int default_thread_count();
+
+}  // namespace stridekit
