@@ -130,13 +130,20 @@ void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float*
         float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(mc, kMR));
         gemm_tile(plan.kernel, mc, nc, p.Cg, input, row0, weights, col0, cols, nc, TileEpilogue{},
                   a_scratch, nullptr);
+        // Column j of the block is output channel channels[j] through tap offsets[j].
+        TapOffset* offsets = reinterpret_cast<TapOffset*>(thread_scratch(
+            kScratchIndex, static_cast<size_t>(nc) * (sizeof(TapOffset) + sizeof(int64_t)) / sizeof(float)));
+        int64_t* channels = reinterpret_cast<int64_t*>(offsets + nc);
+        for (int64_t j = 0; j < nc; ++j) {
+          offsets[j] = tap_offset(p, (col0 + j) % taps);
+          channels[j] = (col0 + j) / taps;
+        }
         for (int64_t i = 0; i < mc; ++i) {
           const Position q = position_of(p, row0 + i);
           const float* src = cols + i * nc;
           for (int64_t j = 0; j < nc; ++j) {
-            const int64_t kt = col0 + j;
-            const int64_t o = output_pixel(p, q, tap_offset(p, kt % taps));
-            if (o >= 0) y_image[o * p.K + kt / taps] += src[j];
+            const int64_t o = output_pixel(p, q, offsets[j]);
+            if (o >= 0) y_image[o * p.K + channels[j]] += src[j];
           }
         }
       }
