@@ -3,6 +3,16 @@
  * Float64Arrays the facade hands it. The native side (native/core/js_abi.h) reads the same offsets;
  * change both together. Everything here is already normalised: the core never derives a pad, stride
  * or output size again, it only checks that the buffers are as large as the shapes say.
+ *
+ * What lib/normalize.ts guarantees before any call (so the core's range checks never fire from the
+ * facade): every value is an integer; kernel, stride, dilation, groups, channel counts, explicit
+ * pads and the effective kernel (k - 1) * d + 1 are at most 2**31 - 1, resolved pads below 2**33;
+ * every tensor, input and output, has at most 2**32 - 1 elements; pads are >= 0 (transposed 'same'
+ * with a negative total pads nothing, and the output size alone says how far the result reaches);
+ * entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or 0 (pads); groups divides
+ * C and K; x, weight, bias and y are Float32Arrays of exactly the sizes the arrays imply; y shares
+ * no memory with x (nor, in one-shot calls, with weight or bias). loader.ts refuses a core whose
+ * abiVersion differs from its ABI_VERSION.
  */
 
 /** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */

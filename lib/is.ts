@@ -1,0 +1,55 @@
+/** Tiny predicates: every argument check in the facade is built from these. */
+
+export function defined<T>(value: T | undefined | null): value is T {
+  return value !== undefined && value !== null;
+}
+
+export function number(value: unknown): value is number {
+  return typeof value === 'number';
+}
+
+export function string(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+export function boolean(value: unknown): value is boolean {
+  return typeof value === 'boolean';
+}
+
+/** A finite number without a fractional part (NaN and Infinity are not integers). */
+export function integer(value: unknown): value is number {
+  return Number.isInteger(value);
+}
+
+export function positiveInteger(value: unknown): value is number {
+  return integer(value) && value > 0;
+}
+
+export function nonNegativeInteger(value: unknown): value is number {
+  return integer(value) && value >= 0;
+}
+
+export function array(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
+}
+
+/** Any non-null object that is not an array: options bags and tensors (ONNX Runtime's are class instances). */
+export function object(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An object literal or Object.create(null): what an options bag should be. */
+export function plainObject(value: unknown): value is Record<string, unknown> {
+  if (!object(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Checked by tag rather than instanceof so that arrays from another realm (vm, worker) pass. */
+export function float32Array(value: unknown): value is Float32Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]';
+}
+
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {
+  return string(value) && (allowed as readonly string[]).includes(value);
+}

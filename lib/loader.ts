@@ -1,0 +1,168 @@
+/**
+ * Loads the native core lazily, on the first call that needs it, so that the pure parts of the
+ * package (outputShape, resolvePadding, argument errors) work where the binary cannot load.
+ * A failure lists every attempt with its underlying message and ends with `Possible solutions:`
+ * chosen from those messages. The outcome, success or failure, is remembered for the process.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { NativeBinding } from './native-abi';
+
+/** The ABI version this facade speaks (native/core/js_abi.h kFacadeAbiVersion). */
+export const ABI_VERSION = 1;
+const MIN_NAPI_VERSION = 8;
+const MIN_NODE_MAJOR = 18;
+
+export const PACKAGE_ROOT = path.join(__dirname, '..');
+
+interface NodeGypBuild {
+  (dir: string): unknown;
+  /** The binary node-gyp-build would load: build/Release first, then prebuilds/<platform>-<arch>/. */
+  path(dir: string): string;
+}
+
+interface Attempt {
+  where: string;
+  error: string;
+}
+
+let loaded: { binding: NativeBinding; file: string } | undefined;
+let failure: Error | undefined;
+
+export function binding(): NativeBinding {
+  return load().binding;
+}
+
+/** The path of the loaded core binary; loads it if needed. */
+export function bindingPath(): string {
+  return load().file;
+}
+
+function load(): { binding: NativeBinding; file: string } {
+  if (loaded !== undefined) return loaded;
+  if (failure !== undefined) throw failure;
+  const attempts: Attempt[] = [];
+  for (const file of candidates(attempts)) {
+    try {
+      const candidate = require(file) as NativeBinding;
+      if (candidate.abiVersion !== ABI_VERSION) {
+        attempts.push({
+          where: file,
+          error: `ABI version ${String(candidate.abiVersion)}, but this facade (stridekit ${packageVersion()}) expects ${ABI_VERSION}: the binary is stale`,
+        });
+        continue;
+      }
+      loaded = { binding: candidate, file };
+      return loaded;
+    } catch (error) {
+      attempts.push({ where: file, error: messageOf(error) });
+    }
+  }
+  for (const dir of [releaseDir(), prebuildDir()]) {
+    if (!attempts.some((a) => a.where.includes(dir))) attempts.push({ where: dir, error: emptyDirReason(dir) });
+  }
+  failure = loadError(attempts);
+  throw failure;
+}
+
+function emptyDirReason(dir: string): string {
+  if (!fs.existsSync(dir)) return 'no such folder';
+  return 'no binary for this runtime here';
+}
+
+/**
+ * node-gyp-build's choice first; when that one fails to load, the other binaries of this platform's
+ * prebuilds/ folder, so a stale local build does not hide a working prebuild.
+ */
+function candidates(attempts: Attempt[]): string[] {
+  const files: string[] = [];
+  try {
+    const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+    files.push(nodeGypBuild.path(PACKAGE_ROOT));
+  } catch (error) {
+    attempts.push({ where: `${releaseDir()} and ${prebuildDir()}`, error: messageOf(error) });
+  }
+  for (const name of listDir(prebuildDir())) {
+    const file = path.join(prebuildDir(), name);
+    if (name.endsWith('.node') && !files.includes(file)) files.push(file);
+  }
+  return files;
+}
+
+function releaseDir(): string {
+  return path.join(PACKAGE_ROOT, 'build', 'Release') + path.sep;
+}
+
+function prebuildDir(): string {
+  return path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`) + path.sep;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.trim().replace(/\s*\n\s*/g, '; ');
+}
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function loadError(attempts: readonly Attempt[]): Error {
+  const runtime = `Node.js ${process.version}, N-API ${process.versions.napi ?? 'unknown'}`;
+  const lines = [
+    `Could not load the stridekit native core for ${process.platform}-${process.arch} (${runtime}).`,
+    'Tried:',
+    ...attempts.map((a) => `- ${a.where}: ${a.error}`),
+    'Possible solutions:',
+    ...solutions(attempts.map((a) => a.error).join('\n')).map((s) => `- ${s}`),
+  ];
+  return new Error(lines.join('\n'));
+}
+
+/** Chosen from what went wrong, most specific first; building from source unless addons are simply disabled. */
+function solutions(errors: string): string[] {
+  const found: string[] = [];
+  const napi = Number(process.versions.napi ?? 0);
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  if (napi < MIN_NAPI_VERSION || nodeMajor < MIN_NODE_MAJOR) {
+    found.push(`Upgrade Node.js to ${MIN_NODE_MAJOR} or later (N-API ${MIN_NAPI_VERSION}); this is ${process.version} with N-API ${napi || 'unknown'}.`);
+  }
+  const addonsDisabled = process.execArgv.includes('--no-addons') || /addons are disabled|--no-addons/i.test(errors);
+  if (addonsDisabled) {
+    found.push('Node.js runs with --no-addons (or a policy that forbids native addons); stridekit needs its native addon, so remove that flag.');
+  }
+  if (/GLIBC_|GLIBCXX_|CXXABI_/.test(errors)) {
+    found.push(`The binary needs a newer glibc/libstdc++ than this system has (glibc ${glibcVersion()}): build from source with \`npm run build\`, or use a newer distribution.`);
+  }
+  if (/invalid ELF header|wrong ELF class|not a valid Win32 application|mach-o file, but is an incompatible architecture/i.test(errors)) {
+    found.push(`The binary was built for another platform or architecture: reinstall on this ${process.platform}-${process.arch} machine (\`npm rebuild stridekit\`).`);
+  }
+  if (/ABI version/.test(errors)) {
+    found.push('The binary belongs to another stridekit version: rebuild it with `npm run build` (or reinstall stridekit).');
+  }
+  if (/No native build was found/.test(errors)) {
+    found.push(`No prebuilt binary ships for ${process.platform}-${process.arch}: install without --ignore-scripts so the install step builds one.`);
+  }
+  if (!addonsDisabled || found.length > 1) {
+    found.push('Build from source: `npm run build` (needs Python 3 and a C++17 compiler for node-gyp).');
+  }
+  found.push('`npx stridekit info` shows what loaded; see the Installation section of the README.');
+  return found;
+}
+
+function glibcVersion(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return report?.header?.glibcVersionRuntime ?? 'unknown';
+}

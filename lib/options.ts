@@ -1,0 +1,211 @@
+/**
+ * Reads each option's value into explicit per-dimension numbers or a checked enumeration member.
+ * Only normalize.ts calls this module: options that depend on shapes (padding modes, channel
+ * counts, output sizes) are resolved there.
+ */
+import { Aliases, closest, describe, invalid, notOneOf, oneOf, unknownOption } from './errors';
+import * as is from './is';
+import { readTensor } from './tensor';
+import type { Activation, BackendRequest, Layout, PaddingMode } from './types';
+
+/** Strides, dilations, pads, groups, kernel sizes and channel counts: the native core's limit. */
+export const GEOMETRY_MAX = 2 ** 31 - 1;
+
+const LAYER_OPTION_NAMES = [
+  'stride', 'padding', 'dilation', 'groups', 'bias', 'activation', 'layout', 'weightLayout',
+  'outputPadding', 'backend',
+] as const;
+export const CONV_OPTION_NAMES: readonly string[] = [...LAYER_OPTION_NAMES, 'out', 'transposed'];
+export const PLAN_OPTION_NAMES: readonly string[] = ['weight', 'transposed', ...LAYER_OPTION_NAMES];
+export const RUN_OPTION_NAMES: readonly string[] = ['out'];
+
+/** PyTorch, ONNX and Keras spellings that the did-you-mean hint maps to ours (keys squashed). */
+const OPTION_ALIASES: Aliases = {
+  pad: 'padding', pads: 'padding', autopad: 'padding', dilationrate: 'dilation', dataformat: 'layout',
+  kernel: 'weight', weights: 'weight', filters: 'weight',
+};
+
+export const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 'silu'];
+export const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'cudnn', 'coreml', 'openvino', 'cpu'];
+const PADDING_MODES: readonly PaddingMode[] = ['valid', 'same', 'same_lower', 'causal'];
+
+const LAYOUT_ALIASES: Aliases = {
+  ncw: 'channels_first', nchw: 'channels_first', ncdhw: 'channels_first', channelsfirst: 'channels_first',
+  nwc: 'channels_last', nhwc: 'channels_last', ndhwc: 'channels_last', channelslast: 'channels_last',
+};
+const PADDING_ALIASES: Aliases = { sameupper: 'same' };
+const BACKEND_ALIASES: Aliases = { cuda: 'cudnn', ov: 'openvino' };
+
+export type Options = Readonly<Record<string, unknown>>;
+
+/**
+ * An options bag: undefined and null are {}; every key must be known (a typo is a TypeError, not a
+ * silently ignored option). `hints` explains keys that belong to another call.
+ */
+export function readOptionsBag(
+  value: unknown, known: readonly string[], hints: Readonly<Record<string, string>> = {},
+): Options {
+  if (!is.defined(value)) return {};
+  if (!is.object(value) || ArrayBuffer.isView(value)) throw invalid('type', 'options', 'an object', value);
+  for (const name of Object.keys(value)) {
+    if (known.includes(name)) continue;
+    if (hints[name] !== undefined) throw new TypeError(`options.${name} is not a known option (${hints[name]})`);
+    throw unknownOption(name, known, OPTION_ALIASES);
+  }
+  return value;
+}
+
+/** `required` set: the function fixes the direction and the option may only agree with it. */
+export function readTransposed(value: unknown, required?: { transposed: boolean; fn: string; other: string }): boolean {
+  if (!is.defined(value)) return required?.transposed ?? false;
+  if (!is.boolean(value)) throw invalid('type', 'transposed', 'a boolean', value);
+  if (required !== undefined && value !== required.transposed) {
+    throw invalid('range', 'transposed', `${required.transposed} or left out for ${required.fn}()`, value,
+      { hint: `use ${required.other}()` });
+  }
+  return value;
+}
+
+interface IntegerRule {
+  expectation: string;
+  test: (value: unknown) => value is number;
+}
+const POSITIVE: IntegerRule = { expectation: 'a positive integer', test: is.positiveInteger };
+const NON_NEGATIVE: IntegerRule = { expectation: 'a non-negative integer', test: is.nonNegativeInteger };
+
+function readInteger(value: unknown, path: string, rule: IntegerRule): number {
+  if (!is.number(value)) throw invalid('type', path, rule.expectation, value);
+  if (!rule.test(value)) throw invalid('range', path, rule.expectation, value);
+  if (value > GEOMETRY_MAX) throw invalid('range', path, `at most ${GEOMETRY_MAX}`, value);
+  return value;
+}
+
+function entries(rank: number): string {
+  return rank === 1 ? '1 entry' : `${rank} entries`;
+}
+
+/** A scalar for every spatial dimension, or an array with one per spatial dimension. */
+function readPerDimension(value: unknown, path: string, rank: number, fallback: number, rule: IntegerRule): number[] {
+  if (!is.defined(value)) return new Array<number>(rank).fill(fallback);
+  if (is.number(value)) return new Array<number>(rank).fill(readInteger(value, path, rule));
+  const expectation = `${rule.expectation} or an array of ${entries(rank)} (one per spatial dimension)`;
+  if (!is.array(value)) throw invalid('type', path, expectation, value);
+  if (value.length !== rank) throw invalid('range', path, expectation, value);
+  return value.map((item, i) => readInteger(item, `${path}[${i}]`, rule));
+}
+
+export function readStride(value: unknown, rank: number): number[] {
+  return readPerDimension(value, 'stride', rank, 1, POSITIVE);
+}
+
+export function readDilation(value: unknown, rank: number): number[] {
+  return readPerDimension(value, 'dilation', rank, 1, POSITIVE);
+}
+
+export function readGroups(value: unknown): number {
+  return is.defined(value) ? readInteger(value, 'groups', POSITIVE) : 1;
+}
+
+/** Forward: must be left out. Transposed: each value below the stride or the dilation (PyTorch's rule). */
+export function readOutputPadding(
+  value: unknown, rank: number, transposed: boolean, stride: readonly number[], dilation: readonly number[],
+): number[] {
+  if (!transposed) {
+    if (is.defined(value)) {
+      throw invalid('range', 'outputPadding', 'left out for a forward convolution', value,
+        { hint: 'it applies to transposed convolutions only' });
+    }
+    return new Array<number>(rank).fill(0);
+  }
+  const outputPadding = readPerDimension(value, 'outputPadding', rank, 0, NON_NEGATIVE);
+  outputPadding.forEach((p, i) => {
+    if (p >= stride[i] && p >= dilation[i]) {
+      const path = is.array(value) ? `outputPadding[${i}]` : 'outputPadding';
+      throw invalid('range', path, `smaller than stride[${i}] (${stride[i]}) or dilation[${i}] (${dilation[i]})`, p);
+    }
+  });
+  return outputPadding;
+}
+
+/** What `padding` says before the input shape is known: explicit pairs, or a mode resolved per shape. */
+export type PaddingSpec =
+  | { readonly mode: 'explicit'; readonly pads: ReadonlyArray<readonly [number, number]> }
+  | { readonly mode: PaddingMode };
+
+export function readPadding(value: unknown, rank: number, transposed: boolean): PaddingSpec {
+  const modes = PADDING_MODES.filter((mode) => mode !== 'causal' || (rank === 1 && !transposed));
+  const context = modes.includes('causal') ? '' : transposed ? ' for a transposed convolution' : ` for a ${rank}-D convolution`;
+  const expectation = `a non-negative integer, an array of ${entries(rank)} (one per spatial dimension), or ${oneOf(modes)}${context}`;
+  if (!is.defined(value)) return { mode: 'explicit', pads: new Array(rank).fill([0, 0]) };
+  if (is.string(value)) {
+    if (is.oneOf(value, modes)) return { mode: value };
+    const suggestion = closest(value, modes, PADDING_ALIASES);
+    throw invalid('range', 'padding', expectation, value,
+      suggestion === undefined || suggestion === value ? undefined : { hint: `did you mean '${suggestion}'?` });
+  }
+  if (is.number(value)) {
+    const p = readInteger(value, 'padding', NON_NEGATIVE);
+    return { mode: 'explicit', pads: new Array(rank).fill([p, p]) };
+  }
+  if (!is.array(value)) throw invalid('type', 'padding', expectation, value);
+  if (value.length !== rank) throw invalid('range', 'padding', expectation, value, { hint: paddingLengthHint(value, rank) });
+  return { mode: 'explicit', pads: value.map((item, i) => readPadPair(item, `padding[${i}]`)) };
+}
+
+function readPadPair(item: unknown, path: string): readonly [number, number] {
+  const expectation = 'a non-negative integer or a [begin, end] pair';
+  if (is.number(item)) {
+    if (!is.nonNegativeInteger(item)) throw invalid('range', path, expectation, item);
+    const p = readInteger(item, path, NON_NEGATIVE);
+    return [p, p];
+  }
+  if (!is.array(item)) throw invalid('type', path, expectation, item);
+  if (item.length !== 2) throw invalid('range', path, expectation, item);
+  return [readInteger(item[0], `${path}[0]`, NON_NEGATIVE), readInteger(item[1], `${path}[1]`, NON_NEGATIVE)];
+}
+
+/** The two likely mix-ups: a bare [begin, end] for 1-D, and ONNX's flat pads. */
+function paddingLengthHint(value: readonly unknown[], rank: number): string | undefined {
+  if (!value.every(is.number)) return undefined;
+  if (rank === 1 && value.length === 2) return `for begin and end write [${describe(value)}]`;
+  if (value.length === 2 * rank) {
+    const pairs = Array.from({ length: rank }, (_, i) => `[${describe(value[i])}, ${describe(value[i + rank])}]`);
+    return `ONNX pads [begins..., ends...] are written [${pairs.join(', ')}]`;
+  }
+  return undefined;
+}
+
+export function readActivation(value: unknown): Activation | undefined {
+  if (!is.defined(value)) return undefined;
+  if (!is.oneOf(value, ACTIVATIONS)) throw notOneOf('activation', ACTIVATIONS, value);
+  return value;
+}
+
+export function readLayout(value: unknown, path: 'layout' | 'weightLayout'): Layout {
+  if (!is.defined(value)) return 'channels_first';
+  if (!is.oneOf(value, LAYOUTS)) throw notOneOf(path, LAYOUTS, value, LAYOUT_ALIASES);
+  return value;
+}
+
+export function readBackendRequest(value: unknown): BackendRequest {
+  if (!is.defined(value)) return 'auto';
+  if (!is.oneOf(value, BACKEND_REQUESTS)) throw notOneOf('backend', BACKEND_REQUESTS, value, BACKEND_ALIASES);
+  return value;
+}
+
+/** null, or the K bias values: a Float32Array or a Tensor of any shape holding K values. */
+export function readBias(value: unknown, outChannels: number): Float32Array | null {
+  if (!is.defined(value)) return null;
+  const expectation = `${outChannels} (one value per output channel)`;
+  if (is.float32Array(value)) {
+    if (value.length !== outChannels) throw invalid('range', 'bias.length', expectation, value.length);
+    return value;
+  }
+  if (!is.object(value) || ArrayBuffer.isView(value)) {
+    throw invalid('type', 'bias', 'a Float32Array or a Tensor with one value per output channel', value);
+  }
+  const { data } = readTensor(value, 'bias');
+  if (data.length !== outChannels) throw invalid('range', 'bias.data.length', expectation, data.length);
+  return data;
+}

@@ -1,0 +1,32 @@
+/** Shape arithmetic without native code: it works even where the native core cannot load. */
+import { normalizeFixed, resolveShape, ShapePart } from './normalize';
+import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
+import { readShape } from './tensor';
+import type { ShapeOptions } from './types';
+
+/**
+ * The output shape of `conv(x, w, options)`, or of `convTranspose(x, w, options)` when
+ * `options.transposed` is true. Throws the same TypeErrors and RangeErrors as the convolution
+ * would; `out` is ignored and `backend` only checked for spelling, so one options object can serve
+ * both calls.
+ */
+export function outputShape(xShape: readonly number[], wShape: readonly number[], options?: ShapeOptions): number[] {
+  return [...resolve(xShape, wShape, options).outputShape];
+}
+
+/**
+ * The explicit `[begin, end]` pads, one pair per spatial dimension, that `padding` ('same',
+ * 'same_lower', 'causal', 'valid', or explicit values) becomes for this input; transposed when
+ * `options.transposed` is true.
+ */
+export function resolvePadding(xShape: readonly number[], wShape: readonly number[], options?: ShapeOptions): Array<[number, number]> {
+  return resolve(xShape, wShape, options).pads.map(([begin, end]) => [begin, end]);
+}
+
+function resolve(xShape: unknown, wShape: unknown, options: unknown): ShapePart {
+  const opts = readOptionsBag(options, CONV_OPTION_NAMES);
+  const x = readShape(xShape, 'xShape');
+  const w = readShape(wShape, 'wShape');
+  const fixed = normalizeFixed(w, 'wShape', opts, readTransposed(opts.transposed));
+  return resolveShape(fixed, x, 'xShape');
+}

@@ -1,0 +1,93 @@
+/** Tensor arguments: `{ data: Float32Array, shape }` or ONNX Runtime's `{ data, dims }`. */
+import { describe, invalid } from './errors';
+import * as is from './is';
+
+/**
+ * The most elements any tensor may have. Every count then is a safe integer, and the native core's
+ * 64-bit index arithmetic has room to spare.
+ */
+export const MAX_ELEMENTS = 2 ** 32 - 1;
+
+export interface CheckedTensor {
+  data: Float32Array;
+  shape: number[];
+  /** `x.shape` or `x.dims`: whichever the caller wrote, for later messages. */
+  shapePath: string;
+}
+
+/** A shape: an array of positive integers whose product is at most MAX_ELEMENTS. */
+export function readShape(value: unknown, path: string): number[] {
+  if (!is.array(value)) throw invalid('type', path, 'an array of positive integers', value);
+  const shape = value.map((dim, axis) => readDimension(dim, `${path}[${axis}]`));
+  elementCount(shape, path);
+  return shape;
+}
+
+function readDimension(dim: unknown, path: string): number {
+  if (!is.number(dim)) throw invalid('type', path, 'a positive integer', dim);
+  if (!is.positiveInteger(dim)) throw invalid('range', path, 'a positive integer', dim);
+  if (dim > MAX_ELEMENTS) throw invalid('range', path, `at most ${MAX_ELEMENTS}`, dim);
+  return dim;
+}
+
+/** The product of a shape; a RangeError naming `path` when it exceeds MAX_ELEMENTS. */
+export function elementCount(shape: readonly number[], path: string): number {
+  let count = 1;
+  for (const dim of shape) count *= dim;
+  if (count > MAX_ELEMENTS) {
+    throw invalid('range', path, `a shape of at most ${MAX_ELEMENTS} elements`, shape,
+      { got: `${describe(shape)} (${count} elements)` });
+  }
+  return count;
+}
+
+export function readTensor(value: unknown, name: string): CheckedTensor {
+  if (!is.object(value)) {
+    throw invalid('type', name, 'a Tensor ({ data: Float32Array, shape: number[] })', value);
+  }
+  const { data } = value;
+  if (!is.float32Array(data)) throw invalid('type', `${name}.data`, 'a Float32Array', data);
+  const { shape, shapePath } = readShapeOrDims(value, name);
+  const count = elementCount(shape, shapePath);
+  if (data.length !== count) {
+    throw invalid('range', `${name}.data.length`, `${count} (the product of ${shapePath} ${describe(shape)})`, data.length);
+  }
+  return { data, shape, shapePath };
+}
+
+function readShapeOrDims(value: Record<string, unknown>, name: string): { shape: number[]; shapePath: string } {
+  const hasShape = is.defined(value.shape);
+  if (!is.defined(value.dims)) return { shape: readShape(value.shape, `${name}.shape`), shapePath: `${name}.shape` };
+  const dims = readShape(value.dims, `${name}.dims`);
+  if (!hasShape) return { shape: dims, shapePath: `${name}.dims` };
+  const shape = readShape(value.shape, `${name}.shape`);
+  if (dims.length !== shape.length || dims.some((dim, axis) => dim !== shape[axis])) {
+    throw invalid('range', `${name}.dims`, `equal to ${name}.shape ${describe(shape)} when both are given`, dims);
+  }
+  return { shape, shapePath: `${name}.shape` };
+}
+
+/** True when two views share at least one byte. */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * The output buffer: `out.data` when `out` is given (it must have exactly the output shape and share
+ * no memory with `inputs`, which the core reads while it writes), else a new Float32Array.
+ */
+export function outputBuffer(
+  out: unknown, outputShape: readonly number[], length: number, inputs: ReadonlyArray<readonly [string, ArrayBufferView | null]>,
+): Float32Array {
+  if (!is.defined(out)) return new Float32Array(length);
+  const checked = readTensor(out, 'out');
+  const same = checked.shape.length === outputShape.length && checked.shape.every((dim, axis) => dim === outputShape[axis]);
+  if (!same) throw invalid('range', checked.shapePath, `${describe(outputShape)} (the output shape)`, checked.shape);
+  for (const [name, input] of inputs) {
+    if (input !== null && overlaps(checked.data, input)) {
+      throw invalid('range', 'out.data', `memory separate from ${name}`, checked.data, { got: 'a view that overlaps it' });
+    }
+  }
+  return checked.data;
+}

@@ -1,0 +1,122 @@
+/** The public types. Runtime checks live in options.ts, tensor.ts and normalize.ts. */
+
+/** A dense float32 tensor, row-major. */
+export interface Tensor {
+  data: Float32Array;
+  shape: readonly number[];
+}
+
+/** ONNX Runtime's spelling of a tensor: `dims` instead of `shape`. */
+export interface DimsTensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+/** What every tensor argument accepts. When both `shape` and `dims` are given they must agree. */
+export type TensorInput = Tensor | DimsTensor;
+
+export type Activation = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'silu';
+export type Layout = 'channels_first' | 'channels_last';
+export type BackendName = 'cudnn' | 'coreml' | 'openvino' | 'cpu';
+export type BackendRequest = BackendName | 'auto';
+
+/**
+ * - `'valid'`: no padding.
+ * - `'same'` (TensorFlow SAME, ONNX SAME_UPPER): forward output `ceil(n / stride)`, transposed output
+ *   `n * stride`; an odd total pad puts the extra pixel at the end.
+ * - `'same_lower'` (ONNX SAME_LOWER): as `'same'` with the extra pixel at the beginning.
+ * - `'causal'` (Keras Conv1D): `(k - 1) * dilation` at the beginning; 1-D forward convolutions only.
+ */
+export type PaddingMode = 'valid' | 'same' | 'same_lower' | 'causal';
+export type PaddingPair = readonly [begin: number, end: number];
+/** One integer for every side, one per spatial dimension (an integer or a [begin, end] pair), or a mode. */
+export type Padding = number | PaddingMode | ReadonlyArray<number | PaddingPair>;
+/** One positive integer for every spatial dimension, or one per spatial dimension. */
+export type PerDimension = number | readonly number[];
+
+/**
+ * The layer's options (DESIGN.md's option table). `undefined` and `null` both mean the default.
+ * Spatial rank (1, 2 or 3) comes from the weight: `w.shape.length - 2`.
+ */
+export interface LayerOptions {
+  /** Default 1. */
+  stride?: PerDimension;
+  /** Default 0. */
+  padding?: Padding;
+  /** Default 1. */
+  dilation?: PerDimension;
+  /** Divides both channel counts; groups = C is depthwise. Default 1. */
+  groups?: number;
+  /** K values (one per output channel), added before the activation. */
+  bias?: Float32Array | TensorInput | null;
+  /** Fused after the bias. */
+  activation?: Activation | null;
+  /** Of the input and the output. Default 'channels_first' (N, C, ...spatial). */
+  layout?: Layout;
+  /**
+   * 'channels_first' (default, PyTorch and ONNX): conv (K, C/groups, ...k), transposed (C, K/groups, ...k).
+   * 'channels_last' (TensorFlow, Keras): conv (...k, C/groups, K), transposed (...k, K/groups, C).
+   */
+  weightLayout?: Layout;
+  /**
+   * Transposed only: extra output at the end of each dimension, each value smaller than the stride or
+   * the dilation of its dimension (as PyTorch). With padding 'same'/'same_lower' the output stays
+   * `n * stride` and outputPadding adds to the total pad (ONNX ConvTranspose).
+   */
+  outputPadding?: PerDimension;
+  /** 'auto' (default) is the selected backend: STRIDEKIT_BACKEND, else the best available. */
+  backend?: BackendRequest;
+}
+
+export interface ConvOptions extends LayerOptions {
+  /** A preallocated output of exactly the output shape, not overlapping the input's memory. */
+  out?: TensorInput;
+  /**
+   * Optional; when given it must agree with the function (false for conv, true for convTranspose),
+   * so that one options object can serve outputShape, resolvePadding, createConv and the one-shot calls.
+   */
+  transposed?: boolean;
+}
+
+/** For outputShape and resolvePadding: `transposed: true` describes convTranspose. `out` is ignored. */
+export type ShapeOptions = ConvOptions;
+
+export interface PlanOptions extends LayerOptions {
+  /** The kernel, packed once when the plan is created. */
+  weight: TensorInput;
+  /** Default false. */
+  transposed?: boolean;
+}
+
+export interface RunOptions {
+  out?: TensorInput;
+}
+
+/**
+ * A convolution planned once and run many times: options are normalised and weights packed at
+ * createConv, shape-dependent work is cached per input shape.
+ */
+export interface ConvPlan {
+  /** The backend that runs this plan. */
+  readonly backend: BackendName;
+  readonly transposed: boolean;
+  readonly disposed: boolean;
+  /** The output shape for an input shape, without running anything. */
+  outputShape(xShape: readonly number[]): number[];
+  /** Runs off the main thread. Rejects (never throws) on bad input or after dispose(). */
+  run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
+  runSync(x: TensorInput, options?: RunOptions): Tensor;
+  /** Frees the native plan once runs in flight finish. Idempotent. */
+  dispose(): void;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  available: boolean;
+  /** The backend `backend: 'auto'` runs on. */
+  selected: boolean;
+  /** What runs the work, when available. */
+  device?: string;
+  /** Why it is not available. */
+  reason?: string;
+}
