@@ -15,7 +15,7 @@ Napi::Promise PromiseWork::Start(Napi::Env env, const char* name, std::function<
     if (!value.IsNull() && !value.IsUndefined()) job->keep_alive_.push_back(Napi::Persistent(value));
   }
   Napi::Promise promise = job->deferred_.Promise();
-  job->Queue();  // AsyncWorker deletes itself on the JavaScript thread after settling
+  job->Queue();
   return promise;
 }
 
@@ -23,14 +23,28 @@ void PromiseWork::Execute() {
   try {
     work_();
   } catch (const std::bad_alloc&) {
-    SetError("out of memory");
+    error_ = "out of memory";
   } catch (const std::exception& e) {
-    SetError(e.what());
+    error_ = e.what();
+    if (error_.empty()) error_ = "native failure";
   }
 }
 
-void PromiseWork::OnOK() { deferred_.Resolve(Env().Undefined()); }
-
-void PromiseWork::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
+void PromiseWork::OnWorkComplete(Napi::Env env, napi_status status) {
+  if (status != napi_cancelled) {
+    try {
+      Napi::HandleScope scope(env);
+      if (error_.empty()) {
+        deferred_.Resolve(env.Undefined());
+      } else {
+        deferred_.Reject(Napi::Error::New(env, error_).Value());
+      }
+    } catch (const Napi::Error&) {
+      // The environment is being torn down (a worker thread terminated mid-run): nobody is left to
+      // receive the result, and letting the exception escape would abort the whole process.
+    }
+  }
+  Destroy();
+}
 
 }  // namespace stridekit

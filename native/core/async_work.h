@@ -1,12 +1,12 @@
-// Work that runs on libuv's thread pool and settles a promise on the JavaScript thread. Execute()
+// Work that runs on libuv's thread pool and settles a promise on the JavaScript thread. The work
 // only touches plain C++ data; the JavaScript buffers it reads and writes are held by references
-// so the garbage collector cannot free them while the work runs.
+// so the garbage collector cannot free them while it runs.
 #pragma once
 
 #include <napi.h>
 
 #include <functional>
-#include <memory>
+#include <string>
 #include <vector>
 
 namespace stridekit {
@@ -20,12 +20,12 @@ class PromiseWork : public Napi::AsyncWorker {
 
  protected:
   void Execute() override;
-  void OnOK() override;
-  void OnError(const Napi::Error& error) override;
+  void OnWorkComplete(Napi::Env env, napi_status status) override;
 
  private:
   PromiseWork(Napi::Env env, const char* name, std::function<void()> work);
   std::function<void()> work_;
+  std::string error_;  // set by Execute when the work failed
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::Reference<Napi::Value>> keep_alive_;
 };
