@@ -70,7 +70,8 @@ struct PatchesChannelsFirst {
         const float* plane = x + c * p.in_pixels;
         const int64_t* row = offsets + tap * kNR;
         if (step[tap] == 1) {
-          std::copy(plane + row[0], plane + row[0] + kNR, dst);
+          const float* src = plane + row[0];
+          for (int lane = 0; lane < kNR; ++lane) dst[lane] = src[lane];
         } else if (step[tap] > 0) {
           const float* src = plane + row[0];
           const int64_t stride = step[tap];
@@ -158,7 +159,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
 
   if (!p.channels_last) {
-    const Blocking b = choose_blocking(p.Kg, p.out_pixels, outer, threads);
+    const Blocking b = choose_blocking(p.Kg, p.out_pixels, outer, threads, false);
     pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
       const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
       const int64_t group = (item / (b.n_tiles * b.m_tiles)) % p.groups;
@@ -176,7 +177,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     return;
   }
 
-  const Blocking b = choose_blocking(p.out_pixels, p.Kg, outer, threads);
+  const Blocking b = choose_blocking(p.out_pixels, p.Kg, outer, threads, true);
   pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
     const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
     const int64_t group = (item / (b.n_tiles * b.m_tiles)) % p.groups;
@@ -187,7 +188,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
     float* out = y + (image * p.out_pixels + row0) * p.K + group * p.Kg + col0;
     TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation};
-    float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(mc, kMR));
+    float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
     gemm_tile(plan.kernel, mc, nc, depth, patches, row0, weights, col0, out, p.K, epilogue,
               a_scratch, nullptr);
   }, threads);

@@ -127,7 +127,7 @@ void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float*
       for (int64_t col0 = kt_begin; col0 < kt_end; col0 += kNCMax) {
         const int64_t nc = std::min(kNCMax, kt_end - col0);
         float* cols = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
-        float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(mc, kMR));
+        float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
         gemm_tile(plan.kernel, mc, nc, p.Cg, input, row0, weights, col0, cols, nc, TileEpilogue{},
                   a_scratch, nullptr);
         // Column j of the block is output channel channels[j] through tap offsets[j].

@@ -15,7 +15,7 @@ namespace stridekit::cpu {
 
 constexpr int64_t kKC = 256;        // depth per block: a B strip (kKC x kNR) stays in L1
 constexpr int64_t kMCMax = 144;     // rows per block: an A block (kMCMax x kKC) stays in L2
-constexpr int64_t kNCMax = 192;     // columns per block
+constexpr int64_t kNCMax = 192;     // columns per block of the transposed path's column buffer
 
 // Packed strips: strip s starts at data + s * strip_stride and holds [depth][width] floats.
 struct Panel {
@@ -81,11 +81,13 @@ struct TileEpilogue {
   int activation = SK_ACTIVATION_NONE;
 };
 
-// Scratch floats a source may need to pack an (rows x kKC) block.
-inline int64_t pack_scratch_floats(int64_t rows, int width) { return round_up(rows, width) * kKC; }
+// Scratch floats a source may need to pack `count` indices of one depth block.
+inline int64_t pack_scratch_floats(int64_t count, int width) { return round_up(count, width) * kKC; }
 
-// C[0..mc) x [0..nc) = A * B over the full depth, then the epilogue. a_scratch / b_scratch hold
-// pack_scratch_floats(mc, kMR) / (nc, kNR) floats when the source packs at run time.
+// C[0..mc) x [0..nc) = A * B over the full depth, then the epilogue. Per depth block, B is packed
+// once for all nc columns and A once per kMCMax rows; each B strip then stays in L1 while the A
+// block, kept in L2, streams past it. a_scratch / b_scratch hold pack_scratch_floats(kMCMax, kMR) /
+// pack_scratch_floats(nc, kNR) floats when that source packs at run time.
 template <class ASource, class BSource>
 void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
                int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
@@ -94,45 +96,63 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
     const int64_t kc = std::min(kKC, depth - k0);
     const bool first = k0 == 0;
     const bool last = k0 + kc >= depth;
-    const Panel pa = a.panel(row0, mc, k0, kc, a_scratch);
     const Panel pb = b.panel(col0, nc, k0, kc, b_scratch);
-    for (int64_t j = 0; j < nc; j += kNR) {
-      const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - j));
-      const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
-      for (int64_t i = 0; i < mc; i += kMR) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
-        kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c + i * ldc + j, ldc, mr, nr,
-               !first);
-      }
-      if (last) {
-        const float* bias = epilogue.bias;
-        if (bias && !epilogue.bias_per_row) bias += j;
-        apply_epilogue(c + j, ldc, mc, nr, bias, epilogue.bias_per_row, epilogue.activation);
+    for (int64_t i0 = 0; i0 < mc; i0 += kMCMax) {
+      const int64_t mb = std::min(kMCMax, mc - i0);
+      const Panel pa = a.panel(row0 + i0, mb, k0, kc, a_scratch);
+      float* c_block = c + i0 * ldc;
+      for (int64_t j = 0; j < nc; j += kNR) {
+        const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - j));
+        const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
+        for (int64_t i = 0; i < mb; i += kMR) {
+          const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
+          kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c_block + i * ldc + j, ldc,
+                 mr, nr, !first);
+        }
+        if (last) {
+          const float* bias = epilogue.bias;
+          if (bias) bias += epilogue.bias_per_row ? i0 : j;
+          apply_epilogue(c_block + j, ldc, mb, nr, bias, epilogue.bias_per_row, epilogue.activation);
+        }
       }
     }
   }
 }
 
-// How a GEMM of M x N, repeated `outer` times (batch x groups), is cut into tiles so every thread
-// gets several: tiles shrink until there are at least four per thread or they reach a few strips.
+// How a GEMM of M x N, repeated `outer` times (batch x groups), is cut into tiles for the threads.
+// The operand packed at run time (the patches) is tiled at most kRuntimeTile indices wide, which
+// bounds its scratch; the prepacked weights' dimension stays whole unless the threads need more
+// tiles. Tiles shrink until there are at least four per thread or they reach a few strips.
 struct Blocking {
   int64_t mc, nc, m_tiles, n_tiles;
 };
 
-inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads) {
-  int64_t mc = std::min(round_up(M, kMR), kMCMax);
-  int64_t nc = std::min(round_up(N, kNR), kNCMax);
+constexpr int64_t kRuntimeTile = 512;
+
+inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads,
+                                bool rows_packed_at_run_time) {
+  int64_t mc = round_up(M, kMR), nc = round_up(N, kNR);
+  if (rows_packed_at_run_time) {
+    mc = std::min(mc, round_up(kRuntimeTile, kMR));
+  } else {
+    nc = std::min(nc, kRuntimeTile);
+  }
   auto tiles = [&] { return outer * ((M + mc - 1) / mc) * ((N + nc - 1) / nc); };
+  auto split_rows = [&] {
+    if (mc < 4 * kMR) return false;
+    mc = round_up(mc / 2, kMR);
+    return true;
+  };
+  auto split_cols = [&] {
+    if (nc < 4 * kNR) return false;
+    nc = round_up(nc / 2, kNR);
+    return true;
+  };
+  // Splitting columns makes every tile read the rows' operand again, and vice versa: split the
+  // larger side, so the smaller operand is the one read twice.
   while (tiles() < 4 * static_cast<int64_t>(threads)) {
-    if (nc >= 4 * kNR && nc >= mc) {
-      nc = round_up(nc / 2, kNR);
-    } else if (mc >= 4 * kMR) {
-      mc = round_up(mc / 2, kMR);
-    } else if (nc >= 4 * kNR) {
-      nc = round_up(nc / 2, kNR);
-    } else {
-      break;
-    }
+    const bool split = mc >= nc ? (split_rows() || split_cols()) : (split_cols() || split_rows());
+    if (!split) break;
   }
   return {mc, nc, (M + mc - 1) / mc, (N + nc - 1) / nc};
 }
