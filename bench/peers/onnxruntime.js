@@ -1,0 +1,37 @@
+'use strict';
+// onnxruntime-node's CPU execution provider, the peer a Node.js user reaches for first: a one-node
+// Conv model (with bias) built in memory by the same encoder the tests use, intra-op threads set to
+// the benchmark's thread count.
+
+const { buildModel } = require('../../test/helpers/onnx');
+
+function onnxruntimePeer(threads) {
+  let ort;
+  try {
+    ort = require('onnxruntime-node');
+  } catch (error) {
+    return { name: 'onnxruntime-node', unavailable: `cannot load onnxruntime-node: ${error.message}` };
+  }
+  return {
+    name: 'onnxruntime-node',
+    async prepare(layer) {
+      const bytes = buildModel({ xShape: layer.x.shape, w: layer.w, bias: layer.bias, opts: layer.options, transposed: false });
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+      const feeds = { X: new ort.Tensor('float32', layer.x.data, layer.x.shape) };
+      let y;
+      return {
+        run: async () => { y = (await session.run(feeds)).Y; },
+        output: () => y.data,
+        dispose: () => session.release(),
+      };
+    },
+  };
+}
+
+module.exports = { onnxruntimePeer };

@@ -1,0 +1,36 @@
+'use strict';
+// stridekit itself, through the public API: the plan path (createConv once, runSync many) and the
+// one-shot functional path (convSync packs the weights on every call).
+
+function stridekitPeers(sk) {
+  return sk.backends().filter((b) => b.available).flatMap((b) => [
+    {
+      name: `stridekit ${b.name} plan`,
+      backend: b.name,
+      prepare(layer) {
+        const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options });
+        const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
+        return {
+          run: () => plan.runSync(layer.x, { out }),
+          output: () => out.data,
+          dispose: () => plan.dispose(),
+        };
+      },
+    },
+    {
+      name: `stridekit ${b.name} convSync`,
+      backend: b.name,
+      prepare(layer) {
+        const options = { bias: layer.bias, backend: b.name, ...layer.options };
+        let y;
+        return {
+          run: () => { y = sk.convSync(layer.x, layer.w, options); },
+          output: () => y.data,
+          dispose: () => {},
+        };
+      },
+    },
+  ]);
+}
+
+module.exports = { stridekitPeers };
