@@ -7,6 +7,7 @@
 
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/gemm.h"
+#include "backends/cpu/phases.h"
 #include "backends/cpu/scratch.h"
 #include "core/thread_pool.h"
 
@@ -36,55 +37,76 @@ inline int64_t input_offset(const ConvProblem& p, const Origin& o, const TapOffs
 }
 
 // channels_first patches in the B role: index = output pixel, depth = (c, tap) of one group.
+// The input is read through its stride phases (phases.h), where consecutive output pixels of one
+// output row read consecutive floats; each packed strip is cut into such runs once per panel, and a
+// run then packs as one contiguous copy with zeros where it leaves the input.
 struct PatchesChannelsFirst {
   const ConvProblem& p;
-  const float* x;  // the group's first channel plane of one image
+  const PhaseLayout& phases;
+  const float* x;          // the group's first channel, split into phases (or the plane itself)
+  int64_t channel_stride;  // floats from one channel's phases to the next
+
+  struct Run {
+    int32_t strip, lane, count;  // lanes [lane, lane + count) of one strip
+    int64_t od, oh, ow;          // output coordinates of the run's first lane
+  };
 
   Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
-    const int64_t taps = p.taps;
-    // offsets[tap][lane] for the current strip; step[tap] > 0 when the 16 lanes read one input row
-    // at a constant stride (the common interior case), so the copy needs no per-lane table.
-    int64_t* offsets = reinterpret_cast<int64_t*>(
-        thread_scratch(kScratchIndex, static_cast<size_t>(taps * (kNR + 1) * 2)));
-    int64_t* step = offsets + taps * kNR;
-    for (int64_t s = 0; s * kNR < count; ++s) {
+    const int64_t strips = (count + kNR - 1) / kNR;
+    const int64_t max_runs = count + strips;
+    const size_t index_bytes =
+        static_cast<size_t>(max_runs) * sizeof(Run) + static_cast<size_t>(p.taps) * sizeof(TapPhase);
+    Run* runs = reinterpret_cast<Run*>(thread_scratch(kScratchIndex, index_bytes / sizeof(float) + 1));
+    TapPhase* taps = reinterpret_cast<TapPhase*>(runs + max_runs);
+    for (int64_t tap = 0; tap < p.taps; ++tap) taps[tap] = tap_phase(p, phases, tap);
+    int64_t run_count = 0;
+    for (int64_t s = 0; s < strips; ++s) {
       const int64_t first = start + s * kNR;
-      const int lanes = static_cast<int>(std::min<int64_t>(kNR, start + count - first));
-      Origin origins[kNR];
-      for (int lane = 0; lane < lanes; ++lane) origins[lane] = origin_of(p, first + lane);
-      for (int64_t tap = 0; tap < taps; ++tap) {
-        const TapOffset t = tap_offset(p, tap);
-        int64_t* row = offsets + tap * kNR;
-        for (int lane = 0; lane < kNR; ++lane) {
-          row[lane] = lane < lanes ? input_offset(p, origins[lane], t) : kOutside;
-        }
-        bool uniform = row[0] != kOutside;
-        for (int lane = 1; lane < kNR && uniform; ++lane) {
-          uniform = row[lane] != kOutside && row[lane] - row[lane - 1] == p.stride[2];
-        }
-        step[tap] = uniform ? p.stride[2] : 0;
+      const int64_t lanes = std::min<int64_t>(kNR, start + count - first);
+      for (int64_t lane = 0; lane < lanes;) {
+        const int64_t pixel = first + lane;
+        const int64_t ow = pixel % p.out[2], row = pixel / p.out[2];
+        const int64_t n = std::min(lanes - lane, p.out[2] - ow);
+        runs[run_count++] = {static_cast<int32_t>(s), static_cast<int32_t>(lane),
+                             static_cast<int32_t>(n), row / p.out[1], row % p.out[1], ow};
+        lane += n;
       }
-      float* dst = scratch + s * kc * kNR;
-      int64_t c = k0 / taps, tap = k0 % taps;
-      for (int64_t k = 0; k < kc; ++k, dst += kNR) {
-        const float* plane = x + c * p.in_pixels;
-        const int64_t* row = offsets + tap * kNR;
-        if (step[tap] == 1) {
-          const float* src = plane + row[0];
-          for (int lane = 0; lane < kNR; ++lane) dst[lane] = src[lane];
-        } else if (step[tap] > 0) {
-          const float* src = plane + row[0];
-          const int64_t stride = step[tap];
-          for (int lane = 0; lane < kNR; ++lane) dst[lane] = src[lane * stride];
-        } else {
-          for (int lane = 0; lane < kNR; ++lane) {
-            dst[lane] = row[lane] == kOutside ? 0.f : plane[row[lane]];
-          }
+      if (lanes < kNR) {  // the last strip's unused lanes multiply into columns nobody stores
+        float* dst = scratch + s * kc * kNR;
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int64_t lane = lanes; lane < kNR; ++lane) dst[k * kNR + lane] = 0.f;
         }
-        if (++tap == taps) {
-          tap = 0;
-          ++c;
+      }
+    }
+    const int64_t* size = phases.size;
+    int64_t c = k0 / p.taps, tap = k0 % p.taps;
+    for (int64_t k = 0; k < kc; ++k) {
+      const TapPhase& t = taps[tap];
+      const float* phase = x + c * channel_stride + t.phase_offset;
+      for (int64_t r = 0; r < run_count; ++r) {
+        const Run& run = runs[r];
+        float* dst = scratch + (run.strip * kc + k) * kNR + run.lane;
+        const int64_t jd = run.od + t.shift[0], jh = run.oh + t.shift[1];
+        const int64_t jw = run.ow + t.shift[2];
+        if (jd < 0 || jd >= size[0] || jh < 0 || jh >= size[1]) {
+          for (int32_t i = 0; i < run.count; ++i) dst[i] = 0.f;
+          continue;
         }
+        // Lanes i with 0 <= jw + i < size[2] read the phase; the rest are padding.
+        const int64_t lo = std::min<int64_t>(run.count, std::max<int64_t>(0, -jw));
+        const int64_t hi = std::max(lo, std::min<int64_t>(run.count, size[2] - jw));
+        const float* src = phase + (jd * size[1] + jh) * size[2] + jw;
+        // The same run of the next channel: its planes are far apart, too far for the hardware
+        // prefetcher to follow.
+        __builtin_prefetch(src + channel_stride + lo);
+        __builtin_prefetch(src + channel_stride + hi - 1);
+        for (int64_t i = 0; i < lo; ++i) dst[i] = 0.f;
+        for (int64_t i = lo; i < hi; ++i) dst[i] = src[i];
+        for (int64_t i = hi; i < run.count; ++i) dst[i] = 0.f;
+      }
+      if (++tap == p.taps) {
+        tap = 0;
+        ++c;
       }
     }
     return {scratch, kc * kNR};
@@ -123,6 +145,69 @@ struct PatchesChannelsLast {
   }
 };
 
+// channels_first patches in the A role, for layers with few output pixels: index = output pixel,
+// depth = (c, tap). Per strip, each lane's input offset for every tap is looked up once; each
+// packed value then meets every output channel, so the gathers stay cheap next to the arithmetic.
+struct PixelRowsChannelsFirst {
+  const ConvProblem& p;
+  const float* x;  // the group's first channel plane of one image
+
+  Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
+    int64_t* offsets = reinterpret_cast<int64_t*>(
+        thread_scratch(kScratchIndex, static_cast<size_t>(p.taps * kMR * 2)));
+    for (int64_t s = 0; s * kMR < count; ++s) {
+      for (int lane = 0; lane < kMR; ++lane) {
+        const int64_t pixel = start + s * kMR + lane;
+        const bool live = pixel < start + count;
+        const Origin origin = live ? origin_of(p, pixel) : Origin{};
+        for (int64_t tap = 0; tap < p.taps; ++tap) {
+          offsets[tap * kMR + lane] = live ? input_offset(p, origin, tap_offset(p, tap)) : kOutside;
+        }
+      }
+      float* dst = scratch + s * kc * kMR;
+      int64_t c = k0 / p.taps, tap = k0 % p.taps;
+      for (int64_t k = 0; k < kc; ++k, dst += kMR) {
+        const float* plane = x + c * p.in_pixels;
+        const int64_t* offset = offsets + tap * kMR;
+        for (int lane = 0; lane < kMR; ++lane) {
+          dst[lane] = offset[lane] == kOutside ? 0.f : plane[offset[lane]];
+        }
+        if (++tap == p.taps) {
+          tap = 0;
+          ++c;
+        }
+      }
+    }
+    return {scratch, kc * kMR};
+  }
+};
+
+// Few output pixels (a late ResNet stage: 7x7) waste most of a 16-wide column strip; as GEMM rows
+// they fill 6-high strips instead. Worth it when output channels are many, so the per-element
+// gathers of PixelRowsChannelsFirst stay cheap next to the arithmetic.
+bool pixels_as_rows(const ConvProblem& p) {
+  if (p.out_pixels > 256 || p.Kg < 32) return false;
+  const int64_t as_columns = round_up(p.out_pixels, kNR) * round_up(p.Kg, kMR);
+  const int64_t as_rows = round_up(p.out_pixels, kMR) * round_up(p.Kg, kNR);
+  return as_rows * 100 < as_columns * 93;
+}
+
+// The channels_first weights repacked from row strips into column strips, once per plan.
+void pack_columns_from_rows(sk_plan& plan, const ConvProblem& p) {
+  if (!plan.packed_columns.empty()) return;
+  const int64_t depth = p.Cg * p.taps;
+  plan.columns_group_stride = round_up(p.Kg, kNR) * depth;
+  plan.packed_columns.assign(static_cast<size_t>(plan.columns_group_stride * p.groups), 0.f);
+  for (int64_t group = 0; group < p.groups; ++group) {
+    const float* rows = plan.packed.data() + group * plan.group_stride;
+    std::vector<float> strips = pack_strips(p.Kg, depth, kNR, [&](int64_t k, int64_t i) {
+      return rows[(k / kMR) * depth * kMR + i * kMR + k % kMR];
+    });
+    std::copy(strips.begin(), strips.end(),
+              plan.packed_columns.begin() + group * plan.columns_group_stride);
+  }
+}
+
 }  // namespace
 
 int64_t multiply_adds(const ConvProblem& p) {
@@ -151,14 +236,62 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   }
 }
 
-void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
+void run_forward_gemm(sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
   ThreadPool& pool = ThreadPool::instance();
   const int threads = multiply_adds(p) < kSerialMacs ? 1 : pool.size();
   const int64_t depth = p.Cg * p.taps;
   const int64_t outer = p.batch * p.groups;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
 
+  if (!p.channels_last && pixels_as_rows(p)) {
+    // Few pixels: their patches are packed once per image and group, shared by every tile, and the
+    // tiles split the output channels.
+    pack_columns_from_rows(plan, p);
+    const int64_t strips = (p.out_pixels + kMR - 1) / kMR;
+    float* rows = thread_scratch(kScratchShared, static_cast<size_t>(strips * depth * kMR));
+    const PrepackedSource packed_rows{rows, depth, kMR};
+    const Blocking b = choose_blocking(p.out_pixels, p.Kg, 1, threads, true);
+    for (int64_t image = 0; image < p.batch; ++image) {
+      for (int64_t group = 0; group < p.groups; ++group) {
+        const PixelRowsChannelsFirst patches{p, x + (image * p.C + group * p.Cg) * p.in_pixels};
+        pool.parallel_for(strips, [&](int64_t s, int) {
+          patches.panel(s * kMR, std::min<int64_t>(kMR, p.out_pixels - s * kMR), 0, depth,
+                        rows + s * depth * kMR);
+        }, threads);
+        const PrepackedSource weights{
+            plan.packed_columns.data() + group * plan.columns_group_stride, depth, kNR};
+        pool.parallel_for(b.m_tiles * b.n_tiles, [&](int64_t item, int) {
+          const int64_t row0 = (item / b.n_tiles) * b.mc, col0 = (item % b.n_tiles) * b.nc;
+          const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
+          TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation};
+          // The tile comes out pixels x channels; channels_first wants it the other way round.
+          float* tile = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
+          gemm_tile(plan.kernel, mc, nc, depth, packed_rows, row0, weights, col0, tile, nc,
+                    epilogue, nullptr, nullptr);
+          for (int64_t j = 0; j < nc; ++j) {
+            float* out = y + (image * p.K + group * p.Kg + col0 + j) * p.out_pixels + row0;
+            for (int64_t i = 0; i < mc; ++i) out[i] = tile[i * nc + j];
+          }
+        }, threads);
+      }
+    }
+    return;
+  }
+
   if (!p.channels_last) {
+    // Strided: split every input plane into its phases first (one pass over the input, in
+    // parallel), so that packing the patches is contiguous copies.
+    const PhaseLayout phases(p);
+    const float* source = x;
+    int64_t channel_stride = p.in_pixels;
+    if (phases.count > 1) {
+      float* split = thread_scratch(kScratchShared, static_cast<size_t>(p.batch * p.C * phases.floats()));
+      pool.parallel_for(p.batch * p.C, [&](int64_t plane, int) {
+        phases.split(p, x + plane * p.in_pixels, split + plane * phases.floats());
+      }, threads);
+      source = split;
+      channel_stride = phases.floats();
+    }
     const Blocking b = choose_blocking(p.Kg, p.out_pixels, outer, threads, false);
     pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
       const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
@@ -167,7 +300,9 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
       const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
       const int64_t mc = std::min(b.mc, p.Kg - row0), nc = std::min(b.nc, p.out_pixels - col0);
       const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kMR};
-      const PatchesChannelsFirst patches{p, x + (image * p.C + group * p.Cg) * p.in_pixels};
+      const PatchesChannelsFirst patches{p, phases,
+                                         source + (image * p.C + group * p.Cg) * channel_stride,
+                                         channel_stride};
       float* out = y + (image * p.K + group * p.Kg + row0) * p.out_pixels + col0;
       TileEpilogue epilogue{bias ? bias + group * p.Kg + row0 : nullptr, true, p.activation};
       float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(nc, kNR));

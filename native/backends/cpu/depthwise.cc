@@ -1,10 +1,13 @@
 // Depthwise convolution (one input channel per group, a small channel multiplier): a GEMM would
-// waste most of every tile, so it runs as direct loops over output rows, vectorised along the
-// contiguous dimension: output width for channels_first, channels for channels_last.
+// waste most of every tile, so it runs as direct loops vectorised along the contiguous dimension:
+// output width for channels_first (over stride phases, so strided taps read consecutive floats),
+// channels for channels_last.
 #include <algorithm>
 
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/epilogue.h"
+#include "backends/cpu/phases.h"
+#include "backends/cpu/scratch.h"
 #include "core/thread_pool.h"
 
 namespace stridekit::cpu {
@@ -27,41 +30,36 @@ void pack_depthwise(sk_plan& plan, const float* weight) {
 
 namespace {
 
-// The output positions ow in [lo, hi) whose input column ow * stride - pad + offset is inside [0, n).
-inline void valid_range(int64_t n, int64_t out, int64_t stride, int64_t pad, int64_t offset,
-                        int64_t* lo, int64_t* hi) {
-  const int64_t shift = pad - offset;  // need ow * stride >= shift and ow * stride < n + shift
-  *lo = shift > 0 ? (shift + stride - 1) / stride : 0;
-  *hi = std::min(out, n + shift > 0 ? (n + shift + stride - 1) / stride : 0);
-}
-
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,
                         int threads) {
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
-  const int64_t rows = p.out[0] * p.out[1];
+  const PhaseLayout phases(p);
   ThreadPool::instance().parallel_for(p.batch * p.K, [&](int64_t item, int) {
     const int64_t k = item % p.K, image = item / p.K;
     const float* plane = x + (image * p.C + k / p.Kg) * p.in_pixels;
+    if (phases.count > 1) {
+      float* split = thread_scratch(kScratchPackA, static_cast<size_t>(phases.floats()));
+      phases.split(p, plane, split);
+      plane = split;
+    }
     const float* w = plan.packed.data() + k * p.taps;
     float* out = y + (image * p.K + k) * p.out_pixels;
     std::fill(out, out + p.out_pixels, 0.f);
-    for (int64_t row = 0; row < rows; ++row) {
-      const int64_t od = row / p.out[1], oh = row % p.out[1];
-      float* dst = out + row * p.out[2];
-      for (int64_t tap = 0; tap < p.taps; ++tap) {
-        const TapOffset t = tap_offset(p, tap);
-        const int64_t id = od * p.stride[0] - p.pad[0] + t.d;
-        const int64_t ih = oh * p.stride[1] - p.pad[1] + t.h;
-        if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1]) continue;
-        int64_t lo, hi;
-        valid_range(p.in[2], p.out[2], p.stride[2], p.pad[2], t.w, &lo, &hi);
-        const float* src = plane + (id * p.in[1] + ih) * p.in[2] - p.pad[2] + t.w;
-        const float wt = w[tap];
-        const int64_t sw = p.stride[2];
-        if (sw == 1) {
+    for (int64_t tap = 0; tap < p.taps; ++tap) {
+      const TapPhase t = tap_phase(p, phases, tap);
+      const float* phase = plane + t.phase_offset;
+      const int64_t lo = std::max<int64_t>(0, -t.shift[2]);
+      const int64_t hi = std::min<int64_t>(p.out[2], phases.size[2] - t.shift[2]);
+      const float wt = w[tap];
+      for (int64_t od = 0; od < p.out[0]; ++od) {
+        const int64_t jd = od + t.shift[0];
+        if (jd < 0 || jd >= phases.size[0]) continue;
+        for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+          const int64_t jh = oh + t.shift[1];
+          if (jh < 0 || jh >= phases.size[1]) continue;
+          const float* src = phase + (jd * phases.size[1] + jh) * phases.size[2] + t.shift[2];
+          float* dst = out + (od * p.out[1] + oh) * p.out[2];
           for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow];
-        } else {
-          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow * sw];
         }
       }
     }

@@ -6,8 +6,14 @@
 
 namespace stridekit::cpu {
 
-enum ScratchSlot { kScratchPackA = 0, kScratchPackB = 1, kScratchTile = 2, kScratchIndex = 3,
-                   kScratchSlots = 4 };
+enum ScratchSlot {
+  kScratchPackA = 0,  // per tile: a block of A packed at run time
+  kScratchPackB = 1,  // per tile: a block of B packed at run time
+  kScratchTile = 2,   // per tile: an output tile on its way to its final layout
+  kScratchIndex = 3,  // per tile: index tables for packing and scattering
+  kScratchShared = 4, // the calling thread's buffer shared by all tiles of one parallel_for
+  kScratchSlots = 5
+};
 
 // At least `floats` floats, 64-byte aligned, private to the calling thread; valid until the same
 // thread asks for the same slot again.
