@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -13,18 +14,48 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 namespace stridekit {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long a thread spins on a flag before it sleeps: long enough to bridge the gap between the
+// layers of a network run back to back, short enough not to burn a core when the work stops.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+// Spins until done() or kSpin has passed; true when done() held.
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
+}  // namespace
 
 struct ThreadPool::State {
   std::mutex run_mutex;  // one parallel_for at a time
 
-  std::mutex mutex;
+  std::mutex mutex;  // guards sleeping and waking; the flags below are atomics for the spinners
   std::condition_variable work_ready;
   std::condition_variable work_done;
-  uint64_t generation = 0;
-  int participants = 0;  // threads (caller included) taking part in the current generation
-  int finished = 0;      // helpers that finished the current generation
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> finished{0};  // helpers that finished the current generation
+  int participants = 0;          // threads (caller included) taking part in the current generation
 
   const std::function<void(int64_t, int)>* task = nullptr;
   int64_t count = 0;
@@ -80,15 +111,17 @@ void ThreadPool::worker_loop(int thread) {
   State& s = *state_;
   uint64_t seen = 0;
   for (;;) {
-    {
+    auto fresh = [&] { return s.generation.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(fresh)) {
       std::unique_lock<std::mutex> lock(s.mutex);
-      s.work_ready.wait(lock, [&] { return s.generation != seen && thread < s.participants; });
-      seen = s.generation;
+      s.work_ready.wait(lock, fresh);
     }
+    seen = s.generation.load(std::memory_order_acquire);
+    if (thread >= s.participants) continue;
     run_tasks(thread);
-    {
-      std::lock_guard<std::mutex> lock(s.mutex);
-      if (++s.finished == s.participants - 1) s.work_done.notify_one();
+    if (s.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == s.participants - 1) {
+      std::lock_guard<std::mutex> lock(s.mutex);  // pairs with the caller's sleep below
+      s.work_done.notify_one();
     }
   }
 }
@@ -110,14 +143,17 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     s.count = count;
     s.next.store(0, std::memory_order_relaxed);
     s.participants = threads;
-    s.finished = 0;
+    s.finished.store(0, std::memory_order_relaxed);
     s.failure = nullptr;
-    ++s.generation;
+    s.generation.fetch_add(1, std::memory_order_release);
   }
   s.work_ready.notify_all();
   run_tasks(0);
-  std::unique_lock<std::mutex> lock(s.mutex);
-  s.work_done.wait(lock, [&] { return s.finished == s.participants - 1; });
+  auto all_done = [&] { return s.finished.load(std::memory_order_acquire) == s.participants - 1; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    s.work_done.wait(lock, all_done);
+  }
   s.task = nullptr;
   if (s.failure) std::rethrow_exception(std::exchange(s.failure, nullptr));
 }
