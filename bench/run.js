@@ -1,21 +1,49 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench [-- --threads N] [--layer substring] [--out bench/results]
+// npm run bench [-- --threads N] [--layer substring] [--out dir] [--save name] [--tfjs-threaded]
 //
 // Runs every layer of bench/layers.json on each available stridekit backend and, in the same process
-// with the same thread count, on the peers a Node.js user would pick instead. Prints a table (ms,
-// GFLOP/s, stridekit's speed-up over each peer), the per-call overhead on the tiny layer and the
-// machine's measured GEMM peak, and writes JSON and an SVG chart under bench/results/.
+// with the same thread count, on the peers a Node.js user would pick instead (onnxruntime-node's CPU
+// execution provider, @tensorflow/tfjs-backend-wasm). Prints the peers and what each one's timed region
+// includes, a table (ms, GFLOP/s, stridekit's speed-up over each peer), each entry's share of the
+// machine's measured GEMM peak, the geometric-mean speed-up and worst layer per peer, and the per-call
+// time on the tiny layer; writes JSON and an SVG chart under bench/results/ (latest.*, and <name>.*
+// with --save <name>, for a run to be recorded in the repository).
 
 const os = require('node:os');
 const path = require('node:path');
 
+const USAGE = `usage: npm run bench -- [options]
+  --threads N        threads for every peer (default: $STRIDEKIT_NUM_THREADS or the CPUs available)
+  --layer TEXT       only the layers whose name contains TEXT
+  --out DIR          where to write the results (default: bench/results)
+  --save NAME        also write DIR/NAME.json and DIR/NAME.svg (latest.* are not committed; these are)
+  --tfjs-threaded    experimental: start tfjs-backend-wasm's threaded build in Node through a start-up
+                     workaround (out of the box it runs single-threaded in Node); see bench/peers/tfjs-wasm.js
+  --help             this text`;
+
+function fail(message) {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
 function argument(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+  if (i < 0) return fallback;
+  if (i + 1 >= process.argv.length || process.argv[i + 1].startsWith('--')) fail(`--${name} needs a value`);
+  return process.argv[i + 1];
+}
+const flag = (name) => process.argv.includes(`--${name}`);
+
+if (flag('help')) {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 const threads = Number(argument('threads', process.env.STRIDEKIT_NUM_THREADS || os.availableParallelism()));
+if (!Number.isInteger(threads) || threads < 1) fail(`--threads must be a positive integer, got ${argument('threads')}`);
+const saveName = argument('save', null);
+if (saveName !== null && !/^[\w.-]+$/.test(saveName)) fail(`--save takes a file name (letters, digits, _ . -), got ${saveName}`);
 // The pool is sized when the addon loads: set the count before stridekit is required.
 process.env.STRIDEKIT_NUM_THREADS = String(threads);
 
@@ -25,6 +53,7 @@ const { measure, measureOverhead } = require('./timing');
 const { printTable, speedup, geometricMean, writeJson, writeSvg } = require('./report');
 const { stridekitPeers } = require('./peers/stridekit');
 const { onnxruntimePeer } = require('./peers/onnxruntime');
+const { tfjsWasmPeer } = require('./peers/tfjs-wasm');
 
 function maxRelativeError(actual, expected) {
   let err = 0, scale = 1;
@@ -35,85 +64,148 @@ function maxRelativeError(actual, expected) {
   return err / scale;
 }
 
-/** GFLOP/s of a large GEMM through the CPU backend's own kernel: a 1x1 stride-1 convolution. */
-async function gemmPeak() {
+/**
+ * GFLOP/s of a large GEMM through the CPU backend's own kernel (a 1x1 stride-1 convolution): the
+ * fastest of the repeated runs, since a peak is what the machine can do, not what it did on average.
+ * Measured at the start and again at the end of the benchmark; the better of the two counts, so that a
+ * burst of load from elsewhere on a shared machine does not lower it.
+ */
+async function gemmPeak(previous = null) {
   const C = 512, K = 512, H = 48;
   const x = { data: new Float32Array(C * H * H).fill(0.5), shape: [1, C, H, H] };
   const plan = sk.createConv({ weight: { data: new Float32Array(K * C).fill(0.01), shape: [K, C, 1, 1] }, backend: 'cpu' });
   const out = { data: new Float32Array(K * H * H), shape: [1, K, H, H] };
-  const { ms } = await measure(() => plan.runSync(x, { out }), { minSeconds: 1 });
+  const { ms, minMs, runs } = await measure(() => plan.runSync(x, { out }), { minSeconds: 1 });
   plan.dispose();
-  return { m: K, n: H * H, k: C, ms, gflops: (2 * C * K * H * H) / ms / 1e6 };
+  const flops = 2 * C * K * H * H;
+  const peak = { backend: 'cpu', m: K, n: H * H, k: C, bestMs: minMs, medianMs: ms, runs, gflops: flops / minMs / 1e6, medianGflops: flops / ms / 1e6 };
+  return previous && previous.gflops >= peak.gflops ? previous : peak;
 }
 
-async function callOverhead(layer) {
+/** Per-call time on the tiny layer: stridekit's four entry points, then each other peer's timed call. */
+async function callOverhead(layer, otherPeers) {
   const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: 'cpu', ...layer.options });
+  const out = { data: new Float32Array(layer.yShape.reduce((a, b) => a * b, 1)), shape: layer.yShape };
   const options = { bias: layer.bias, backend: 'cpu', ...layer.options };
-  const result = {
-    'plan.runSync': await measureOverhead(() => plan.runSync(layer.x)),
+  const stridekit = {
+    'plan.runSync': await measureOverhead(() => plan.runSync(layer.x, { out })),
     convSync: await measureOverhead(() => sk.convSync(layer.x, layer.w, options)),
-    'plan.run (async)': await measureOverhead(() => plan.run(layer.x)),
+    'plan.run (async)': await measureOverhead(() => plan.run(layer.x, { out })),
     'conv (async)': await measureOverhead(() => sk.conv(layer.x, layer.w, options)),
   };
   plan.dispose();
-  return result;
+  const peers = {};
+  for (const peer of otherPeers) {
+    const job = await peer.prepare(layer);
+    if (job.unsupported) continue;
+    peers[peer.name] = await measureOverhead(job.run);
+    job.dispose();
+  }
+  return { layer: layer.name, stridekit, peers };
 }
 
 async function main() {
   const layers = loadSuite(argument('layer'));
-  const peers = [...stridekitPeers(sk), onnxruntimePeer(threads)];
+  if (layers.length === 0) fail(`no layer matches --layer ${argument('layer')}`);
+  const peers = [...stridekitPeers(sk), onnxruntimePeer(threads), await tfjsWasmPeer(threads, { threaded: flag('tfjs-threaded') })];
+  for (const p of peers) if (p.threads === undefined && p.backend) p.threads = threads;
   const usable = peers.filter((p) => !p.unavailable);
   for (const p of peers) if (p.unavailable) console.log(`skipping ${p.name}: ${p.unavailable}`);
   const reference = usable[0].name;
-  const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, ${os.platform()}-${os.arch()}`;
-  console.log(`stridekit benchmark — ${machine}; ${threads} threads for every peer; ${new Date().toISOString()}`);
+  const machine = `${os.cpus()[0].model.trim()}, ${os.cpus().length} CPUs, ${os.platform()}-${os.arch()}`;
+  const date = new Date().toISOString();
+  console.log(`stridekit benchmark — ${machine}; ${threads} threads for every peer; node ${process.version}; ${date}`);
   console.log(sk.backends().map((b) => `${b.name}: ${b.available ? b.device : `unavailable (${b.reason})`}`).join('\n'));
+  for (const p of usable) if (p.note) console.log(`${p.name}: ${p.note}`);
 
-  const peak = await gemmPeak();
-  console.log(`GEMM peak (cpu backend kernel, ${peak.m}x${peak.n}x${peak.k}): ${peak.gflops.toFixed(1)} GFLOP/s\n`);
+  let peak = await gemmPeak();
+  console.log(`GEMM peak (${peak.backend} backend kernel, ${peak.m}x${peak.n}x${peak.k}, best run): ${peak.gflops.toFixed(1)} GFLOP/s (median run ${peak.medianGflops.toFixed(1)}); measured again at the end\n`);
 
   const rows = [];
   for (const layer of layers) {
+    process.stderr.write(`${layer.name} ...`);
     const row = { layer: layer.name, gflop: layer.flops / 1e9, results: {} };
     let expected = null;
     for (const peer of usable) {
       const job = await peer.prepare(layer);
-      const { ms, runs } = await measure(job.run);
+      if (job.unsupported) {
+        row.results[peer.name] = { skipped: job.unsupported };
+        continue;
+      }
+      const { ms, minMs, runs } = await measure(job.run);
       const output = job.output();
       if (!expected) expected = Float32Array.from(output);
-      const error = maxRelativeError(output, expected);
-      row.results[peer.name] = { ms, runs, gflops: layer.flops / ms / 1e6, shareOfPeak: layer.flops / ms / 1e6 / peak.gflops, maxRelativeError: error };
-      if (error > 1e-3) console.warn(`warning: ${peer.name} differs from ${usable[0].name} on ${layer.name} by ${error}`);
+      const error = output.length === expected.length ? maxRelativeError(output, expected) : Infinity;
+      const gflops = layer.flops / ms / 1e6;
+      row.results[peer.name] = { ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, maxRelativeError: error, ...(job.note ? { note: job.note } : {}) };
+      if (!(error <= 1e-3)) console.warn(`\nwarning: ${peer.name} differs from ${reference} on ${layer.name} by ${error}`);
       job.dispose();
+      process.stderr.write(` ${peer.short}`);
     }
+    process.stderr.write('\n');
     rows.push(row);
   }
-  const names = usable.map((p) => p.name);
-  printTable(rows, names, reference);
+  // The peak again, now that everything else has run: keep the better measurement, and every share.
+  const start = peak;
+  peak = await gemmPeak(peak);
+  if (peak !== start) for (const row of rows) for (const r of Object.values(row.results)) if (r.gflops !== undefined) r.shareOfPeak = r.gflops / peak.gflops;
+  printTable(rows, usable, reference, peak);
 
+  console.log('');
   const summary = {};
-  for (const peer of names) {
-    if (peer === reference) continue;
-    const ratios = rows.map((r) => speedup(r, reference, peer)).filter((v) => v !== null);
-    summary[peer] = { geometricMeanSpeedup: geometricMean(ratios), slowestRatio: Math.min(...ratios) };
-    console.log(`${reference} vs ${peer}: geometric mean ${summary[peer].geometricMeanSpeedup.toFixed(2)}x, worst layer ${summary[peer].slowestRatio.toFixed(2)}x`);
+  for (const peer of usable) {
+    if (peer.name === reference) continue;
+    const ratios = rows.map((r) => ({ layer: r.layer, ratio: speedup(r, reference, peer.name) })).filter((v) => v.ratio !== null);
+    if (ratios.length === 0) continue;
+    const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    summary[peer.name] = {
+      geometricMeanSpeedup: geometricMean(ratios.map((v) => v.ratio)),
+      slowestRatio: worst.ratio,
+      slowestLayer: worst.layer,
+      layersCompared: ratios.length,
+      layersSkipped: rows.filter((r) => r.results[peer.name] && r.results[peer.name].skipped).map((r) => r.layer),
+    };
+    const s = summary[peer.name];
+    const skipped = s.layersSkipped.length ? `; ${s.layersSkipped.length} unsupported, left out` : '';
+    console.log(`${reference} vs ${peer.name}: geometric mean ${s.geometricMeanSpeedup.toFixed(2)}x over ${s.layersCompared} layers${skipped}, worst layer ${s.slowestRatio.toFixed(2)}x (${s.slowestLayer})`);
   }
 
   const tiny = layers.find((l) => l.name.startsWith('tiny'));
-  const overhead = tiny ? await callOverhead(tiny) : null;
+  const overhead = tiny ? await callOverhead(tiny, usable.filter((p) => !p.backend)) : null;
   if (overhead) {
-    console.log(`\nper-call time on ${tiny.name}, microseconds:`);
-    for (const [k, v] of Object.entries(overhead)) console.log(`  ${k.padEnd(18)} ${v.toFixed(1)}`);
+    console.log(`\nper-call time on ${tiny.name}, microseconds (async calls awaited one after the other):`);
+    const entries = [...Object.entries(overhead.stridekit).map(([k, v]) => [`stridekit ${k}`, v]), ...Object.entries(overhead.peers)];
+    const width = Math.max(...entries.map(([k]) => k.length));
+    for (const [k, v] of entries) console.log(`  ${k.padEnd(width)}  ${v.toFixed(1).padStart(7)}`);
   }
 
   const outDir = path.resolve(argument('out', path.join(__dirname, 'results')));
-  const data = { date: new Date().toISOString(), machine, threads, node: process.version, gemmPeak: peak, reference, summary, overheadMicroseconds: overhead, rows };
-  writeJson(path.join(outDir, 'latest.json'), data);
-  writeSvg(path.join(outDir, 'latest.svg'), rows, names, `stridekit benchmark, ${threads} threads — ${machine}`);
-  console.log(`\nwrote ${path.relative(process.cwd(), path.join(outDir, 'latest.json'))} and latest.svg`);
+  const peerInfo = usable.map((p) => ({
+    name: p.name, short: p.short, threads: p.threads, timed: p.timed,
+    ...(p.note ? { note: p.note } : {}), ...(p.version ? { version: p.version } : {}), ...(p.wasmBinary ? { wasmBinary: p.wasmBinary } : {}),
+  }));
+  const data = {
+    date, machine, threads, node: process.version, stridekit: require('../package.json').version,
+    timing: 'median of repeated runs after a warm-up (2 warm-up calls, at least 5 runs and 0.6 s; a layer whose first call takes over 2 s: 1 warm-up and 3 runs)',
+    gemmPeak: peak, reference, peers: peerInfo,
+    skipped: peers.filter((p) => p.unavailable).map((p) => ({ name: p.name, reason: p.unavailable })),
+    summary, overheadMicroseconds: overhead, rows,
+  };
+  const title = `stridekit benchmark: ${threads} thread${threads === 1 ? '' : 's'} per peer`;
+  const subtitle = `${machine}; node ${process.version}; ${date.slice(0, 16).replace('T', ' ')} UTC; bars: GFLOP/s, median of repeated runs`;
+  const names = ['latest', ...(saveName ? [saveName] : [])];
+  for (const name of names) {
+    writeJson(path.join(outDir, `${name}.json`), data);
+    writeSvg(path.join(outDir, `${name}.svg`), rows, usable, { title, subtitle, peak });
+  }
+  console.log(`\nwrote ${names.map((n) => path.relative(process.cwd(), path.join(outDir, n))).map((f) => `${f}.json, ${f}.svg`).join(', ')}`);
+  return peers.some((p) => p.keepsProcessAlive);
 }
 
-main().catch((error) => {
+main().then((forceExit) => {
+  // The threaded tfjs build's worker threads keep the event loop alive: end explicitly then.
+  if (forceExit) process.exit(0);
+}, (error) => {
   console.error(error);
   process.exit(1);
 });

@@ -1,10 +1,14 @@
 'use strict';
 // Median wall time of a function: a warm-up, then repeated runs until both a minimum count and a
 // minimum total time are reached. Machines are shared and noisy: compare ratios taken in one run.
+// A synchronous fn is called plainly and an asynchronous one (returning a promise) is awaited, one
+// call after the other: no two calls are ever in flight together.
 
 const { performance } = require('node:perf_hooks');
 
-const DEFAULTS = { warmup: 2, minRuns: 5, maxRuns: 200, minSeconds: 0.6 };
+// slowSeconds: a first (warm-up) call slower than this gets one warm-up and slowRuns timed runs only,
+// so that a peer's multi-second layer (tfjs-wasm's plain-loop Conv3D) does not take minutes.
+const DEFAULTS = { warmup: 2, minRuns: 5, maxRuns: 200, minSeconds: 0.6, slowSeconds: 2, slowRuns: 3 };
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -12,27 +16,51 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Milliseconds (median) of fn(), which may return a promise. */
-async function measure(fn, options = {}) {
-  const { warmup, minRuns, maxRuns, minSeconds } = { ...DEFAULTS, ...options };
-  for (let i = 0; i < warmup; i++) await fn();
-  const times = [];
-  const start = performance.now();
-  while (times.length < maxRuns && (times.length < minRuns || performance.now() - start < minSeconds * 1000)) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { ms: median(times), runs: times.length };
+function isPromise(value) {
+  return value !== null && typeof value === 'object' && typeof value.then === 'function';
 }
 
-/** Microseconds per call of a cheap fn, timed in batches so the timer's own cost vanishes. */
+/** Calls fn once, awaiting it only when it returned a promise. */
+async function call(fn) {
+  const result = fn();
+  if (isPromise(result)) await result;
+}
+
+/** Milliseconds (median, and the fastest run) of fn(), which may return a promise. */
+async function measure(fn, options = {}) {
+  const { warmup, minRuns, maxRuns, minSeconds, slowSeconds, slowRuns } = { ...DEFAULTS, ...options };
+  const t = performance.now();
+  await call(fn);
+  const slow = performance.now() - t > slowSeconds * 1000;
+  for (let i = 1; i < (slow ? 1 : warmup); i++) await call(fn);
+  const runsWanted = slow ? slowRuns : minRuns;
+  const times = [];
+  const start = performance.now();
+  while (times.length < maxRuns && (times.length < runsWanted || (!slow && performance.now() - start < minSeconds * 1000))) {
+    const t0 = performance.now();
+    await call(fn);
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), minMs: Math.min(...times), runs: times.length };
+}
+
+/**
+ * Microseconds per call of a cheap fn, timed in batches so the timer's own cost vanishes. A
+ * synchronous fn runs in a plain loop; an asynchronous one is awaited before the next call starts, so
+ * the figure is the full round trip of one call (hand-off to the worker thread and back).
+ */
 async function measureOverhead(fn, { batch = 200, batches = 15 } = {}) {
-  for (let i = 0; i < batch; i++) await fn();
+  const first = fn();
+  const asynchronous = isPromise(first);
+  if (asynchronous) await first;
+  const runBatch = asynchronous
+    ? async () => { for (let i = 0; i < batch; i++) await fn(); }
+    : () => { for (let i = 0; i < batch; i++) fn(); };
+  await runBatch();
   const perCall = [];
   for (let b = 0; b < batches; b++) {
     const t0 = performance.now();
-    for (let i = 0; i < batch; i++) await fn();
+    await runBatch();
     perCall.push(((performance.now() - t0) * 1000) / batch);
   }
   return median(perCall);

@@ -10,10 +10,14 @@ function onnxruntimePeer(threads) {
   try {
     ort = require('onnxruntime-node');
   } catch (error) {
-    return { name: 'onnxruntime-node', unavailable: `cannot load onnxruntime-node: ${error.message}` };
+    return { name: 'onnxruntime-node', short: 'ORT', unavailable: `cannot load onnxruntime-node: ${error.message}` };
   }
   return {
     name: 'onnxruntime-node',
+    short: 'ORT',
+    threads,
+    version: ort.env && ort.env.versions ? ort.env.versions.common : undefined,
+    timed: 'await session.run(feeds): a new output tensor each run; model built and session created outside timing',
     async prepare(layer) {
       const bytes = buildModel({ xShape: layer.x.shape, w: layer.w, bias: layer.bias, opts: layer.options, transposed: false });
       const session = await ort.InferenceSession.create(bytes, {

@@ -6,7 +6,9 @@ function stridekitPeers(sk) {
   return sk.backends().filter((b) => b.available).flatMap((b) => [
     {
       name: `stridekit ${b.name} plan`,
+      short: `${b.name} plan`,
       backend: b.name,
+      timed: 'plan.runSync(x, { out }) into a preallocated output; options checked and weights packed once, in createConv',
       prepare(layer) {
         const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options });
         const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
@@ -19,7 +21,9 @@ function stridekitPeers(sk) {
     },
     {
       name: `stridekit ${b.name} convSync`,
+      short: `${b.name} convSync`,
       backend: b.name,
+      timed: 'convSync(x, w, options): checks the options, packs the weights and allocates a new output on every call',
       prepare(layer) {
         const options = { bias: layer.bias, backend: b.name, ...layer.options };
         let y;
