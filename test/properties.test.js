@@ -1,6 +1,7 @@
 'use strict';
 // Seeded randomised tests: 200 random configurations (rank, sizes, stride, padding mode, dilation,
-// groups, layouts, forward / transposed, bias, activation) against reference.js, and invariants that
+// groups, layouts, forward / transposed, bias, activation) and 50 with the channel counts of real
+// layers, against reference.js, and invariants that
 // need no reference at all (linearity, batch independence, layout equivariance, and the adjoint
 // identity between the forward and the transposed convolution).
 // A failure prints the configuration; every configuration is reproducible from SEED and its index.
@@ -13,6 +14,8 @@ const { target, describeOnTarget, expectClose } = require('./helpers/target');
 const SEED = Number(process.env.STRIDEKIT_PROPERTY_SEED || 0x5eed2024);
 const CONFIGS = Number(process.env.STRIDEKIT_PROPERTY_COUNT || 200);
 const MAX_MACS = 150000; // keeps the JavaScript reference quick
+const MAX_MACS_WIDE = 1500000;
+const WIDE_CONFIGS = Math.max(1, Math.round(CONFIGS / 4));
 
 const t = target();
 const sk = t.sk;
@@ -35,11 +38,15 @@ function randomCase(g, name, constraints = {}) {
     const rank = constraints.rank || int(1, 3);
     const transposed = constraints.transposed !== undefined ? constraints.transposed : random() < 0.35;
     const groups = constraints.groups || pick([1, 1, 1, 2, 3]);
-    const Cg = random() < 0.2 ? 1 : int(1, 3);
-    const Kg = int(1, 3);
-    const maxSize = [0, 24, 10, 6][rank];
+    // `wide` draws the channel counts of real layers, which take the backends' blocked paths
+    // (a CPU GEMM tile is 6 x 16, and above ~131k multiply-adds the work is split across threads).
+    const Cg = constraints.wide ? int(8, 40) : random() < 0.2 ? 1 : int(1, 3);
+    const Kg = constraints.wide ? int(16, 48) : int(1, 3);
+    const maxSize = constraints.wide ? [0, 60, 14, 7][rank] : [0, 24, 10, 6][rank];
     const size = Array.from({ length: rank }, () => int(1, maxSize));
-    const kernel = Array.from({ length: rank }, () => int(1, rank === 3 ? 3 : 4));
+    // A quarter of the wide cases are pointwise (1x1, as ResNet's strided projections).
+    const pointwise = constraints.wide && random() < 0.25;
+    const kernel = Array.from({ length: rank }, () => (pointwise ? 1 : int(1, rank === 3 ? 3 : 4)));
     const perDim = (gen) => (random() < 0.5 ? gen() : Array.from({ length: rank }, gen));
     const stride = perDim(() => int(1, 4));
     const dilation = random() < 0.6 ? 1 : perDim(() => int(1, 3));
@@ -80,7 +87,7 @@ function randomCase(g, name, constraints = {}) {
     }
     const taps = product(kernel);
     const macs = transposed ? c.N * c.C * product(size) * Kg * taps : c.N * c.K * product(outSize) * Cg * taps;
-    if (macs > MAX_MACS) continue;
+    if (macs > (constraints.wide ? MAX_MACS_WIDE : MAX_MACS)) continue;
     return c;
   }
 }
@@ -102,6 +109,20 @@ describeOnTarget(t, 'random configurations against the reference', () => {
       const ref = (c.transposed ? reference.convTranspose : reference.conv)(b.x, b.w, b.opts);
       expect(Array.from(sk.outputShape(b.x.shape, b.w.shape, shapeOpts))).toEqual(ref.shape);
       const y = await run(b, b.opts, asyncRun);
+      expect(Array.from(y.shape)).toEqual(ref.shape);
+      expectClose(y, ref, tol);
+    });
+  }
+});
+
+describeOnTarget(t, 'random wide configurations (8-40 input and 16-48 output channels per group) against the reference', () => {
+  const g = generator(SEED + 7);
+  for (let i = 0; i < WIDE_CONFIGS; ++i) {
+    const c = randomCase(g, `wide #${i} (seed ${SEED})`, { wide: true });
+    test(describeCase(c), () => {
+      const b = build(c);
+      const ref = (c.transposed ? reference.convTranspose : reference.conv)(b.x, b.w, b.opts);
+      const y = run(b);
       expect(Array.from(y.shape)).toEqual(ref.shape);
       expectClose(y, ref, tol);
     });

@@ -75,6 +75,7 @@ const CASES = [
   { name: 'conv2d channels_last input, channels_first weights', N: 1, C: 4, K: 5, size: [7, 8], kernel: [3, 2], opts: { padding: 1, layout: 'channels_last' } },
   { name: 'conv2d channels_first input, TF weights groups2', N: 1, C: 4, K: 6, size: [8, 7], kernel: [2, 3], opts: { groups: 2, weightLayout: 'channels_last' } },
   { name: 'conv2d 1x1 stride2 bias (ResNet downsample)', N: 2, C: 16, K: 24, size: [9, 9], kernel: [1, 1], opts: { stride: 2 }, bias: T },
+  { name: 'conv2d 1x1 stride2 end pads run past the input (C16 K32)', N: 1, C: 16, K: 32, size: [8, 6], kernel: [1, 1], opts: { stride: 2, padding: [[0, 1], [0, 2]] }, bias: T },
   { name: 'conv2d many channels C64 3x3 (C*k=576, blocked accumulation) tanh', N: 1, C: 64, K: 20, size: [10, 11], kernel: [3, 3], opts: { padding: 1, activation: 'tanh' }, bias: T },
   { name: 'conv2d deep reduction C160 3x3 (C*k=1440), K>144 rows', N: 1, C: 160, K: 150, size: [5, 6], kernel: [3, 3], opts: { padding: 1 } },
   { name: 'conv2d odd output 17x19 K19 batch3', N: 3, C: 5, K: 19, size: [17, 19], kernel: [3, 3], opts: { padding: 'same' }, bias: T },

@@ -1,8 +1,9 @@
 // Forward convolution as packed GEMM with implicit im2col, per image and group:
-//   channels_first: Y (Kg x pixels) = W (Kg x Cg*taps) * patches (Cg*taps x pixels)
 //   channels_last:  Y (pixels x Kg) = patches (pixels x taps*Cg) * W (taps*Cg x Kg)
-// The vector dimension of the micro-kernel is always the contiguous one of Y, so both layouts store
-// whole vectors, and the depth order (c, tap) or (tap, c) follows the input's contiguous dimension.
+//   channels_first: the same over a channels_last copy of the input, each output tile transposed
+//                   on its way out; or, for narrow layers (Kg < 16),
+//                   Y (Kg x pixels) = W (Kg x Cg*taps) * patches (Cg*taps x pixels)
+// Patches are packed from the input block by block, never materialised whole.
 #include <algorithm>
 
 #include "backends/cpu/cpu_plan.h"
@@ -145,67 +146,62 @@ struct PatchesChannelsLast {
   }
 };
 
-// channels_first patches in the A role, for layers with few output pixels: index = output pixel,
-// depth = (c, tap). Per strip, each lane's input offset for every tap is looked up once; each
-// packed value then meets every output channel, so the gathers stay cheap next to the arithmetic.
-struct PixelRowsChannelsFirst {
-  const ConvProblem& p;
-  const float* x;  // the group's first channel plane of one image
-
-  Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
-    int64_t* offsets = reinterpret_cast<int64_t*>(
-        thread_scratch(kScratchIndex, static_cast<size_t>(p.taps * kMR * 2)));
-    for (int64_t s = 0; s * kMR < count; ++s) {
-      for (int lane = 0; lane < kMR; ++lane) {
-        const int64_t pixel = start + s * kMR + lane;
-        const bool live = pixel < start + count;
-        const Origin origin = live ? origin_of(p, pixel) : Origin{};
-        for (int64_t tap = 0; tap < p.taps; ++tap) {
-          offsets[tap * kMR + lane] = live ? input_offset(p, origin, tap_offset(p, tap)) : kOutside;
-        }
-      }
-      float* dst = scratch + s * kc * kMR;
-      int64_t c = k0 / p.taps, tap = k0 % p.taps;
-      for (int64_t k = 0; k < kc; ++k, dst += kMR) {
-        const float* plane = x + c * p.in_pixels;
-        const int64_t* offset = offsets + tap * kMR;
-        for (int lane = 0; lane < kMR; ++lane) {
-          dst[lane] = offset[lane] == kOutside ? 0.f : plane[offset[lane]];
-        }
-        if (++tap == p.taps) {
-          tap = 0;
-          ++c;
-        }
-      }
-    }
-    return {scratch, kc * kMR};
-  }
-};
-
-// Few output pixels (a late ResNet stage: 7x7) waste most of a 16-wide column strip; as GEMM rows
-// they fill 6-high strips instead. Worth it when output channels are many, so the per-element
-// gathers of PixelRowsChannelsFirst stay cheap next to the arithmetic.
-bool pixels_as_rows(const ConvProblem& p) {
-  if (p.out_pixels > 256 || p.Kg < 32) return false;
-  const int64_t as_columns = round_up(p.out_pixels, kNR) * round_up(p.Kg, kMR);
-  const int64_t as_rows = round_up(p.out_pixels, kMR) * round_up(p.Kg, kNR);
-  return as_rows * 100 < as_columns * 93;
+// Whether a channels_first layer runs as the channels_last GEMM over a transposed copy of its
+// input: packing patches from channels_last data copies contiguous channel runs, and pixels as
+// 6-high GEMM rows waste little on any image size, where channels_first patches are gathered
+// value by value from far-apart planes. Narrow layers (few output channels per group would fill
+// little of a 16-wide column strip) and layers with few input channels per group (runs of a few
+// floats, as in an RGB stem) keep the channels_first form.
+bool via_channels_last(const sk_conv_geometry& g) {
+  return g.layout == SK_LAYOUT_CHANNELS_FIRST && g.out_channels / g.groups >= kNR &&
+         g.in_channels / g.groups >= 8;
 }
 
-// The channels_first weights repacked from row strips into column strips, once per plan.
-void pack_columns_from_rows(sk_plan& plan, const ConvProblem& p) {
-  if (!plan.packed_columns.empty()) return;
-  const int64_t depth = p.Cg * p.taps;
-  plan.columns_group_stride = round_up(p.Kg, kNR) * depth;
-  plan.packed_columns.assign(static_cast<size_t>(plan.columns_group_stride * p.groups), 0.f);
-  for (int64_t group = 0; group < p.groups; ++group) {
-    const float* rows = plan.packed.data() + group * plan.group_stride;
-    std::vector<float> strips = pack_strips(p.Kg, depth, kNR, [&](int64_t k, int64_t i) {
-      return rows[(k / kMR) * depth * kMR + i * kMR + k % kMR];
-    });
-    std::copy(strips.begin(), strips.end(),
-              plan.packed_columns.begin() + group * plan.columns_group_stride);
+// The channels_last copy of a channels_first input, as the problem `q` reads it: (C, pixels) ->
+// (pixels, C) for every image. For a 1x1 kernel without padding q is the same convolution at
+// stride 1 over only the pixels the strides land on, so a strided projection copies a quarter of
+// its input (stride 2 in 2-D) instead of all of it.
+ConvProblem channels_last_view(const ConvProblem& p) {
+  ConvProblem q = p;
+  q.channels_last = true;
+  const bool pointwise = p.taps == 1 && p.pad[0] == 0 && p.pad[1] == 0 && p.pad[2] == 0;
+  if (pointwise) {
+    for (int d = 0; d < 3; ++d) {
+      q.in[d] = p.out[d];
+      q.stride[d] = 1;
+    }
+    q.in_pixels = p.out_pixels;
   }
+  return q;
+}
+
+void transpose_input(const ConvProblem& p, const ConvProblem& q, const float* x, float* xt,
+                     int threads) {
+  constexpr int64_t kBlock = 64;  // pixels per task: their rows of xt stay in L1 while written
+  const int64_t blocks = (q.in_pixels + kBlock - 1) / kBlock;
+  ThreadPool::instance().parallel_for(p.batch * blocks, [&](int64_t item, int) {
+    const int64_t image = item / blocks, first = (item % blocks) * kBlock;
+    const int64_t count = std::min(q.in_pixels - first, kBlock);
+    // The input pixel each pixel of q reads, or kOutside where an end pad lets the output run past
+    // the input (that pixel is zero).
+    int64_t source[kBlock];
+    const int64_t step[3] = {p.stride[0] / q.stride[0], p.stride[1] / q.stride[1],
+                             p.stride[2] / q.stride[2]};
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t pixel = first + i;
+      const int64_t w = pixel % q.in[2] * step[2], h = (pixel / q.in[2]) % q.in[1] * step[1];
+      const int64_t d = pixel / (q.in[2] * q.in[1]) * step[0];
+      source[i] = d < p.in[0] && h < p.in[1] && w < p.in[2] ? (d * p.in[1] + h) * p.in[2] + w
+                                                            : kOutside;
+    }
+    const float* src = x + image * p.C * p.in_pixels;
+    float* dst = xt + (image * q.in_pixels + first) * p.C;
+    for (int64_t c = 0; c < p.C; ++c, src += p.in_pixels) {
+      for (int64_t i = 0; i < count; ++i) {
+        dst[i * p.C + c] = source[i] == kOutside ? 0.f : src[source[i]];
+      }
+    }
+  }, threads);
 }
 
 }  // namespace
@@ -221,60 +217,54 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
   const int64_t depth = Cg * taps;
-  const bool channels_last = g.layout == SK_LAYOUT_CHANNELS_LAST;
-  const int width = channels_last ? kNR : kMR;
+  // Weights as GEMM columns with depth (tap, c) for the channels_last form, else as GEMM rows with
+  // depth (c, tap), the order of channels_first patches.
+  const bool columns = g.layout == SK_LAYOUT_CHANNELS_LAST || via_channels_last(g);
+  const int width = columns ? kNR : kMR;
   plan.group_stride = round_up(Kg, width) * depth;
-  plan.packed.assign(static_cast<size_t>(plan.group_stride * g.groups), 0.f);
+  plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {
     const float* w = weight + group * Kg * depth;  // (Kg, Cg, taps) of this group
-    std::vector<float> strips =
-        channels_last
-            ? pack_strips(Kg, depth, width,
-                          [&](int64_t k, int64_t i) { return w[k * depth + (i % Cg) * taps + i / Cg]; })
-            : pack_strips(Kg, depth, width, [&](int64_t k, int64_t i) { return w[k * depth + i]; });
-    std::copy(strips.begin(), strips.end(), plan.packed.begin() + group * plan.group_stride);
+    float* dst = plan.packed.data() + group * plan.group_stride;
+    if (columns) {
+      pack_strips(Kg, depth, width, dst,
+                  [&](int64_t k, int64_t i) { return w[k * depth + (i % Cg) * taps + i / Cg]; });
+    } else {
+      pack_strips(Kg, depth, width, dst, [&](int64_t k, int64_t i) { return w[k * depth + i]; });
+    }
   }
 }
 
-void run_forward_gemm(sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
+void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
   ThreadPool& pool = ThreadPool::instance();
   const int threads = multiply_adds(p) < kSerialMacs ? 1 : pool.size();
   const int64_t depth = p.Cg * p.taps;
   const int64_t outer = p.batch * p.groups;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
 
-  if (!p.channels_last && pixels_as_rows(p)) {
-    // Few pixels: their patches are packed once per image and group, shared by every tile, and the
-    // tiles split the output channels.
-    pack_columns_from_rows(plan, p);
-    const int64_t strips = (p.out_pixels + kMR - 1) / kMR;
-    float* rows = thread_scratch(kScratchShared, static_cast<size_t>(strips * depth * kMR));
-    const PrepackedSource packed_rows{rows, depth, kMR};
-    const Blocking b = choose_blocking(p.out_pixels, p.Kg, 1, threads, true);
-    for (int64_t image = 0; image < p.batch; ++image) {
-      for (int64_t group = 0; group < p.groups; ++group) {
-        const PixelRowsChannelsFirst patches{p, x + (image * p.C + group * p.Cg) * p.in_pixels};
-        pool.parallel_for(strips, [&](int64_t s, int) {
-          patches.panel(s * kMR, std::min<int64_t>(kMR, p.out_pixels - s * kMR), 0, depth,
-                        rows + s * depth * kMR);
-        }, threads);
-        const PrepackedSource weights{
-            plan.packed_columns.data() + group * plan.columns_group_stride, depth, kNR};
-        pool.parallel_for(b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-          const int64_t row0 = (item / b.n_tiles) * b.mc, col0 = (item % b.n_tiles) * b.nc;
-          const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
-          TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation};
-          // The tile comes out pixels x channels; channels_first wants it the other way round.
-          float* tile = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
-          gemm_tile(plan.kernel, mc, nc, depth, packed_rows, row0, weights, col0, tile, nc,
-                    epilogue, nullptr, nullptr);
-          for (int64_t j = 0; j < nc; ++j) {
-            float* out = y + (image * p.K + group * p.Kg + col0 + j) * p.out_pixels + row0;
-            for (int64_t i = 0; i < mc; ++i) out[i] = tile[i * nc + j];
-          }
-        }, threads);
-      }
-    }
+  if (via_channels_last(plan.geometry)) {
+    const ConvProblem q = channels_last_view(p);
+    float* xt = thread_scratch(kScratchShared, static_cast<size_t>(p.batch * p.C * q.in_pixels));
+    transpose_input(p, q, x, xt, threads);
+    const Blocking b = choose_blocking(p.out_pixels, p.Kg, outer, threads, true);
+    pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
+      const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
+      const int64_t group = (item / (b.n_tiles * b.m_tiles)) % p.groups;
+      const int64_t image = item / (b.n_tiles * b.m_tiles * p.groups);
+      const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
+      const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
+      const PatchesChannelsLast patches{q, xt + image * q.in_pixels * p.C + group * p.Cg};
+      const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
+      // The tile comes out pixels x channels; channels_first wants it the other way round, which
+      // the epilogue writes strip by strip.
+      TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation,
+                            y + (image * p.K + group * p.Kg + col0) * p.out_pixels + row0,
+                            p.out_pixels};
+      float* tile = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
+      float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
+      gemm_tile(plan.kernel, mc, nc, depth, patches, row0, weights, col0, tile, nc, epilogue,
+                a_scratch, nullptr);
+    }, threads);
     return;
   }
 

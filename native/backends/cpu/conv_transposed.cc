@@ -53,14 +53,12 @@ void pack_transposed_gemm(sk_plan& plan, const float* weight) {
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
   const int width = g.layout == SK_LAYOUT_CHANNELS_LAST ? kNR : kMR;
   plan.group_stride = round_up(Kg * taps, width) * Cg;
-  plan.packed.assign(static_cast<size_t>(plan.group_stride * g.groups), 0.f);
+  plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {
     const float* w = weight + group * Cg * Kg * taps;  // (Cg, Kg, taps) of this group
     // Index (k, tap) flattened as k * taps + tap, depth c: both roles read W[c][k][tap].
-    std::vector<float> strips = pack_strips(Kg * taps, Cg, width, [&](int64_t kt, int64_t c) {
-      return w[c * Kg * taps + kt];
-    });
-    std::copy(strips.begin(), strips.end(), plan.packed.begin() + group * plan.group_stride);
+    pack_strips(Kg * taps, Cg, width, plan.packed.data() + group * plan.group_stride,
+                [&](int64_t kt, int64_t c) { return w[c * Kg * taps + kt]; });
   }
 }
 

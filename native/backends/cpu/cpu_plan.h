@@ -15,10 +15,6 @@ struct sk_plan {
   Path path;
   std::vector<float> packed;  // per group, group_stride floats apart
   int64_t group_stride = 0;
-  // Forward channels_first only, made on first need: the weights as the GEMM's columns, for inputs
-  // with so few output pixels that those make better rows (see run_forward_gemm).
-  std::vector<float> packed_columns;
-  int64_t columns_group_stride = 0;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::MicroKernel kernel;
 };
@@ -34,7 +30,7 @@ void pack_forward_gemm(sk_plan& plan, const float* weight);
 void pack_transposed_gemm(sk_plan& plan, const float* weight);
 void pack_depthwise(sk_plan& plan, const float* weight);
 
-void run_forward_gemm(sk_plan& plan, const ConvProblem& p, const float* x, float* y);
+void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
 void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
 void run_depthwise(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
 

@@ -26,19 +26,18 @@ struct Panel {
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // Packs a matrix given by get(index, k) into strips of `width` indices, [strip][depth][width],
-// zero padding the last strip. Used once per plan for weights, in either GEMM role.
+// zero padding the last strip, into dst (round_up(count, width) * depth floats). Used once per
+// plan for weights, in either GEMM role.
 template <class Get>
-std::vector<float> pack_strips(int64_t count, int64_t depth, int width, Get get) {
+void pack_strips(int64_t count, int64_t depth, int width, float* dst, Get get) {
   const int64_t strips = (count + width - 1) / width;
-  std::vector<float> packed(static_cast<size_t>(strips * depth * width), 0.f);
-  for (int64_t s = 0; s < strips; ++s) {
-    float* dst = packed.data() + s * depth * width;
+  for (int64_t s = 0; s < strips; ++s, dst += depth * width) {
     const int lanes = static_cast<int>(std::min<int64_t>(width, count - s * width));
     for (int64_t k = 0; k < depth; ++k) {
       for (int t = 0; t < lanes; ++t) dst[k * width + t] = get(s * width + t, k);
+      for (int t = lanes; t < width; ++t) dst[k * width + t] = 0.f;
     }
   }
-  return packed;
 }
 
 // A source over strips packed once (by pack_strips with the full depth).
@@ -75,10 +74,14 @@ struct StridedMatrixSource {
 };
 
 // Bias and activation for one GEMM tile; bias already points at the tile's first row or column.
+// With transposed_out set, each finished strip is also copied out transposed, while still in L1:
+// row i, column j of the tile lands at transposed_out[j * transposed_ld + i].
 struct TileEpilogue {
   const float* bias = nullptr;
   bool bias_per_row = true;
   int activation = SK_ACTIVATION_NONE;
+  float* transposed_out = nullptr;
+  int64_t transposed_ld = 0;
 };
 
 // Scratch floats a source may need to pack `count` indices of one depth block.
@@ -113,6 +116,13 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
           const float* bias = epilogue.bias;
           if (bias) bias += epilogue.bias_per_row ? i0 : j;
           apply_epilogue(c_block + j, ldc, mb, nr, bias, epilogue.bias_per_row, epilogue.activation);
+          if (epilogue.transposed_out) {
+            for (int jj = 0; jj < nr; ++jj) {
+              float* dst = epilogue.transposed_out + (j + jj) * epilogue.transposed_ld + i0;
+              const float* src = c_block + j + jj;
+              for (int64_t i = 0; i < mb; ++i) dst[i] = src[i * ldc];
+            }
+          }
         }
       }
     }
@@ -127,7 +137,7 @@ struct Blocking {
   int64_t mc, nc, m_tiles, n_tiles;
 };
 
-constexpr int64_t kRuntimeTile = 512;
+constexpr int64_t kRuntimeTile = 256;
 
 inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads,
                                 bool rows_packed_at_run_time) {
