@@ -120,26 +120,33 @@ struct PatchesChannelsLast {
   const float* x;  // one image, offset to the group's first channel
 
   Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
+    // Lanes whose tap falls outside the input (or past the last pixel) read a row of zeros.
+    float* zeros = thread_scratch(kScratchIndex, static_cast<size_t>(p.Cg));
+    std::fill(zeros, zeros + p.Cg, 0.f);
     for (int64_t s = 0; s * kMR < count; ++s) {
-      float* dst = scratch + s * kc * kMR;
+      Origin origins[kMR];
+      bool live[kMR];
       for (int lane = 0; lane < kMR; ++lane) {
         const int64_t pixel = start + s * kMR + lane;
-        const bool live = pixel < start + count;
-        const Origin origin = live ? origin_of(p, pixel) : Origin{};
-        int64_t k = k0;
-        while (k < k0 + kc) {
-          const int64_t tap = k / p.Cg, c = k % p.Cg;
-          const int64_t run = std::min(p.Cg - c, k0 + kc - k);
-          const int64_t offset = live ? input_offset(p, origin, tap_offset(p, tap)) : kOutside;
-          float* out = dst + (k - k0) * kMR + lane;
-          if (offset == kOutside) {
-            for (int64_t i = 0; i < run; ++i) out[i * kMR] = 0.f;
-          } else {
-            const float* src = x + offset * p.C + c;
-            for (int64_t i = 0; i < run; ++i) out[i * kMR] = src[i];
-          }
-          k += run;
+        live[lane] = pixel < start + count;
+        origins[lane] = live[lane] ? origin_of(p, pixel) : Origin{};
+      }
+      float* dst = scratch + s * kc * kMR;
+      for (int64_t k = k0; k < k0 + kc;) {
+        const int64_t tap = k / p.Cg, c = k % p.Cg;
+        const int64_t run = std::min(p.Cg - c, k0 + kc - k);
+        const TapOffset t = tap_offset(p, tap);
+        const float* src[kMR];
+        for (int lane = 0; lane < kMR; ++lane) {
+          const int64_t offset = live[lane] ? input_offset(p, origins[lane], t) : kOutside;
+          src[lane] = offset == kOutside ? zeros : x + offset * p.C + c;
         }
+        // Six channel runs interleaved: each packed row of the strip is written whole.
+        float* out = dst + (k - k0) * kMR;
+        for (int64_t i = 0; i < run; ++i, out += kMR) {
+          for (int lane = 0; lane < kMR; ++lane) out[lane] = src[lane][i];
+        }
+        k += run;
       }
     }
     return {scratch, kc * kMR};
@@ -158,7 +165,7 @@ bool via_channels_last(const sk_conv_geometry& g) {
 }
 
 // The channels_last copy of a channels_first input, as the problem `q` reads it: (C, pixels) ->
-// (pixels, C) for every image. For a 1x1 kernel without padding q is the same convolution at
+// (pixels, C). For a 1x1 kernel without padding q is the same convolution at
 // stride 1 over only the pixels the strides land on, so a strided projection copies a quarter of
 // its input (stride 2 in 2-D) instead of all of it.
 ConvProblem channels_last_view(const ConvProblem& p) {
@@ -175,12 +182,13 @@ ConvProblem channels_last_view(const ConvProblem& p) {
   return q;
 }
 
+// One image: x is its (C, pixels) input, xt receives (pixels of q, C).
 void transpose_input(const ConvProblem& p, const ConvProblem& q, const float* x, float* xt,
                      int threads) {
   constexpr int64_t kBlock = 64;  // pixels per task: their rows of xt stay in L1 while written
   const int64_t blocks = (q.in_pixels + kBlock - 1) / kBlock;
-  ThreadPool::instance().parallel_for(p.batch * blocks, [&](int64_t item, int) {
-    const int64_t image = item / blocks, first = (item % blocks) * kBlock;
+  ThreadPool::instance().parallel_for(blocks, [&](int64_t item, int) {
+    const int64_t first = item * kBlock;
     const int64_t count = std::min(q.in_pixels - first, kBlock);
     // The input pixel each pixel of q reads, or kOutside where an end pad lets the output run past
     // the input (that pixel is zero).
@@ -194,11 +202,25 @@ void transpose_input(const ConvProblem& p, const ConvProblem& q, const float* x,
       source[i] = d < p.in[0] && h < p.in[1] && w < p.in[2] ? (d * p.in[1] + h) * p.in[2] + w
                                                             : kOutside;
     }
-    const float* src = x + image * p.C * p.in_pixels;
-    float* dst = xt + (image * q.in_pixels + first) * p.C;
-    for (int64_t c = 0; c < p.C; ++c, src += p.in_pixels) {
+    const float* src = x;
+    float* dst = xt + first * p.C;
+    // Eight channels at a time: each pixel's row of xt gets 32 contiguous bytes per pass.
+    constexpr int64_t kChannels = 8;
+    int64_t c = 0;
+    for (; c + kChannels <= p.C; c += kChannels) {
+      const float* planes = src + c * p.in_pixels;
       for (int64_t i = 0; i < count; ++i) {
-        dst[i * p.C + c] = source[i] == kOutside ? 0.f : src[source[i]];
+        float* row = dst + i * p.C + c;
+        if (source[i] == kOutside) {
+          for (int64_t j = 0; j < kChannels; ++j) row[j] = 0.f;
+        } else {
+          for (int64_t j = 0; j < kChannels; ++j) row[j] = planes[j * p.in_pixels + source[i]];
+        }
+      }
+    }
+    for (; c < p.C; ++c) {
+      for (int64_t i = 0; i < count; ++i) {
+        dst[i * p.C + c] = source[i] == kOutside ? 0.f : src[c * p.in_pixels + source[i]];
       }
     }
   }, threads);
@@ -243,28 +265,30 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
 
   if (via_channels_last(plan.geometry)) {
+    // One image at a time, so its channels_last copy is still in cache when the tiles read it.
     const ConvProblem q = channels_last_view(p);
-    float* xt = thread_scratch(kScratchShared, static_cast<size_t>(p.batch * p.C * q.in_pixels));
-    transpose_input(p, q, x, xt, threads);
-    const Blocking b = choose_blocking(p.out_pixels, p.Kg, outer, threads, true);
-    pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-      const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
-      const int64_t group = (item / (b.n_tiles * b.m_tiles)) % p.groups;
-      const int64_t image = item / (b.n_tiles * b.m_tiles * p.groups);
-      const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
-      const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
-      const PatchesChannelsLast patches{q, xt + image * q.in_pixels * p.C + group * p.Cg};
-      const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
-      // The tile comes out pixels x channels; channels_first wants it the other way round, which
-      // the epilogue writes strip by strip.
-      TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation,
-                            y + (image * p.K + group * p.Kg + col0) * p.out_pixels + row0,
-                            p.out_pixels};
-      float* tile = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
-      float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
-      gemm_tile(plan.kernel, mc, nc, depth, patches, row0, weights, col0, tile, nc, epilogue,
-                a_scratch, nullptr);
-    }, threads);
+    float* xt = thread_scratch(kScratchShared, static_cast<size_t>(p.C * q.in_pixels));
+    const Blocking b = choose_blocking(p.out_pixels, p.Kg, p.groups, threads, true);
+    for (int64_t image = 0; image < p.batch; ++image) {
+      transpose_input(p, q, x + image * p.C * p.in_pixels, xt, threads);
+      pool.parallel_for(p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
+        const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
+        const int64_t group = item / (b.n_tiles * b.m_tiles);
+        const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
+        const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
+        const PatchesChannelsLast patches{q, xt + group * p.Cg};
+        const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
+        // The tile comes out pixels x channels; channels_first wants it the other way round,
+        // which the epilogue writes strip by strip.
+        TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation,
+                              y + (image * p.K + group * p.Kg + col0) * p.out_pixels + row0,
+                              p.out_pixels};
+        float* tile = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
+        float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
+        gemm_tile(plan.kernel, mc, nc, depth, patches, row0, weights, col0, tile, nc, epilogue,
+                  a_scratch, nullptr);
+      }, threads);
+    }
     return;
   }
 

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/epilogue.h"
+#include "backends/cpu/multiversion.h"
 #include "backends/cpu/phases.h"
 #include "backends/cpu/scratch.h"
 #include "core/thread_pool.h"
@@ -30,40 +31,45 @@ void pack_depthwise(sk_plan& plan, const float* weight) {
 
 namespace {
 
+// One output channel of one image.
+SK_MULTIVERSION void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout& phases,
+                                   const float* plane, int64_t k, float* out) {
+  if (phases.count > 1) {
+    float* split = thread_scratch(kScratchPackA, static_cast<size_t>(phases.floats()));
+    phases.split(p, plane, split);
+    plane = split;
+  }
+  const float* w = plan.packed.data() + k * p.taps;
+  std::fill(out, out + p.out_pixels, 0.f);
+  for (int64_t tap = 0; tap < p.taps; ++tap) {
+    const TapPhase t = tap_phase(p, phases, tap);
+    const float* phase = plane + t.phase_offset;
+    const int64_t lo = std::max<int64_t>(0, -t.shift[2]);
+    const int64_t hi = std::min<int64_t>(p.out[2], phases.size[2] - t.shift[2]);
+    const float wt = w[tap];
+    for (int64_t od = 0; od < p.out[0]; ++od) {
+      const int64_t jd = od + t.shift[0];
+      if (jd < 0 || jd >= phases.size[0]) continue;
+      for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+        const int64_t jh = oh + t.shift[1];
+        if (jh < 0 || jh >= phases.size[1]) continue;
+        const float* src = phase + (jd * phases.size[1] + jh) * phases.size[2] + t.shift[2];
+        float* dst = out + (od * p.out[1] + oh) * p.out[2];
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow];
+      }
+    }
+  }
+  const float* bias = plan.bias.empty() ? nullptr : plan.bias.data() + k;
+  apply_epilogue(out, p.out_pixels, 1, p.out_pixels, bias, true, p.activation);
+}
+
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,
                         int threads) {
-  const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
   const PhaseLayout phases(p);
   ThreadPool::instance().parallel_for(p.batch * p.K, [&](int64_t item, int) {
     const int64_t k = item % p.K, image = item / p.K;
-    const float* plane = x + (image * p.C + k / p.Kg) * p.in_pixels;
-    if (phases.count > 1) {
-      float* split = thread_scratch(kScratchPackA, static_cast<size_t>(phases.floats()));
-      phases.split(p, plane, split);
-      plane = split;
-    }
-    const float* w = plan.packed.data() + k * p.taps;
-    float* out = y + (image * p.K + k) * p.out_pixels;
-    std::fill(out, out + p.out_pixels, 0.f);
-    for (int64_t tap = 0; tap < p.taps; ++tap) {
-      const TapPhase t = tap_phase(p, phases, tap);
-      const float* phase = plane + t.phase_offset;
-      const int64_t lo = std::max<int64_t>(0, -t.shift[2]);
-      const int64_t hi = std::min<int64_t>(p.out[2], phases.size[2] - t.shift[2]);
-      const float wt = w[tap];
-      for (int64_t od = 0; od < p.out[0]; ++od) {
-        const int64_t jd = od + t.shift[0];
-        if (jd < 0 || jd >= phases.size[0]) continue;
-        for (int64_t oh = 0; oh < p.out[1]; ++oh) {
-          const int64_t jh = oh + t.shift[1];
-          if (jh < 0 || jh >= phases.size[1]) continue;
-          const float* src = phase + (jd * phases.size[1] + jh) * phases.size[2] + t.shift[2];
-          float* dst = out + (od * p.out[1] + oh) * p.out[2];
-          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow];
-        }
-      }
-    }
-    apply_epilogue(out, p.out_pixels, 1, p.out_pixels, bias ? bias + k : nullptr, true, p.activation);
+    channel_first(plan, p, phases, x + (image * p.C + k / p.Kg) * p.in_pixels, k,
+                  y + (image * p.K + k) * p.out_pixels);
   }, threads);
 }
 

@@ -131,8 +131,10 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
 
 // How a GEMM of M x N, repeated `outer` times (batch x groups), is cut into tiles for the threads.
 // The operand packed at run time (the patches) is tiled at most kRuntimeTile indices wide, which
-// bounds its scratch; the prepacked weights' dimension stays whole unless the threads need more
-// tiles. Tiles shrink until there are at least four per thread or they reach a few strips.
+// bounds its scratch. When that leaves too few tiles for the threads, the larger side is split:
+// splitting rows makes every tile read the columns' operand again, and the other way round, so the
+// smaller operand is the one read twice. The tile count is made a multiple of the thread count and
+// the tiles equal, so no thread idles while another finishes.
 struct Blocking {
   int64_t mc, nc, m_tiles, n_tiles;
 };
@@ -141,30 +143,27 @@ constexpr int64_t kRuntimeTile = 256;
 
 inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads,
                                 bool rows_packed_at_run_time) {
-  int64_t mc = round_up(M, kMR), nc = round_up(N, kNR);
-  if (rows_packed_at_run_time) {
-    mc = std::min(mc, round_up(kRuntimeTile, kMR));
-  } else {
-    nc = std::min(nc, kRuntimeTile);
-  }
-  auto tiles = [&] { return outer * ((M + mc - 1) / mc) * ((N + nc - 1) / nc); };
-  auto split_rows = [&] {
-    if (mc < 4 * kMR) return false;
-    mc = round_up(mc / 2, kMR);
-    return true;
+  const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  int64_t m_tiles = rows_packed_at_run_time ? ceil_div(M, kRuntimeTile) : 1;
+  int64_t n_tiles = rows_packed_at_run_time ? 1 : ceil_div(N, kRuntimeTile);
+  const bool split_rows = M >= N;
+  const int64_t max_m_tiles = std::max<int64_t>(1, M / (2 * kMR));
+  const int64_t max_n_tiles = std::max<int64_t>(1, N / (2 * kNR));
+  auto tiles = [&] { return outer * m_tiles * n_tiles; };
+  auto grow = [&] {
+    if (split_rows && m_tiles < max_m_tiles) return ++m_tiles, true;
+    if (n_tiles < max_n_tiles) return ++n_tiles, true;
+    if (m_tiles < max_m_tiles) return ++m_tiles, true;
+    return false;
   };
-  auto split_cols = [&] {
-    if (nc < 4 * kNR) return false;
-    nc = round_up(nc / 2, kNR);
-    return true;
-  };
-  // Splitting columns makes every tile read the rows' operand again, and vice versa: split the
-  // larger side, so the smaller operand is the one read twice.
-  while (tiles() < 4 * static_cast<int64_t>(threads)) {
-    const bool split = mc >= nc ? (split_rows() || split_cols()) : (split_cols() || split_rows());
-    if (!split) break;
+  while (tiles() < threads && grow()) {
   }
-  return {mc, nc, (M + mc - 1) / mc, (N + nc - 1) / nc};
+  if (tiles() < 4 * static_cast<int64_t>(threads)) {
+    while (tiles() % threads != 0 && grow()) {
+    }
+  }
+  const int64_t mc = round_up(ceil_div(M, m_tiles), kMR), nc = round_up(ceil_div(N, n_tiles), kNR);
+  return {mc, nc, ceil_div(M, mc), ceil_div(N, nc)};
 }
 
 }  // namespace stridekit::cpu

@@ -28,25 +28,44 @@ struct PhaseLayout {
   int64_t floats() const { return count * plane; }
 
   void split(const ConvProblem& p, const float* in, float* out) const {
-    for (int64_t ad = 0; ad < p.stride[0]; ++ad)
-      for (int64_t ah = 0; ah < p.stride[1]; ++ah)
-        for (int64_t aw = 0; aw < p.stride[2]; ++aw) {
-          float* dst = out + ((ad * p.stride[1] + ah) * p.stride[2] + aw) * plane;
-          const int64_t valid = (p.in[2] - aw + p.stride[2] - 1) / p.stride[2];
-          for (int64_t jd = 0; jd < size[0]; ++jd) {
-            const int64_t id = jd * p.stride[0] + ad;
-            for (int64_t jh = 0; jh < size[1]; ++jh, dst += size[2]) {
-              const int64_t ih = jh * p.stride[1] + ah;
-              if (id >= p.in[0] || ih >= p.in[1]) {
-                std::fill(dst, dst + size[2], 0.f);
-                continue;
+    const int64_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2];
+    const int64_t width = p.in[2], row = size[2];
+    const int64_t whole = width / sw;  // groups of sw input columns that are all inside the row
+    float* dst[16];                      // one row per w-phase; strides above 16 take the slow path
+    for (int64_t ad = 0; ad < sd; ++ad) {
+      for (int64_t ah = 0; ah < sh; ++ah) {
+        for (int64_t jd = 0; jd < size[0]; ++jd) {
+          const int64_t id = jd * sd + ad;
+          for (int64_t jh = 0; jh < size[1]; ++jh) {
+            const int64_t ih = jh * sh + ah;
+            float* first = out + ((ad * sh + ah) * sw * plane) + (jd * size[1] + jh) * row;
+            if (id >= p.in[0] || ih >= p.in[1]) {
+              for (int64_t aw = 0; aw < sw; ++aw) std::fill(first + aw * plane, first + aw * plane + row, 0.f);
+              continue;
+            }
+            // Each input row is read once, left to right, and dealt to the sw phase rows.
+            const float* src = in + (id * p.in[1] + ih) * width;
+            if (sw == 1) {
+              std::copy(src, src + width, first);
+              continue;
+            }
+            if (sw <= 16) {
+              for (int64_t aw = 0; aw < sw; ++aw) dst[aw] = first + aw * plane;
+              for (int64_t jw = 0; jw < whole; ++jw) {
+                for (int64_t aw = 0; aw < sw; ++aw) dst[aw][jw] = src[jw * sw + aw];
               }
-              const float* src = in + (id * p.in[1] + ih) * p.in[2] + aw;
-              for (int64_t jw = 0; jw < valid; ++jw) dst[jw] = src[jw * p.stride[2]];
-              std::fill(dst + valid, dst + size[2], 0.f);
+            }
+            for (int64_t aw = 0; aw < sw; ++aw) {
+              float* d = first + aw * plane;
+              for (int64_t jw = sw <= 16 ? whole : 0; jw < row; ++jw) {
+                const int64_t iw = jw * sw + aw;
+                d[jw] = iw < width ? src[iw] : 0.f;
+              }
             }
           }
         }
+      }
+    }
   }
 };
 
