@@ -71,6 +71,11 @@ export function message(path: string, expectation: string, value: unknown, detai
   return `${path} must be ${expectation}, got ${got}${details.hint ? ` (${details.hint})` : ''}`;
 }
 
+/** `path[index]`: the path of one entry, spelled out only when a message needs it. */
+export function indexed(path: string, index: number): string {
+  return `${path}[${index}]`;
+}
+
 /** The error factory: every argument check in lib/ throws what this returns. */
 export function invalid(
   kind: ErrorKind, path: string, expectation: string, value: unknown, details?: ErrorDetails,

@@ -45,9 +45,20 @@ export function plainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
-/** Checked by tag rather than instanceof so that arrays from another realm (vm, worker) pass. */
+/**
+ * %TypedArray%.prototype[Symbol.toStringTag]'s getter: the array's type name ('Float32Array') for any
+ * typed array of any realm, undefined for everything else (including a DataView or a plain object).
+ */
+const typedArrayName = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag,
+)?.get as (this: unknown) => string | undefined;
+
+/**
+ * Checked by the internal type name rather than instanceof so that arrays from another realm (vm,
+ * worker) pass; calling the getter directly is ~20x cheaper than Object.prototype.toString.
+ */
 export function float32Array(value: unknown): value is Float32Array {
-  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]';
+  return typedArrayName.call(value) === 'Float32Array';
 }
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {

@@ -4,9 +4,11 @@
  *   normalizeFixed  weight shape + options, once per plan (geometry array);
  *   resolveShape    input shape, once per new input shape (pads, output size, shape array);
  *   ShapeCache      resolveShape memoised by input shape.
+ * A one-shot call uses the same steps without the arrays (readFixed, resolveSizes) and writes them
+ * into its reused request array last (writeGeometry, writeShape), so it allocates neither.
  * Everything here is pure: it runs, and throws its TypeErrors and RangeErrors, before any native code.
  */
-import { describe, invalid } from './errors';
+import { describe, indexed, invalid } from './errors';
 import { ACTIVATION, GEOMETRY, SHAPE } from './native-abi';
 import {
   GEOMETRY_MAX, Options, PaddingSpec, readActivation, readBackendRequest, readBias, readDilation,
@@ -17,7 +19,7 @@ import { elementCount } from './tensor';
 import type { Activation, BackendRequest, Layout } from './types';
 
 /** Fixed for a plan's lifetime: what the weight and the options say. */
-export interface FixedPart {
+export interface FixedOptions {
   readonly transposed: boolean;
   readonly rank: number;
   /** C: input channels. */
@@ -38,30 +40,37 @@ export interface FixedPart {
   /** The weight's shape and how the caller named it (w.shape, weight.dims, wShape), for messages. */
   readonly wShape: readonly number[];
   readonly wShapePath: string;
+}
+
+/** FixedOptions and their geometry array. */
+export interface FixedPart extends FixedOptions {
   readonly geometry: Float64Array;
 }
 
 /** Resolved for one input shape. */
-export interface ShapePart {
+export interface ShapeSizes {
   readonly batch: number;
   readonly inSize: readonly number[];
   readonly outSize: readonly number[];
   readonly pads: ReadonlyArray<readonly [number, number]>;
   readonly outputShape: readonly number[];
   readonly outputLength: number;
+}
+
+/** ShapeSizes and their shape array. */
+export interface ShapePart extends ShapeSizes {
   readonly shape: Float64Array;
 }
 
 const SPATIAL_NAMES = ['', 'L', 'H, W', 'D, H, W'];
 
-/** Weight axes: conv (K, C/g, ...k) or (...k, C/g, K); transposed (C, K/g, ...k) or (...k, K/g, C). */
-function weightAxes(rank: number, weightLayout: Layout): { outer: number; inner: number; firstKernel: number } {
-  return weightLayout === 'channels_first'
-    ? { outer: 0, inner: 1, firstKernel: 2 }
-    : { outer: rank + 1, inner: rank, firstKernel: 0 };
+export function normalizeFixed(wShape: readonly number[], wShapePath: string, options: Options, transposed: boolean): FixedPart {
+  const fixed = readFixed(wShape, wShapePath, options, transposed);
+  return { ...fixed, geometry: writeGeometry(fixed, new Float64Array(GEOMETRY.length)) };
 }
 
-export function normalizeFixed(wShape: readonly number[], wShapePath: string, options: Options, transposed: boolean): FixedPart {
+/** normalizeFixed without the geometry array. */
+export function readFixed(wShape: readonly number[], wShapePath: string, options: Options, transposed: boolean): FixedOptions {
   const rank = wShape.length - 2;
   if (rank < 1 || rank > 3) {
     throw invalid('range', wShapePath, '3, 4 or 5 entries long (2 channel axes and a 1-D, 2-D or 3-D kernel)', wShape);
@@ -72,13 +81,17 @@ export function normalizeFixed(wShape: readonly number[], wShapePath: string, op
   const stride = readStride(options.stride, rank);
   const dilation = readDilation(options.dilation, rank);
   const groups = readGroups(options.groups);
-  const kernel = wShape.slice(axes.firstKernel, axes.firstKernel + rank);
-  kernel.forEach((k, i) => checkKernel(k, dilation[i], i, `${wShapePath}[${axes.firstKernel + i}]`));
+  const kernel: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const k = wShape[axes.firstKernel + i];
+    checkKernel(k, dilation[i], i, wShapePath, axes.firstKernel + i);
+    kernel.push(k);
+  }
 
   // The outer weight axis holds the channels that groups must divide; the inner one is per group.
   const outer = wShape[axes.outer];
   const inner = wShape[axes.inner];
-  if (outer > GEOMETRY_MAX) throw invalid('range', `${wShapePath}[${axes.outer}]`, `at most ${GEOMETRY_MAX}`, outer);
+  if (outer > GEOMETRY_MAX) throw invalid('range', indexed(wShapePath, axes.outer), `at most ${GEOMETRY_MAX}`, outer);
   if (outer % groups !== 0) {
     const role = transposed ? 'input' : 'output';
     throw invalid('range', 'groups', `a divisor of ${wShapePath}[${axes.outer}] (${outer} ${role} channels)`, groups);
@@ -89,30 +102,40 @@ export function normalizeFixed(wShape: readonly number[], wShapePath: string, op
   const inChannels = transposed ? outer : inner * groups;
   const outChannels = transposed ? inner * groups : outer;
 
-  const fixed = {
-    transposed, rank, inChannels, outChannels, groups, kernel, stride, dilation,
-    padding: readPadding(options.padding, rank, transposed),
-    outputPadding: readOutputPadding(options.outputPadding, rank, transposed, stride, dilation),
-    layout, weightLayout,
-    activation: readActivation(options.activation),
-    bias: readBias(options.bias, outChannels),
-    backend: readBackendRequest(options.backend),
-    wShape: [...wShape],
-    wShapePath,
+  const padding = readPadding(options.padding, rank, transposed);
+  const outputPadding = readOutputPadding(options.outputPadding, rank, transposed, stride, dilation);
+  const activation = readActivation(options.activation);
+  const bias = readBias(options.bias, outChannels);
+  const backend = readBackendRequest(options.backend);
+  return {
+    transposed, rank, inChannels, outChannels, groups, kernel, stride, dilation, padding, outputPadding,
+    layout, weightLayout, activation, bias, backend, wShape: wShape.slice(), wShapePath,
   };
-  return { ...fixed, geometry: geometryArray(fixed) };
 }
 
-function checkKernel(k: number, d: number, dim: number, path: string): void {
-  if (k > GEOMETRY_MAX) throw invalid('range', path, `at most ${GEOMETRY_MAX}`, k);
+interface WeightAxes {
+  readonly outer: number;
+  readonly inner: number;
+  readonly firstKernel: number;
+}
+const WEIGHT_AXES_FIRST: WeightAxes = { outer: 0, inner: 1, firstKernel: 2 };
+const WEIGHT_AXES_LAST: readonly WeightAxes[] = [1, 2, 3].map((rank) => ({ outer: rank + 1, inner: rank, firstKernel: 0 }));
+
+/** Weight axes: conv (K, C/g, ...k) or (...k, C/g, K); transposed (C, K/g, ...k) or (...k, K/g, C). */
+function weightAxes(rank: number, weightLayout: Layout): WeightAxes {
+  return weightLayout === 'channels_first' ? WEIGHT_AXES_FIRST : WEIGHT_AXES_LAST[rank - 1];
+}
+
+function checkKernel(k: number, d: number, dim: number, wShapePath: string, axis: number): void {
+  if (k > GEOMETRY_MAX) throw invalid('range', indexed(wShapePath, axis), `at most ${GEOMETRY_MAX}`, k);
   if (effectiveKernel(k, d) > GEOMETRY_MAX) {
     throw invalid('range', `dilation[${dim}]`,
       `small enough that the effective kernel (${k} - 1) * dilation + 1 is at most ${GEOMETRY_MAX}`, d);
   }
 }
 
-function geometryArray(f: Omit<FixedPart, 'geometry'>): Float64Array {
-  const g = new Float64Array(GEOMETRY.length);
+/** Fills the geometry array (GEOMETRY.length entries, every one written) and returns it. */
+export function writeGeometry(f: FixedOptions, g: Float64Array): Float64Array {
   g[GEOMETRY.rank] = f.rank;
   g[GEOMETRY.transposed] = f.transposed ? 1 : 0;
   g[GEOMETRY.layout] = f.layout === 'channels_last' ? 1 : 0;
@@ -121,54 +144,71 @@ function geometryArray(f: Omit<FixedPart, 'geometry'>): Float64Array {
   g[GEOMETRY.inChannels] = f.inChannels;
   g[GEOMETRY.outChannels] = f.outChannels;
   for (let i = 0; i < 3; i++) {
-    g[GEOMETRY.kernel + i] = f.kernel[i] ?? 1;
-    g[GEOMETRY.stride + i] = f.stride[i] ?? 1;
-    g[GEOMETRY.dilation + i] = f.dilation[i] ?? 1;
+    const used = i < f.rank;
+    g[GEOMETRY.kernel + i] = used ? f.kernel[i] : 1;
+    g[GEOMETRY.stride + i] = used ? f.stride[i] : 1;
+    g[GEOMETRY.dilation + i] = used ? f.dilation[i] : 1;
   }
   g[GEOMETRY.weightLayout] = f.weightLayout === 'channels_last' ? 1 : 0;
   return g;
 }
 
 /** xShape must already be a checked shape (readShape / readTensor). */
-export function resolveShape(fixed: FixedPart, xShape: readonly number[], xShapePath: string): ShapePart {
-  const { rank, layout } = fixed;
-  const channelAxis = layout === 'channels_first' ? 1 : rank + 1;
-  const firstSpatial = layout === 'channels_first' ? 2 : 1;
+export function resolveShape(fixed: FixedOptions, xShape: readonly number[], xShapePath: string): ShapePart {
+  const sizes = resolveSizes(fixed, xShape, xShapePath);
+  return { ...sizes, shape: writeShape(sizes, new Float64Array(SHAPE.length)) };
+}
+
+/** resolveShape without the shape array. */
+export function resolveSizes(fixed: FixedOptions, xShape: readonly number[], xShapePath: string): ShapeSizes {
+  const { rank } = fixed;
+  const channelsFirst = fixed.layout === 'channels_first';
+  const channelAxis = channelsFirst ? 1 : rank + 1;
+  const firstSpatial = channelsFirst ? 2 : 1;
   if (xShape.length !== rank + 2) {
-    const names = layout === 'channels_first' ? `[N, C, ${SPATIAL_NAMES[rank]}]` : `[N, ${SPATIAL_NAMES[rank]}, C]`;
+    const names = channelsFirst ? `[N, C, ${SPATIAL_NAMES[rank]}]` : `[N, ${SPATIAL_NAMES[rank]}, C]`;
     throw invalid('range', xShapePath, `${names} for a ${rank}-D kernel (${fixed.wShapePath} ${describe(fixed.wShape)})`, xShape);
   }
-  checkChannels(fixed, xShape[channelAxis], `${xShapePath}[${channelAxis}]`);
+  if (xShape[channelAxis] !== fixed.inChannels) throw channelMismatch(fixed, xShape[channelAxis], indexed(xShapePath, channelAxis));
 
   const batch = xShape[0];
-  const inSize = xShape.slice(firstSpatial, firstSpatial + rank);
   const resolve = fixed.transposed ? transposedDimension : forwardDimension;
-  const dims = inSize.map((n, dim) => {
+  const inSize: number[] = [];
+  const outSize: number[] = [];
+  const pads: Array<readonly [number, number]> = [];
+  for (let dim = 0; dim < rank; dim++) {
+    const n = xShape[firstSpatial + dim];
     const g: DimensionGeometry = {
       dim, n, k: fixed.kernel[dim], s: fixed.stride[dim], d: fixed.dilation[dim], outputPadding: fixed.outputPadding[dim],
     };
-    return resolve(g, fixed.padding);
-  });
-  const outSize = dims.map((r) => r.out);
-  const outputShape = layout === 'channels_first'
-    ? [batch, fixed.outChannels, ...outSize]
-    : [batch, ...outSize, fixed.outChannels];
-  const outputLength = elementCount(outputShape, 'output shape');
-  const pads = dims.map((r) => [r.begin, r.end] as const);
-
-  const shape = new Float64Array(SHAPE.length);
-  shape[SHAPE.batch] = batch;
-  for (let i = 0; i < 3; i++) {
-    shape[SHAPE.inSize + i] = inSize[i] ?? 1;
-    shape[SHAPE.outSize + i] = outSize[i] ?? 1;
-    shape[SHAPE.padBegin + i] = pads[i]?.[0] ?? 0;
-    shape[SHAPE.padEnd + i] = pads[i]?.[1] ?? 0;
+    const r = resolve(g, fixed.padding);
+    inSize.push(n);
+    outSize.push(r.out);
+    pads.push([r.begin, r.end]);
   }
-  return { batch, inSize, outSize, pads, outputShape, outputLength, shape };
+  const outputShape: number[] = [batch];
+  if (channelsFirst) outputShape.push(fixed.outChannels);
+  for (let dim = 0; dim < rank; dim++) outputShape.push(outSize[dim]);
+  if (!channelsFirst) outputShape.push(fixed.outChannels);
+  const outputLength = elementCount(outputShape, 'output shape');
+  return { batch, inSize, outSize, pads, outputShape, outputLength };
 }
 
-function checkChannels(fixed: FixedPart, channels: number, path: string): void {
-  if (channels === fixed.inChannels) return;
+/** Fills the shape array (SHAPE.length entries, every one written) and returns it. */
+export function writeShape(sizes: ShapeSizes, a: Float64Array): Float64Array {
+  const rank = sizes.inSize.length;
+  a[SHAPE.batch] = sizes.batch;
+  for (let i = 0; i < 3; i++) {
+    const used = i < rank;
+    a[SHAPE.inSize + i] = used ? sizes.inSize[i] : 1;
+    a[SHAPE.outSize + i] = used ? sizes.outSize[i] : 1;
+    a[SHAPE.padBegin + i] = used ? sizes.pads[i][0] : 0;
+    a[SHAPE.padEnd + i] = used ? sizes.pads[i][1] : 0;
+  }
+  return a;
+}
+
+function channelMismatch(fixed: FixedOptions, channels: number, path: string): RangeError | TypeError {
   const axes = weightAxes(fixed.rank, fixed.weightLayout);
   const w = fixed.wShapePath;
   const source = fixed.transposed
@@ -176,16 +216,24 @@ function checkChannels(fixed: FixedPart, channels: number, path: string): void {
     : fixed.groups === 1
       ? `${w}[${axes.inner}]`
       : `${w}[${axes.inner}] × groups (${fixed.inChannels / fixed.groups} × ${fixed.groups})`;
-  throw invalid('range', path, `${fixed.inChannels} to match ${source}`, channels);
+  return invalid('range', path, `${fixed.inChannels} to match ${source}`, channels);
 }
 
-/** resolveShape memoised per input shape; bounded so that a stream of odd shapes cannot grow it forever. */
+/**
+ * resolveShape memoised per input shape; bounded so that a stream of odd shapes cannot grow it
+ * forever. The shape of the previous call is compared first, entry by entry: a plan usually sees
+ * one input shape over and over, and that check allocates nothing (the map's key is a string).
+ */
 export class ShapeCache {
   private readonly entries = new Map<string, ShapePart>();
+  private lastShape: readonly number[] = [];
+  private lastPart: ShapePart | undefined;
 
-  constructor(private readonly fixed: FixedPart, private readonly limit = 64) {}
+  constructor(private readonly fixed: FixedOptions, private readonly limit = 64) {}
 
   get(xShape: readonly number[], xShapePath: string): ShapePart {
+    const last = this.lastPart;
+    if (last !== undefined && sameShape(this.lastShape, xShape)) return last;
     const key = xShape.join(',');
     let part = this.entries.get(key);
     if (part === undefined) {
@@ -193,6 +241,14 @@ export class ShapeCache {
       if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, part);
     }
+    this.lastShape = xShape.slice();
+    this.lastPart = part;
     return part;
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -3,7 +3,7 @@
  * Only normalize.ts calls this module: options that depend on shapes (padding modes, channel
  * counts, output sizes) are resolved there.
  */
-import { Aliases, closest, describe, invalid, notOneOf, oneOf, unknownOption } from './errors';
+import { Aliases, closest, describe, indexed, invalid, notOneOf, oneOf, unknownOption } from './errors';
 import * as is from './is';
 import { readTensor } from './tensor';
 import type { Activation, BackendRequest, Layout, PaddingMode } from './types';
@@ -39,18 +39,25 @@ const BACKEND_ALIASES: Aliases = { cuda: 'cudnn', ov: 'openvino' };
 
 export type Options = Readonly<Record<string, unknown>>;
 
+/** What a left-out options bag reads as: shared, so a call without options allocates nothing. */
+export const NO_OPTIONS: Options = Object.freeze({});
+
+const NO_HINTS: Readonly<Record<string, string>> = Object.freeze({});
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /**
  * An options bag: undefined and null are {}; every key must be known (a typo is a TypeError, not a
  * silently ignored option). `hints` explains keys that belong to another call.
  */
 export function readOptionsBag(
-  value: unknown, known: readonly string[], hints: Readonly<Record<string, string>> = {},
+  value: unknown, known: readonly string[], hints: Readonly<Record<string, string>> = NO_HINTS,
 ): Options {
-  if (!is.defined(value)) return {};
+  if (!is.defined(value)) return NO_OPTIONS;
   if (!is.object(value) || ArrayBuffer.isView(value)) throw invalid('type', 'options', 'an object', value);
-  for (const name of Object.keys(value)) {
-    if (known.includes(name)) continue;
-    if (hints[name] !== undefined) throw new TypeError(`options.${name} is not a known option (${hints[name]})`);
+  // Own enumerable string keys in Object.keys order, without allocating Object.keys' array.
+  for (const name in value) {
+    if (!hasOwn.call(value, name) || known.includes(name)) continue;
+    if (hasOwn.call(hints, name)) throw new TypeError(`options.${name} is not a known option (${hints[name]})`);
     throw unknownOption(name, known, OPTION_ALIASES);
   }
   return value;
@@ -74,11 +81,13 @@ interface IntegerRule {
 const POSITIVE: IntegerRule = { expectation: 'a positive integer', test: is.positiveInteger };
 const NON_NEGATIVE: IntegerRule = { expectation: 'a non-negative integer', test: is.nonNegativeInteger };
 
-function readInteger(value: unknown, path: string, rule: IntegerRule): number {
-  if (!is.number(value)) throw invalid('type', path, rule.expectation, value);
-  if (!rule.test(value)) throw invalid('range', path, rule.expectation, value);
-  if (value > GEOMETRY_MAX) throw invalid('range', path, `at most ${GEOMETRY_MAX}`, value);
-  return value;
+/** `index` >= 0: the value is entry `index` of `path`, named `path[index]` in messages. */
+function readInteger(value: unknown, path: string, rule: IntegerRule, index = -1): number {
+  if (is.number(value) && rule.test(value) && value <= GEOMETRY_MAX) return value;
+  const name = index < 0 ? path : indexed(path, index);
+  if (!is.number(value)) throw invalid('type', name, rule.expectation, value);
+  if (!rule.test(value)) throw invalid('range', name, rule.expectation, value);
+  throw invalid('range', name, `at most ${GEOMETRY_MAX}`, value);
 }
 
 function entries(rank: number): string {
@@ -87,12 +96,21 @@ function entries(rank: number): string {
 
 /** A scalar for every spatial dimension, or an array with one per spatial dimension. */
 function readPerDimension(value: unknown, path: string, rank: number, fallback: number, rule: IntegerRule): number[] {
-  if (!is.defined(value)) return new Array<number>(rank).fill(fallback);
-  if (is.number(value)) return new Array<number>(rank).fill(readInteger(value, path, rule));
-  const expectation = `${rule.expectation} or an array of ${entries(rank)} (one per spatial dimension)`;
-  if (!is.array(value)) throw invalid('type', path, expectation, value);
-  if (value.length !== rank) throw invalid('range', path, expectation, value);
-  return value.map((item, i) => readInteger(item, `${path}[${i}]`, rule));
+  if (!is.defined(value)) return repeat(fallback, rank);
+  if (is.number(value)) return repeat(readInteger(value, path, rule), rank);
+  if (!is.array(value) || value.length !== rank) {
+    const expectation = `${rule.expectation} or an array of ${entries(rank)} (one per spatial dimension)`;
+    throw invalid(is.array(value) ? 'range' : 'type', path, expectation, value);
+  }
+  const result: number[] = [];
+  for (let i = 0; i < rank; i++) result.push(readInteger(value[i], path, rule, i));
+  return result;
+}
+
+function repeat<T>(value: T, count: number): T[] {
+  const result: T[] = [];
+  for (let i = 0; i < count; i++) result.push(value);
+  return result;
 }
 
 export function readStride(value: unknown, rank: number): number[] {
@@ -116,15 +134,16 @@ export function readOutputPadding(
       throw invalid('range', 'outputPadding', 'left out for a forward convolution', value,
         { hint: 'it applies to transposed convolutions only' });
     }
-    return new Array<number>(rank).fill(0);
+    return repeat(0, rank);
   }
   const outputPadding = readPerDimension(value, 'outputPadding', rank, 0, NON_NEGATIVE);
-  outputPadding.forEach((p, i) => {
+  for (let i = 0; i < rank; i++) {
+    const p = outputPadding[i];
     if (p >= stride[i] && p >= dilation[i]) {
       const path = is.array(value) ? `outputPadding[${i}]` : 'outputPadding';
       throw invalid('range', path, `smaller than stride[${i}] (${stride[i]}) or dilation[${i}] (${dilation[i]})`, p);
     }
-  });
+  }
   return outputPadding;
 }
 
@@ -134,36 +153,57 @@ export type PaddingSpec =
   | { readonly mode: PaddingMode };
 
 export function readPadding(value: unknown, rank: number, transposed: boolean): PaddingSpec {
-  const modes = PADDING_MODES.filter((mode) => mode !== 'causal' || (rank === 1 && !transposed));
-  const context = modes.includes('causal') ? '' : transposed ? ' for a transposed convolution' : ` for a ${rank}-D convolution`;
-  const expectation = `a non-negative integer, an array of ${entries(rank)} (one per spatial dimension), or ${oneOf(modes)}${context}`;
-  if (!is.defined(value)) return { mode: 'explicit', pads: new Array(rank).fill([0, 0]) };
+  if (!is.defined(value)) return { mode: 'explicit', pads: repeat([0, 0] as const, rank) };
+  const causal = rank === 1 && !transposed;
   if (is.string(value)) {
-    if (is.oneOf(value, modes)) return { mode: value };
+    if (is.oneOf(value, PADDING_MODES) && (value !== 'causal' || causal)) return { mode: value };
+    const modes = paddingModes(causal);
     const suggestion = closest(value, modes, PADDING_ALIASES);
-    throw invalid('range', 'padding', expectation, value,
+    throw invalid('range', 'padding', paddingExpectation(rank, transposed), value,
       suggestion === undefined || suggestion === value ? undefined : { hint: `did you mean '${suggestion}'?` });
   }
   if (is.number(value)) {
     const p = readInteger(value, 'padding', NON_NEGATIVE);
-    return { mode: 'explicit', pads: new Array(rank).fill([p, p]) };
+    return { mode: 'explicit', pads: repeat([p, p] as const, rank) };
   }
-  if (!is.array(value)) throw invalid('type', 'padding', expectation, value);
-  if (value.length !== rank) throw invalid('range', 'padding', expectation, value, { hint: paddingLengthHint(value, rank) });
-  return { mode: 'explicit', pads: value.map((item, i) => readPadPair(item, `padding[${i}]`)) };
+  if (!is.array(value)) throw invalid('type', 'padding', paddingExpectation(rank, transposed), value);
+  if (value.length !== rank) {
+    throw invalid('range', 'padding', paddingExpectation(rank, transposed), value, { hint: paddingLengthHint(value, rank) });
+  }
+  const pads: Array<readonly [number, number]> = [];
+  for (let i = 0; i < rank; i++) pads.push(readPadPair(value[i], i));
+  return { mode: 'explicit', pads };
 }
 
-function readPadPair(item: unknown, path: string): readonly [number, number] {
-  const expectation = 'a non-negative integer or a [begin, end] pair';
+function paddingModes(causal: boolean): readonly PaddingMode[] {
+  return causal ? PADDING_MODES : PADDING_MODES.filter((mode) => mode !== 'causal');
+}
+
+/** Built only for a message: the padding forms this convolution accepts. */
+function paddingExpectation(rank: number, transposed: boolean): string {
+  const causal = rank === 1 && !transposed;
+  const context = causal ? '' : transposed ? ' for a transposed convolution' : ` for a ${rank}-D convolution`;
+  return `a non-negative integer, an array of ${entries(rank)} (one per spatial dimension), or ${oneOf(paddingModes(causal))}${context}`;
+}
+
+/** Entry `dim` of a padding array: one integer for both sides, or a [begin, end] pair. */
+function readPadPair(item: unknown, dim: number): readonly [number, number] {
   if (is.number(item)) {
-    if (!is.nonNegativeInteger(item)) throw invalid('range', path, expectation, item);
-    const p = readInteger(item, path, NON_NEGATIVE);
+    if (!is.nonNegativeInteger(item)) throw invalid('range', indexed('padding', dim), PAD_PAIR_EXPECTATION, item);
+    const p = readInteger(item, 'padding', NON_NEGATIVE, dim);
     return [p, p];
   }
-  if (!is.array(item)) throw invalid('type', path, expectation, item);
-  if (item.length !== 2) throw invalid('range', path, expectation, item);
-  return [readInteger(item[0], `${path}[0]`, NON_NEGATIVE), readInteger(item[1], `${path}[1]`, NON_NEGATIVE)];
+  if (!is.array(item)) throw invalid('type', indexed('padding', dim), PAD_PAIR_EXPECTATION, item);
+  if (item.length !== 2) throw invalid('range', indexed('padding', dim), PAD_PAIR_EXPECTATION, item);
+  return [readPadSide(item[0], dim, 0), readPadSide(item[1], dim, 1)];
 }
+
+function readPadSide(value: unknown, dim: number, side: number): number {
+  if (is.nonNegativeInteger(value) && value <= GEOMETRY_MAX) return value;
+  return readInteger(value, indexed('padding', dim), NON_NEGATIVE, side);
+}
+
+const PAD_PAIR_EXPECTATION = 'a non-negative integer or a [begin, end] pair';
 
 /** The two likely mix-ups: a bare [begin, end] for 1-D, and ONNX's flat pads. */
 function paddingLengthHint(value: readonly unknown[], rank: number): string | undefined {

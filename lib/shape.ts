@@ -1,5 +1,5 @@
 /** Shape arithmetic without native code: it works even where the native core cannot load. */
-import { normalizeFixed, resolveShape, ShapePart } from './normalize';
+import { readFixed, resolveSizes, ShapeSizes } from './normalize';
 import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
 import { readShape } from './tensor';
 import type { ShapeOptions } from './types';
@@ -23,10 +23,10 @@ export function resolvePadding(xShape: readonly number[], wShape: readonly numbe
   return resolve(xShape, wShape, options).pads.map(([begin, end]) => [begin, end]);
 }
 
-function resolve(xShape: unknown, wShape: unknown, options: unknown): ShapePart {
+function resolve(xShape: unknown, wShape: unknown, options: unknown): ShapeSizes {
   const opts = readOptionsBag(options, CONV_OPTION_NAMES);
   const x = readShape(xShape, 'xShape');
   const w = readShape(wShape, 'wShape');
-  const fixed = normalizeFixed(w, 'wShape', opts, readTransposed(opts.transposed));
-  return resolveShape(fixed, x, 'xShape');
+  const fixed = readFixed(w, 'wShape', opts, readTransposed(opts.transposed));
+  return resolveSizes(fixed, x, 'xShape');
 }

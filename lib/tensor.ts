@@ -1,5 +1,5 @@
 /** Tensor arguments: `{ data: Float32Array, shape }` or ONNX Runtime's `{ data, dims }`. */
-import { describe, invalid } from './errors';
+import { describe, indexed, invalid } from './errors';
 import * as is from './is';
 
 /**
@@ -15,18 +15,22 @@ export interface CheckedTensor {
   shapePath: string;
 }
 
-/** A shape: an array of positive integers whose product is at most MAX_ELEMENTS. */
+/**
+ * A shape: an array of positive integers whose product is at most MAX_ELEMENTS. Returns a copy, so
+ * what was checked is what is used. Paths are only spelled out when a check fails.
+ */
 export function readShape(value: unknown, path: string): number[] {
   if (!is.array(value)) throw invalid('type', path, 'an array of positive integers', value);
-  const shape = value.map((dim, axis) => readDimension(dim, `${path}[${axis}]`));
+  const shape: number[] = [];
+  for (let axis = 0; axis < value.length; axis++) shape.push(readDimension(value[axis], path, axis));
   elementCount(shape, path);
   return shape;
 }
 
-function readDimension(dim: unknown, path: string): number {
-  if (!is.number(dim)) throw invalid('type', path, 'a positive integer', dim);
-  if (!is.positiveInteger(dim)) throw invalid('range', path, 'a positive integer', dim);
-  if (dim > MAX_ELEMENTS) throw invalid('range', path, `at most ${MAX_ELEMENTS}`, dim);
+function readDimension(dim: unknown, path: string, axis: number): number {
+  if (!is.number(dim)) throw invalid('type', indexed(path, axis), 'a positive integer', dim);
+  if (!is.positiveInteger(dim)) throw invalid('range', indexed(path, axis), 'a positive integer', dim);
+  if (dim > MAX_ELEMENTS) throw invalid('range', indexed(path, axis), `at most ${MAX_ELEMENTS}`, dim);
   return dim;
 }
 
@@ -47,7 +51,16 @@ export function readTensor(value: unknown, name: string): CheckedTensor {
   }
   const { data } = value;
   if (!is.float32Array(data)) throw invalid('type', `${name}.data`, 'a Float32Array', data);
-  const { shape, shapePath } = readShapeOrDims(value, name);
+  const dims = value.dims;
+  let shape: number[];
+  let shapePath: string;
+  if (!is.defined(dims)) {
+    shapePath = `${name}.shape`;
+    shape = readShape(value.shape, shapePath);
+  } else {
+    shape = readShapeAndDims(value.shape, dims, name);
+    shapePath = is.defined(value.shape) ? `${name}.shape` : `${name}.dims`;
+  }
   const count = elementCount(shape, shapePath);
   if (data.length !== count) {
     throw invalid('range', `${name}.data.length`, `${count} (the product of ${shapePath} ${describe(shape)})`, data.length);
@@ -55,16 +68,15 @@ export function readTensor(value: unknown, name: string): CheckedTensor {
   return { data, shape, shapePath };
 }
 
-function readShapeOrDims(value: Record<string, unknown>, name: string): { shape: number[]; shapePath: string } {
-  const hasShape = is.defined(value.shape);
-  if (!is.defined(value.dims)) return { shape: readShape(value.shape, `${name}.shape`), shapePath: `${name}.shape` };
-  const dims = readShape(value.dims, `${name}.dims`);
-  if (!hasShape) return { shape: dims, shapePath: `${name}.dims` };
-  const shape = readShape(value.shape, `${name}.shape`);
+/** ONNX Runtime's `dims`, alone or beside a `shape` it must equal. */
+function readShapeAndDims(shapeValue: unknown, dimsValue: unknown, name: string): number[] {
+  const dims = readShape(dimsValue, `${name}.dims`);
+  if (!is.defined(shapeValue)) return dims;
+  const shape = readShape(shapeValue, `${name}.shape`);
   if (dims.length !== shape.length || dims.some((dim, axis) => dim !== shape[axis])) {
     throw invalid('range', `${name}.dims`, `equal to ${name}.shape ${describe(shape)} when both are given`, dims);
   }
-  return { shape, shapePath: `${name}.shape` };
+  return shape;
 }
 
 /** True when two views share at least one byte. */
