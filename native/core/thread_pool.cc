@@ -131,12 +131,12 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
   if (count <= 0) return;
   int threads = static_cast<int>(std::min<int64_t>({static_cast<int64_t>(size_),
                                                     static_cast<int64_t>(max_threads), count}));
-  State& s = *state_;
-  std::lock_guard<std::mutex> run_lock(s.run_mutex);
   if (threads <= 1) {
     for (int64_t i = 0; i < count; ++i) task(i, 0);
     return;
   }
+  State& s = *state_;
+  std::lock_guard<std::mutex> run_lock(s.run_mutex);
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     s.task = &task;

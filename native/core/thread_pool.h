@@ -16,9 +16,13 @@ class ThreadPool {
   int size() const { return size_; }
 
   // Runs task(index, thread) for every index in [0, count) on up to max_threads threads (the caller
-  // is thread 0) and returns when all are done. `thread` is in [0, size()) and is unique among the
-  // tasks running at one moment, so it may index per-thread scratch. Calls from different threads
-  // are serialised: two convolutions never fight over the same cores.
+  // is thread 0) and returns when all are done. Calls that use helpers are serialised: two
+  // convolutions never fight over the pool's cores. A call that gets one thread (max_threads 1, or
+  // count 1) runs its tasks on the calling thread at once, without waiting for a parallel call on
+  // another thread to finish: the JavaScript thread runs small convolutions that way. So `thread`
+  // (in [0, size())) is unique among the tasks of one call, not among those of concurrent calls:
+  // per-thread scratch belongs in thread_local storage (backends/cpu/scratch.h), not in an array
+  // indexed by it.
   void parallel_for(int64_t count, const std::function<void(int64_t index, int thread)>& task,
                     int max_threads = 1 << 30);
 
