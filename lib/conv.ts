@@ -4,11 +4,13 @@
  */
 import { resolveBackend } from './backends';
 import { withCallerStack } from './errors';
+import * as is from './is';
 import { binding } from './loader';
-import { normalizeFixed, resolveShape } from './normalize';
+import { REQUEST } from './native-abi';
+import { readFixed, resolveSizes, writeGeometry, writeShape } from './normalize';
 import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
 import { outputBuffer, readTensor } from './tensor';
-import type { ConvOptions, Tensor, TensorInput } from './types';
+import type { BackendName, ConvOptions, Tensor, TensorInput } from './types';
 
 interface Direction {
   transposed: boolean;
@@ -18,35 +20,58 @@ interface Direction {
 const FORWARD: Direction = { transposed: false, fn: 'conv', other: 'convTranspose' };
 const TRANSPOSED: Direction = { transposed: true, fn: 'convTranspose', other: 'conv' };
 
-/** Everything the native call needs, checked. */
-function prepare(direction: Direction, x: unknown, w: unknown, options: unknown) {
+/**
+ * The request array of every one-shot call on this thread: the core copies it before the call
+ * returns, and prepare() fills it last, after the caller's objects (whose getters could start
+ * another convolution) have all been read.
+ */
+const request = new Float64Array(REQUEST.length);
+const requestGeometry = request.subarray(REQUEST.geometry, REQUEST.shape);
+const requestShape = request.subarray(REQUEST.shape, REQUEST.length);
+
+/** Everything the native call needs but the request, checked. */
+interface OneShot {
+  backend: BackendName;
+  weight: Float32Array;
+  bias: Float32Array | null;
+  x: Float32Array;
+  y: Float32Array;
+  result: Tensor;
+}
+
+function prepare(direction: Direction, x: unknown, w: unknown, options: unknown): OneShot {
   const opts = readOptionsBag(options, CONV_OPTION_NAMES);
   const input = readTensor(x, 'x');
   const weight = readTensor(w, 'w');
   readTransposed(opts.transposed, direction);
-  const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, direction.transposed);
-  const shape = resolveShape(fixed, input.shape, input.shapePath);
-  const y = outputBuffer(opts.out, shape.outputShape, shape.outputLength,
-    [['x.data', input.data], ['w.data', weight.data], ['bias', fixed.bias]]);
+  const fixed = readFixed(weight.shape, weight.shapePath, opts, direction.transposed);
+  const sizes = resolveSizes(fixed, input.shape, input.shapePath);
+  const out = opts.out;
+  const y = is.defined(out)
+    ? outputBuffer(out, sizes.outputShape, sizes.outputLength,
+      [['x.data', input.data], ['w.data', weight.data], ['bias', fixed.bias]])
+    : new Float32Array(sizes.outputLength);
   const backend = resolveBackend(fixed.backend);
-  const args = [backend, fixed.geometry, weight.data, fixed.bias, shape.shape, input.data, y] as const;
-  return { args, result: { data: y, shape: [...shape.outputShape] } };
+  writeGeometry(fixed, requestGeometry);
+  writeShape(sizes, requestShape);
+  // sizes.outputShape is this call's own array: it becomes the result's shape as it is.
+  return { backend, weight: weight.data, bias: fixed.bias, x: input.data, y, result: { data: y, shape: sizes.outputShape } };
 }
 
 function runSync(direction: Direction, x: unknown, w: unknown, options: unknown): Tensor {
-  const { args, result } = prepare(direction, x, w, options);
-  binding().convSync(...args);
-  return result;
+  const call = prepare(direction, x, w, options);
+  binding().convSync(call.backend, request, call.weight, call.bias, call.x, call.y);
+  return call.result;
 }
 
 async function run(direction: Direction, callSite: Error, x: unknown, w: unknown, options: unknown): Promise<Tensor> {
-  const { args, result } = prepare(direction, x, w, options);
+  const call = prepare(direction, x, w, options);
   try {
-    await binding().conv(...args);
+    await binding().conv(call.backend, request, call.weight, call.bias, call.x, call.y);
   } catch (error) {
     throw withCallerStack(error, callSite);
   }
-  return result;
+  return call.result;
 }
 
 /**

@@ -41,6 +41,16 @@ export const SHAPE = {
   length: 13,
 } as const;
 
+/**
+ * A one-shot call's "request": the geometry array followed by the shape array, in one Float64Array
+ * (one argument fewer for the core to read).
+ */
+export const REQUEST = {
+  geometry: 0,
+  shape: GEOMETRY.length,
+  length: GEOMETRY.length + SHAPE.length,
+} as const;
+
 export const ACTIVATION = { none: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
 
 export interface NativeBackendInfo {
@@ -69,14 +79,10 @@ export interface NativeBinding {
   backends(): NativeBackendInfo[];
   /** Packs the weights on the calling thread. bias is null or has K values. */
   createPlan(backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null): NativePlan;
-  /** One-shot: plan + run + free on the calling thread. */
-  convSync(
-    backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null,
-    shape: Float64Array, x: Float32Array, y: Float32Array,
-  ): void;
+  /** One-shot: plan + run + free on the calling thread. `request` as REQUEST says. */
+  convSync(backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array): void;
   /** One-shot on a worker thread: weight packing happens off the main thread too. */
   conv(
-    backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null,
-    shape: Float64Array, x: Float32Array, y: Float32Array,
+    backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array,
   ): Promise<void>;
 }

@@ -5,9 +5,10 @@
  */
 import { resolveBackend } from './backends';
 import { withCallerStack } from './errors';
+import * as is from './is';
 import { binding } from './loader';
 import type { NativePlan } from './native-abi';
-import { FixedPart, normalizeFixed, ShapeCache, ShapePart } from './normalize';
+import { FixedPart, normalizeFixed, ShapeCache } from './normalize';
 import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
 import { outputBuffer, readShape, readTensor } from './tensor';
 import type { BackendName, ConvPlan, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
@@ -28,6 +29,14 @@ export function createConv(options: PlanOptions): ConvPlan {
   return new Plan(native, backend, fixed);
 }
 
+/** One run, checked: the native plan, its shape array, input and output, and the result to return. */
+interface Run {
+  native: NativePlan;
+  shape: Float64Array;
+  x: Float32Array;
+  result: Tensor;
+}
+
 class Plan implements ConvPlan {
   readonly backend: BackendName;
   readonly transposed: boolean;
@@ -46,13 +55,13 @@ class Plan implements ConvPlan {
   }
 
   outputShape(xShape: readonly number[]): number[] {
-    return [...this.#shapes.get(readShape(xShape, 'xShape'), 'xShape').outputShape];
+    return this.#shapes.get(readShape(xShape, 'xShape'), 'xShape').outputShape.slice();
   }
 
   runSync(x: TensorInput, options?: RunOptions): Tensor {
-    const { native, shape, input, y } = this.#prepare(x, options);
-    native.runSync(shape.shape, input, y);
-    return { data: y, shape: [...shape.outputShape] };
+    const run = this.#prepare(x, options);
+    run.native.runSync(run.shape, run.x, run.result.data);
+    return run.result;
   }
 
   run(x: TensorInput, options?: RunOptions): Promise<Tensor> {
@@ -60,13 +69,13 @@ class Plan implements ConvPlan {
   }
 
   async #run(callSite: Error, x: TensorInput, options?: RunOptions): Promise<Tensor> {
-    const { native, shape, input, y } = this.#prepare(x, options);
+    const run = this.#prepare(x, options);
     try {
-      await native.run(shape.shape, input, y);
+      await run.native.run(run.shape, run.x, run.result.data);
     } catch (error) {
       throw withCallerStack(error, callSite);
     }
-    return { data: y, shape: [...shape.outputShape] };
+    return run.result;
   }
 
   dispose(): void {
@@ -74,13 +83,16 @@ class Plan implements ConvPlan {
     this.#native = undefined;
   }
 
-  #prepare(x: unknown, options: unknown): { native: NativePlan; shape: ShapePart; input: Float32Array; y: Float32Array } {
+  #prepare(x: unknown, options: unknown): Run {
     const native = this.#native;
     if (native === undefined) throw new Error(DISPOSED_MESSAGE);
     const opts = readOptionsBag(options, RUN_OPTION_NAMES);
     const input = readTensor(x, 'x');
     const shape = this.#shapes.get(input.shape, input.shapePath);
-    const y = outputBuffer(opts.out, shape.outputShape, shape.outputLength, [['x.data', input.data]]);
-    return { native, shape, input: input.data, y };
+    const out = opts.out;
+    const y = is.defined(out)
+      ? outputBuffer(out, shape.outputShape, shape.outputLength, [['x.data', input.data]])
+      : new Float32Array(shape.outputLength);
+    return { native, shape: shape.shape, x: input.data, result: { data: y, shape: shape.outputShape.slice() } };
   }
 }

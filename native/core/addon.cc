@@ -1,13 +1,15 @@
 // The core addon's entry: one instance per JavaScript environment (main thread and each worker
 // thread), sharing the process-wide backend registry and CPU thread pool.
 //
-//   backends()                                          -> [{ name, available, reason, device, path }]
-//   createPlan(backend, geometry, weight, bias)          -> NativePlan
-//   convSync(backend, geometry, weight, bias, shape, x, y)
-//   conv(backend, geometry, weight, bias, shape, x, y)   -> Promise<void>
+//   backends()                                      -> [{ name, available, reason, device, path }]
+//   createPlan(backend, geometry, weight, bias)      -> NativePlan
+//   convSync(backend, request, weight, bias, x, y)
+//   conv(backend, request, weight, bias, x, y)       -> Promise<void>
 //   abiVersion, numThreads
 //
-// lib/native-abi.ts types this surface; lib/ never passes anything it has not validated.
+// request is the geometry array followed by the shape array (six arguments at most: node-addon-api
+// allocates the argument list of a longer call on the heap). lib/native-abi.ts types this surface;
+// lib/ never passes anything it has not validated.
 #include <napi.h>
 
 #include <memory>
@@ -29,19 +31,27 @@ namespace {
 
 // Everything one convolution call carries, read on the JavaScript thread.
 struct ConvCall {
-  std::string backend;
+  const BackendSlot* backend = nullptr;
   sk_conv_geometry geometry;
   std::shared_ptr<std::vector<float>> converted_weight;  // set when the caller's layout was TF's
   const float* weight = nullptr;                         // channels-first
   const float* bias = nullptr;
 };
 
-ConvCall read_call(const Napi::CallbackInfo& info) {
-  const Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "backend must be a string");
+const BackendSlot& backend_or_throw(const Napi::Value& name) {
+  if (!name.IsString()) throw Napi::TypeError::New(name.Env(), "backend must be a string");
+  try {
+    return usable_backend(name.As<Napi::String>().Utf8Value());
+  } catch (const BackendError& e) {
+    throw Napi::Error::New(name.Env(), e.what());
+  }
+}
+
+// backend, geometry (the first js::geometry::kLength entries of `geometry`), weight, bias.
+ConvCall read_call(const Napi::CallbackInfo& info, const double* geometry) {
   ConvCall call;
-  call.backend = info[0].As<Napi::String>().Utf8Value();
-  call.geometry = read_geometry(info[1]);
+  int weight_layout = 0;
+  call.geometry = read_geometry(info.Env(), geometry, &weight_layout);
   const float* weight = float32_data(info[2], "weight", weight_elements(call.geometry));
   if (info[3].IsNull() || info[3].IsUndefined()) {
     call.geometry.has_bias = 0;
@@ -49,7 +59,8 @@ ConvCall read_call(const Napi::CallbackInfo& info) {
     call.bias = float32_data(info[3], "bias", call.geometry.out_channels);
     call.geometry.has_bias = 1;
   }
-  if (weight_layout_of(info[1]) == 1) {
+  call.backend = &backend_or_throw(info[0]);
+  if (weight_layout == 1) {
     call.converted_weight = std::make_shared<std::vector<float>>(
         weights_to_channels_first(call.geometry, weight));
     call.weight = call.converted_weight->data();
@@ -59,9 +70,29 @@ ConvCall read_call(const Napi::CallbackInfo& info) {
   return call;
 }
 
-const BackendSlot& backend_or_throw(Napi::Env env, const std::string& name) {
+// A one-shot call: (backend, request, weight, bias, x, y).
+struct OneShot {
+  ConvCall call;
+  sk_conv_shape shape;
+  const float* x;
+  float* y;
+};
+
+OneShot read_one_shot(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const double* request =
+      float64_data(info[1], "request", js::geometry::kLength + js::shape::kLength);
+  OneShot o{read_call(info, request), {}, nullptr, nullptr};
+  o.shape = read_shape(env, request + js::geometry::kLength, o.call.geometry);
+  o.x = float32_data(info[4], "x", input_elements(o.call.geometry, o.shape));
+  o.y = float32_data(info[5], "y", output_elements(o.call.geometry, o.shape));
+  return o;
+}
+
+void run_one_shot(const Napi::Env& env, const OneShot& o) {
   try {
-    return usable_backend(name);
+    NativePlan plan(*o.call.backend, o.call.geometry, o.call.weight, o.call.bias);
+    plan.run(o.shape, o.x, o.y);
   } catch (const BackendError& e) {
     throw Napi::Error::New(env, e.what());
   }
@@ -106,10 +137,9 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value CreatePlan(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    ConvCall call = read_call(info);
-    const BackendSlot& slot = backend_or_throw(env, call.backend);
+    ConvCall call = read_call(info, float64_data(info[1], "geometry", js::geometry::kLength));
     try {
-      auto plan = std::make_shared<NativePlan>(slot, call.geometry, call.weight, call.bias);
+      auto plan = std::make_shared<NativePlan>(*call.backend, call.geometry, call.weight, call.bias);
       return PlanWrap::New(env, plan_constructor_, std::move(plan));
     } catch (const BackendError& e) {
       throw Napi::Error::New(env, e.what());
@@ -117,35 +147,21 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value ConvSync(const Napi::CallbackInfo& info) {
-    const Napi::Env env = info.Env();
-    ConvCall call = read_call(info);
-    const sk_conv_shape shape = read_shape(info[4], call.geometry);
-    const float* x = float32_data(info[5], "x", input_elements(call.geometry, shape));
-    float* y = float32_data(info[6], "y", output_elements(call.geometry, shape));
-    const BackendSlot& slot = backend_or_throw(env, call.backend);
-    try {
-      NativePlan plan(slot, call.geometry, call.weight, call.bias);
-      plan.run(shape, x, y);
-    } catch (const BackendError& e) {
-      throw Napi::Error::New(env, e.what());
-    }
-    return env.Undefined();
+    run_one_shot(info.Env(), read_one_shot(info));
+    return info.Env().Undefined();
   }
 
+  // On libuv's thread pool, weight packing included.
   Napi::Value Conv(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    ConvCall call = read_call(info);
-    const sk_conv_shape shape = read_shape(info[4], call.geometry);
-    const float* x = float32_data(info[5], "x", input_elements(call.geometry, shape));
-    float* y = float32_data(info[6], "y", output_elements(call.geometry, shape));
-    const BackendSlot* slot = &backend_or_throw(env, call.backend);
+    OneShot o = read_one_shot(info);
     return PromiseWork::Start(
         env, "stridekit:conv",
-        [slot, call, shape, x, y] {
-          NativePlan plan(*slot, call.geometry, call.weight, call.bias);
-          plan.run(shape, x, y);
+        [o] {
+          NativePlan plan(*o.call.backend, o.call.geometry, o.call.weight, o.call.bias);
+          plan.run(o.shape, o.x, o.y);
         },
-        {info[2], info[3], info[5], info[6]});
+        {info[2], info[3], info[4], info[5]});
   }
 
   Napi::FunctionReference plan_constructor_;

@@ -1,5 +1,6 @@
-// Offsets into the two Float64Arrays the TypeScript facade hands the core; lib/native-abi.ts holds
-// the same table. Change both together.
+// Offsets into the two Float64Arrays the TypeScript facade hands the core (a one-shot call hands
+// both in one array, geometry first: the "request"); lib/native-abi.ts holds the same table. Change
+// both together.
 #pragma once
 
 namespace stridekit::js {
@@ -15,6 +16,6 @@ constexpr int kBatch = 0, kInSize = 1, kOutSize = 4, kPadBegin = 7, kPadEnd = 10
 }  // namespace shape
 
 // The facade's ABI version: loader.ts refuses a core whose abiVersion differs.
-constexpr int kFacadeAbiVersion = 1;
+constexpr int kFacadeAbiVersion = 2;
 
 }  // namespace stridekit::js

@@ -1,6 +1,7 @@
 #include "core/plan_wrap.h"
 
 #include "core/async_work.h"
+#include "core/js_abi.h"
 #include "core/request.h"
 
 namespace stridekit {
@@ -22,18 +23,36 @@ Napi::Object PlanWrap::New(Napi::Env env, const Napi::FunctionReference& constru
 
 PlanWrap::PlanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PlanWrap>(info) {}
 
-std::shared_ptr<NativePlan> PlanWrap::live_plan(Napi::Env env) const {
+NativePlan& PlanWrap::live_plan(Napi::Env env) const {
   if (!plan_) throw Napi::Error::New(env, "this plan has been disposed");
-  return plan_;
+  return *plan_;
 }
 
+namespace {
+
+// (shape, x, y) of a run, checked against the plan's geometry.
+struct RunArgs {
+  sk_conv_shape shape;
+  const float* x;
+  float* y;
+};
+
+RunArgs read_run(const Napi::CallbackInfo& info, const NativePlan& plan) {
+  const Napi::Env env = info.Env();
+  const sk_conv_geometry& g = plan.geometry();
+  RunArgs r{read_shape(env, float64_data(info[0], "shape", js::shape::kLength), g), nullptr, nullptr};
+  r.x = float32_data(info[1], "x", input_elements(g, r.shape));
+  r.y = float32_data(info[2], "y", output_elements(g, r.shape));
+  return r;
+}
+
+}  // namespace
+
 Napi::Value PlanWrap::RunSync(const Napi::CallbackInfo& info) {
-  std::shared_ptr<NativePlan> plan = live_plan(info.Env());
-  const sk_conv_shape shape = read_shape(info[0], plan->geometry());
-  const float* x = float32_data(info[1], "x", input_elements(plan->geometry(), shape));
-  float* y = float32_data(info[2], "y", output_elements(plan->geometry(), shape));
+  NativePlan& plan = live_plan(info.Env());
+  const RunArgs r = read_run(info, plan);
   try {
-    plan->run(shape, x, y);
+    plan.run(r.shape, r.x, r.y);
   } catch (const BackendError& e) {
     throw Napi::Error::New(info.Env(), e.what());
   }
@@ -41,12 +60,11 @@ Napi::Value PlanWrap::RunSync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PlanWrap::Run(const Napi::CallbackInfo& info) {
-  std::shared_ptr<NativePlan> plan = live_plan(info.Env());
-  const sk_conv_shape shape = read_shape(info[0], plan->geometry());
-  const float* x = float32_data(info[1], "x", input_elements(plan->geometry(), shape));
-  float* y = float32_data(info[2], "y", output_elements(plan->geometry(), shape));
-  return PromiseWork::Start(info.Env(), "stridekit:plan.run",
-                            [plan, shape, x, y] { plan->run(shape, x, y); }, {info[1], info[2]});
+  const Napi::Env env = info.Env();
+  const RunArgs r = read_run(info, live_plan(env));
+  std::shared_ptr<NativePlan> shared = plan_;
+  return PromiseWork::Start(env, "stridekit:plan.run",
+                            [shared, r] { shared->run(r.shape, r.x, r.y); }, {info[1], info[2]});
 }
 
 Napi::Value PlanWrap::Dispose(const Napi::CallbackInfo& info) {

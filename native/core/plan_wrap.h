@@ -24,8 +24,9 @@ class PlanWrap : public Napi::ObjectWrap<PlanWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Backend(const Napi::CallbackInfo& info);
 
-  // The plan, or a JavaScript Error when it has been disposed.
-  std::shared_ptr<NativePlan> live_plan(Napi::Env env) const;
+  // The plan, or a JavaScript Error when it has been disposed. Valid for the call: only dispose()
+  // drops plan_, and a run in flight holds its own reference.
+  NativePlan& live_plan(Napi::Env env) const;
 
   std::shared_ptr<NativePlan> plan_;
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "core/js_abi.h"
 
@@ -11,16 +12,12 @@ namespace {
 
 constexpr int64_t kMaxElements = int64_t{1} << 53;
 
-const double* float64_data(const Napi::Value& value, const char* what, size_t length) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a Float64Array");
-  }
-  auto array = value.As<Napi::Float64Array>();
-  if (array.ElementLength() != length) {
-    throw Napi::RangeError::New(value.Env(), std::string(what) + " must have " +
-                                                 std::to_string(length) + " entries");
-  }
-  return array.Data();
+// Type, length and data of a typed array in one napi_get_typedarray_info call (Napi::Float32Array's
+// constructor alone makes two); false when `value` is not a typed array.
+bool typed_array_info(const Napi::Value& value, napi_typedarray_type* type, size_t* length,
+                      void** data) {
+  return napi_get_typedarray_info(value.Env(), value, type, length, data, nullptr, nullptr) ==
+         napi_ok;
 }
 
 int64_t integer(const Napi::Env& env, double v, const char* what, int64_t min, int64_t max) {
@@ -57,9 +54,21 @@ int64_t spatial(const int64_t* size, int rank) {
 
 }  // namespace
 
-sk_conv_geometry read_geometry(const Napi::Value& value) {
-  const Napi::Env env = value.Env();
-  const double* a = float64_data(value, "geometry", js::geometry::kLength);
+const double* float64_data(const Napi::Value& value, const char* what, size_t length) {
+  napi_typedarray_type type;
+  size_t actual = 0;
+  void* data = nullptr;
+  if (!typed_array_info(value, &type, &actual, &data) || type != napi_float64_array) {
+    throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a Float64Array");
+  }
+  if (actual != length) {
+    throw Napi::RangeError::New(value.Env(), std::string(what) + " must have " +
+                                                 std::to_string(length) + " entries");
+  }
+  return static_cast<const double*>(data);
+}
+
+sk_conv_geometry read_geometry(Napi::Env env, const double* a, int* weight_layout) {
   constexpr int64_t kBig = int64_t{1} << 31;
   sk_conv_geometry g{};
   g.struct_size = sizeof(g);
@@ -80,18 +89,12 @@ sk_conv_geometry read_geometry(const Napi::Value& value) {
     g.stride[d] = integer(env, a[js::geometry::kStride + d], "stride", 1, max);
     g.dilation[d] = integer(env, a[js::geometry::kDilation + d], "dilation", 1, max);
   }
-  integer(env, a[js::geometry::kWeightLayout], "weight layout", 0, 1);
+  *weight_layout = static_cast<int>(integer(env, a[js::geometry::kWeightLayout], "weight layout", 0, 1));
   checked_product(env, {g.out_channels, g.in_channels, g.kernel[0], g.kernel[1], g.kernel[2]});
   return g;
 }
 
-int weight_layout_of(const Napi::Value& geometry) {
-  return static_cast<int>(geometry.As<Napi::Float64Array>()[js::geometry::kWeightLayout]);
-}
-
-sk_conv_shape read_shape(const Napi::Value& value, const sk_conv_geometry& g) {
-  const Napi::Env env = value.Env();
-  const double* a = float64_data(value, "shape", js::shape::kLength);
+sk_conv_shape read_shape(Napi::Env env, const double* a, const sk_conv_geometry& g) {
   constexpr int64_t kBig = int64_t{1} << 40;
   sk_conv_shape s{};
   s.struct_size = sizeof(s);
@@ -109,16 +112,18 @@ sk_conv_shape read_shape(const Napi::Value& value, const sk_conv_geometry& g) {
 }
 
 float* float32_data(const Napi::Value& value, const char* what, int64_t expected) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!typed_array_info(value, &type, &length, &data) || type != napi_float32_array) {
     throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a Float32Array");
   }
-  auto array = value.As<Napi::Float32Array>();
-  if (static_cast<int64_t>(array.ElementLength()) != expected) {
+  if (static_cast<int64_t>(length) != expected) {
     throw Napi::RangeError::New(value.Env(), std::string("internal: ") + what + " has " +
-                                                 std::to_string(array.ElementLength()) +
-                                                 " elements, expected " + std::to_string(expected));
+                                                 std::to_string(length) + " elements, expected " +
+                                                 std::to_string(expected));
   }
-  return array.Data();
+  return static_cast<float*>(data);
 }
 
 int64_t weight_elements(const sk_conv_geometry& g) {
@@ -134,5 +139,6 @@ int64_t input_elements(const sk_conv_geometry& g, const sk_conv_shape& s) {
 int64_t output_elements(const sk_conv_geometry& g, const sk_conv_shape& s) {
   return s.batch * g.out_channels * spatial(s.out_size, g.rank);
 }
+
 
 }  // namespace stridekit

@@ -5,19 +5,24 @@
 
 #include <napi.h>
 
-#include <string>
-#include <vector>
+#include <cstddef>
+#include <cstdint>
 
 #include "stridekit/backend.h"
 
 namespace stridekit {
 
-sk_conv_geometry read_geometry(const Napi::Value& value);
-int weight_layout_of(const Napi::Value& geometry);  // 0 channels_first, 1 channels_last
-sk_conv_shape read_shape(const Napi::Value& value, const sk_conv_geometry& geometry);
+// A Float64Array's data, after checking it holds exactly `length` entries.
+const double* float64_data(const Napi::Value& value, const char* what, size_t length);
 
 // A Float32Array's data, after checking it holds exactly `expected` elements.
 float* float32_data(const Napi::Value& value, const char* what, int64_t expected);
+
+// The js::geometry entries at `a`; *weight_layout receives 0 (channels_first) or 1 (channels_last).
+sk_conv_geometry read_geometry(Napi::Env env, const double* a, int* weight_layout);
+
+// The js::shape entries at `a`, checked against the geometry's rank.
+sk_conv_shape read_shape(Napi::Env env, const double* a, const sk_conv_geometry& geometry);
 
 int64_t weight_elements(const sk_conv_geometry& g);
 int64_t input_elements(const sk_conv_geometry& g, const sk_conv_shape& s);
