@@ -2,9 +2,10 @@
  * Plan once, run many: createConv normalises the options and packs the weights once; each run only
  * checks its input, resolves its shape (cached per input shape) and hands pointers to the core.
  * Same error rule as conv.ts: run() rejects and never throws; runSync() and createConv() throw.
+ * run() settles at once, without a worker thread, when the work is that small (see conv.ts).
  */
 import { resolveBackend } from './backends';
-import { withCallerStack } from './errors';
+import { captureCallSite, settleWithCallerStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import type { NativePlan } from './native-abi';
@@ -65,17 +66,16 @@ class Plan implements ConvPlan {
   }
 
   run(x: TensorInput, options?: RunOptions): Promise<Tensor> {
-    return this.#run(new Error(), x, options);
-  }
-
-  async #run(callSite: Error, x: TensorInput, options?: RunOptions): Promise<Tensor> {
-    const run = this.#prepare(x, options);
+    let run: Run;
+    let pending: Promise<void> | null;
     try {
-      await run.native.run(run.shape, run.x, run.result.data);
+      run = this.#prepare(x, options);
+      pending = run.native.run(run.shape, run.x, run.result.data);
     } catch (error) {
-      throw withCallerStack(error, callSite);
+      return Promise.reject(error);
     }
-    return run.result;
+    if (pending === null) return Promise.resolve(run.result);
+    return settleWithCallerStack(pending, captureCallSite(Plan.prototype.run), run.result);
   }
 
   dispose(): void {

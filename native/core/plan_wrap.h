@@ -1,4 +1,5 @@
-// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise, dispose().
+// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise or null
+// (ran inline), dispose().
 #pragma once
 
 #include <napi.h>
