@@ -9,6 +9,7 @@
         "native/core/async_work.cc",
         "native/core/backend_registry.cc",
         "native/core/native_plan.cc",
+        "native/core/one_shot_cache.cc",
         "native/core/plan_wrap.cc",
         "native/core/request.cc",
         "native/core/thread_pool.cc",

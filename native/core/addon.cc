@@ -20,10 +20,10 @@
 #include "core/backend_registry.h"
 #include "core/js_abi.h"
 #include "core/native_plan.h"
+#include "core/one_shot_cache.h"
 #include "core/plan_wrap.h"
 #include "core/request.h"
 #include "core/thread_pool.h"
-#include "core/weight_layout.h"
 
 namespace stridekit {
 
@@ -33,8 +33,8 @@ namespace {
 struct ConvCall {
   const BackendSlot* backend = nullptr;
   sk_conv_geometry geometry;
-  std::shared_ptr<std::vector<float>> converted_weight;  // set when the caller's layout was TF's
-  const float* weight = nullptr;                         // channels-first
+  int weight_layout = 0;  // of `weight`: 0 channels-first, 1 TensorFlow's (make_plan converts it)
+  const float* weight = nullptr;
   const float* bias = nullptr;
 };
 
@@ -50,9 +50,8 @@ const BackendSlot& backend_or_throw(const Napi::Value& name) {
 // backend, geometry (the first js::geometry::kLength entries of `geometry`), weight, bias.
 ConvCall read_call(const Napi::CallbackInfo& info, const double* geometry) {
   ConvCall call;
-  int weight_layout = 0;
-  call.geometry = read_geometry(info.Env(), geometry, &weight_layout);
-  const float* weight = float32_data(info[2], "weight", weight_elements(call.geometry));
+  call.geometry = read_geometry(info.Env(), geometry, &call.weight_layout);
+  call.weight = float32_data(info[2], "weight", weight_elements(call.geometry));
   if (info[3].IsNull() || info[3].IsUndefined()) {
     call.geometry.has_bias = 0;
   } else {
@@ -60,13 +59,6 @@ ConvCall read_call(const Napi::CallbackInfo& info, const double* geometry) {
     call.geometry.has_bias = 1;
   }
   call.backend = &backend_or_throw(info[0]);
-  if (weight_layout == 1) {
-    call.converted_weight = std::make_shared<std::vector<float>>(
-        weights_to_channels_first(call.geometry, weight));
-    call.weight = call.converted_weight->data();
-  } else {
-    call.weight = weight;
-  }
   return call;
 }
 
@@ -89,10 +81,11 @@ OneShot read_one_shot(const Napi::CallbackInfo& info) {
   return o;
 }
 
-void run_one_shot(const Napi::Env& env, const OneShot& o) {
+// On the JavaScript thread, with the plan of the previous call when it matches (OneShotCache).
+void run_one_shot(const Napi::Env& env, OneShotCache& cache, const OneShot& o) {
+  const ConvCall& c = o.call;
   try {
-    NativePlan plan(*o.call.backend, o.call.geometry, o.call.weight, o.call.bias);
-    plan.run(o.shape, o.x, o.y);
+    cache.plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias)->run(o.shape, o.x, o.y);
   } catch (const BackendError& e) {
     throw Napi::Error::New(env, e.what());
   }
@@ -137,17 +130,17 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value CreatePlan(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    ConvCall call = read_call(info, float64_data(info[1], "geometry", js::geometry::kLength));
+    ConvCall c = read_call(info, float64_data(info[1], "geometry", js::geometry::kLength));
     try {
-      auto plan = std::make_shared<NativePlan>(*call.backend, call.geometry, call.weight, call.bias);
-      return PlanWrap::New(env, plan_constructor_, std::move(plan));
+      return PlanWrap::New(env, plan_constructor_,
+                           make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias));
     } catch (const BackendError& e) {
       throw Napi::Error::New(env, e.what());
     }
   }
 
   Napi::Value ConvSync(const Napi::CallbackInfo& info) {
-    run_one_shot(info.Env(), read_one_shot(info));
+    run_one_shot(info.Env(), one_shot_cache_, read_one_shot(info));
     return info.Env().Undefined();
   }
 
@@ -157,19 +150,20 @@ class Addon : public Napi::Addon<Addon> {
     const Napi::Env env = info.Env();
     OneShot o = read_one_shot(info);
     if (runs_inline(*o.call.backend, o.call.geometry, o.shape)) {
-      run_one_shot(env, o);
+      run_one_shot(env, one_shot_cache_, o);
       return env.Null();
     }
     return PromiseWork::Start(
         env, "stridekit:conv",
         [o] {
-          NativePlan plan(*o.call.backend, o.call.geometry, o.call.weight, o.call.bias);
-          plan.run(o.shape, o.x, o.y);
+          const ConvCall& c = o.call;
+          make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias)->run(o.shape, o.x, o.y);
         },
         {info[2], info[3], info[4], info[5]});
   }
 
   Napi::FunctionReference plan_constructor_;
+  OneShotCache one_shot_cache_;
 };
 
 }  // namespace stridekit
