@@ -81,12 +81,8 @@ export function readFixed(wShape: readonly number[], wShapePath: string, options
   const stride = readStride(options.stride, rank);
   const dilation = readDilation(options.dilation, rank);
   const groups = readGroups(options.groups);
-  const kernel: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const k = wShape[axes.firstKernel + i];
-    checkKernel(k, dilation[i], i, wShapePath, axes.firstKernel + i);
-    kernel.push(k);
-  }
+  const kernel = wShape.slice(axes.firstKernel, axes.firstKernel + rank);
+  for (let i = 0; i < rank; i++) checkKernel(kernel[i], dilation[i], i, wShapePath, axes.firstKernel + i);
 
   // The outer weight axis holds the channels that groups must divide; the inner one is per group.
   const outer = wShape[axes.outer];
@@ -173,23 +169,23 @@ export function resolveSizes(fixed: FixedOptions, xShape: readonly number[], xSh
 
   const batch = xShape[0];
   const resolve = fixed.transposed ? transposedDimension : forwardDimension;
-  const inSize: number[] = [];
-  const outSize: number[] = [];
-  const pads: Array<readonly [number, number]> = [];
+  const inSize = new Array<number>(rank);
+  const outSize = new Array<number>(rank);
+  const pads = new Array<readonly [number, number]>(rank);
   for (let dim = 0; dim < rank; dim++) {
     const n = xShape[firstSpatial + dim];
     const g: DimensionGeometry = {
       dim, n, k: fixed.kernel[dim], s: fixed.stride[dim], d: fixed.dilation[dim], outputPadding: fixed.outputPadding[dim],
     };
     const r = resolve(g, fixed.padding);
-    inSize.push(n);
-    outSize.push(r.out);
-    pads.push([r.begin, r.end]);
+    inSize[dim] = n;
+    outSize[dim] = r.out;
+    pads[dim] = [r.begin, r.end];
   }
-  const outputShape: number[] = [batch];
-  if (channelsFirst) outputShape.push(fixed.outChannels);
-  for (let dim = 0; dim < rank; dim++) outputShape.push(outSize[dim]);
-  if (!channelsFirst) outputShape.push(fixed.outChannels);
+  const outputShape = new Array<number>(rank + 2);
+  outputShape[0] = batch;
+  outputShape[channelsFirst ? 1 : rank + 1] = fixed.outChannels;
+  for (let dim = 0; dim < rank; dim++) outputShape[firstSpatial + dim] = outSize[dim];
   const outputLength = elementCount(outputShape, 'output shape');
   return { batch, inSize, outSize, pads, outputShape, outputLength };
 }

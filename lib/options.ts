@@ -102,14 +102,15 @@ function readPerDimension(value: unknown, path: string, rank: number, fallback: 
     const expectation = `${rule.expectation} or an array of ${entries(rank)} (one per spatial dimension)`;
     throw invalid(is.array(value) ? 'range' : 'type', path, expectation, value);
   }
-  const result: number[] = [];
-  for (let i = 0; i < rank; i++) result.push(readInteger(value[i], path, rule, i));
-  return result;
+  const result = value.slice(); // checked after the copy: what is checked is what is used
+  for (let i = 0; i < rank; i++) readInteger(result[i], path, rule, i);
+  return result as number[];
 }
 
-function repeat<T>(value: T, count: number): T[] {
-  const result: T[] = [];
-  for (let i = 0; i < count; i++) result.push(value);
+/** `count` copies of `value`, in an array allocated at its final size. */
+export function repeat<T>(value: T, count: number): T[] {
+  const result = new Array<T>(count);
+  for (let i = 0; i < count; i++) result[i] = value;
   return result;
 }
 
@@ -170,8 +171,8 @@ export function readPadding(value: unknown, rank: number, transposed: boolean): 
   if (value.length !== rank) {
     throw invalid('range', 'padding', paddingExpectation(rank, transposed), value, { hint: paddingLengthHint(value, rank) });
   }
-  const pads: Array<readonly [number, number]> = [];
-  for (let i = 0; i < rank; i++) pads.push(readPadPair(value[i], i));
+  const pads = new Array<readonly [number, number]>(rank);
+  for (let i = 0; i < rank; i++) pads[i] = readPadPair(value[i], i);
   return { mode: 'explicit', pads };
 }
 

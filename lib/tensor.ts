@@ -21,10 +21,10 @@ export interface CheckedTensor {
  */
 export function readShape(value: unknown, path: string): number[] {
   if (!is.array(value)) throw invalid('type', path, 'an array of positive integers', value);
-  const shape: number[] = [];
-  for (let axis = 0; axis < value.length; axis++) shape.push(readDimension(value[axis], path, axis));
-  elementCount(shape, path);
-  return shape;
+  const shape = value.slice(); // checked after the copy: what is checked is what is used
+  for (let axis = 0; axis < shape.length; axis++) readDimension(shape[axis], path, axis);
+  elementCount(shape as number[], path);
+  return shape as number[];
 }
 
 function readDimension(dim: unknown, path: string, axis: number): number {
