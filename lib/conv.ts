@@ -1,13 +1,9 @@
 /**
  * One-shot convolutions. Every argument is checked before native code runs. Rule for all of
  * stridekit: the async functions reject and never throw; the Sync functions throw.
- *
- * The async functions hand the work to a worker thread, except work so small that the round trip
- * would cost more than the work itself (the core decides: see NativeBinding.conv in native-abi.ts):
- * that runs before the call returns, and the promise it returns is already settled.
  */
 import { resolveBackend } from './backends';
-import { captureCallSite, settleWithCallerStack } from './errors';
+import { withCallerStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import { REQUEST } from './native-abi';
@@ -68,18 +64,14 @@ function runSync(direction: Direction, x: unknown, w: unknown, options: unknown)
   return call.result;
 }
 
-/** `api`, the public function, marks where the caller's frames begin in a rejection's stack. */
-function run(direction: Direction, api: Function, x: unknown, w: unknown, options: unknown): Promise<Tensor> {
-  let call: OneShot;
-  let pending: Promise<void> | null;
+async function run(direction: Direction, callSite: Error, x: unknown, w: unknown, options: unknown): Promise<Tensor> {
+  const call = prepare(direction, x, w, options);
   try {
-    call = prepare(direction, x, w, options);
-    pending = binding().conv(call.backend, request, call.weight, call.bias, call.x, call.y);
+    await binding().conv(call.backend, request, call.weight, call.bias, call.x, call.y);
   } catch (error) {
-    return Promise.reject(error);
+    throw withCallerStack(error, callSite);
   }
-  if (pending === null) return Promise.resolve(call.result);
-  return settleWithCallerStack(pending, captureCallSite(api), call.result);
+  return call.result;
 }
 
 /**
@@ -88,7 +80,7 @@ function run(direction: Direction, api: Function, x: unknown, w: unknown, option
  * Rejects, never throws: TypeError/RangeError for bad arguments, Error when the backend fails.
  */
 export function conv(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor> {
-  return run(FORWARD, conv, x, w, options);
+  return run(FORWARD, new Error(), x, w, options);
 }
 
 /** conv on the calling thread; throws what conv rejects with. */
@@ -102,7 +94,7 @@ export function convSync(x: TensorInput, w: TensorInput, options?: ConvOptions):
  * 'channels_last'. Rejects, never throws.
  */
 export function convTranspose(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor> {
-  return run(TRANSPOSED, convTranspose, x, w, options);
+  return run(TRANSPOSED, new Error(), x, w, options);
 }
 
 /** convTranspose on the calling thread; throws what convTranspose rejects with. */

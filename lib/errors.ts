@@ -142,38 +142,15 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/** Where an async call was made: `stack` holds the caller's frames (see captureCallSite). */
-export interface CallSite {
-  stack?: string;
-}
-
-/**
- * The stack of the code that called `api` (a public function or method), for withCallerStack. Only
- * work that goes off the main thread needs one: capturing a stack costs a few microseconds, about as
- * much as a small convolution, so the calls that run inline (see conv.ts) never take it.
- */
-export function captureCallSite(api: Function): CallSite {
-  const site: CallSite = {};
-  Error.captureStackTrace(site, api);
-  return site;
-}
-
 /**
  * Native promises reject from a completion callback with no JavaScript frames; this gives such an
  * error the stack of the call that started the work (captured in `callSite` before it began).
  */
-export function withCallerStack(error: unknown, callSite: CallSite): unknown {
+export function withCallerStack(error: unknown, callSite: Error): unknown {
   if (error instanceof Error && callSite.stack !== undefined) {
     const newline = callSite.stack.indexOf('\n');
     const frames = newline < 0 ? '' : callSite.stack.slice(newline);
     error.stack = `${error.name}: ${error.message}${frames}`;
   }
   return error;
-}
-
-/** `value` once `pending` resolves; its rejection with the stack of `callSite` (withCallerStack). */
-export function settleWithCallerStack<T>(pending: Promise<void>, callSite: CallSite, value: T): Promise<T> {
-  return pending.then(() => value, (error: unknown) => {
-    throw withCallerStack(error, callSite);
-  });
 }

@@ -66,14 +66,8 @@ export interface NativePlan {
   readonly backend: string;
   /** Runs on the calling thread. */
   runSync(shape: Float64Array, x: Float32Array, y: Float32Array): void;
-  /**
-   * Runs on a worker thread and returns a promise that resolves after y is written; runs of one plan
-   * are serialised. Work small enough that the round trip to a worker thread would cost more than
-   * the work itself (the core's runs_inline: the built-in CPU backend, up to 2**16 multiply-adds)
-   * runs on the calling thread instead, unless another run of this plan is in flight, and returns
-   * null once y is written. Throws, in that case, what runSync throws.
-   */
-  run(shape: Float64Array, x: Float32Array, y: Float32Array): Promise<void> | null;
+  /** Runs on a worker thread; resolves after y is written. Runs of one plan are serialised. */
+  run(shape: Float64Array, x: Float32Array, y: Float32Array): Promise<void>;
   /** Frees the native plan once in-flight runs finish. Later runs throw. Idempotent. */
   dispose(): void;
 }
@@ -87,11 +81,8 @@ export interface NativeBinding {
   createPlan(backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null): NativePlan;
   /** One-shot: plan + run + free on the calling thread. `request` as REQUEST says. */
   convSync(backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array): void;
-  /**
-   * One-shot on a worker thread, weight packing included; small work runs on the calling thread
-   * and returns null, as NativePlan.run.
-   */
+  /** One-shot on a worker thread: weight packing happens off the main thread too. */
   conv(
     backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array,
-  ): Promise<void> | null;
+  ): Promise<void>;
 }

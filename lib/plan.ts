@@ -2,10 +2,9 @@
  * Plan once, run many: createConv normalises the options and packs the weights once; each run only
  * checks its input, resolves its shape (cached per input shape) and hands pointers to the core.
  * Same error rule as conv.ts: run() rejects and never throws; runSync() and createConv() throw.
- * run() settles at once, without a worker thread, when the work is that small (see conv.ts).
  */
 import { resolveBackend } from './backends';
-import { captureCallSite, settleWithCallerStack } from './errors';
+import { withCallerStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import type { NativePlan } from './native-abi';
@@ -66,16 +65,17 @@ class Plan implements ConvPlan {
   }
 
   run(x: TensorInput, options?: RunOptions): Promise<Tensor> {
-    let run: Run;
-    let pending: Promise<void> | null;
+    return this.#run(new Error(), x, options);
+  }
+
+  async #run(callSite: Error, x: TensorInput, options?: RunOptions): Promise<Tensor> {
+    const run = this.#prepare(x, options);
     try {
-      run = this.#prepare(x, options);
-      pending = run.native.run(run.shape, run.x, run.result.data);
+      await run.native.run(run.shape, run.x, run.result.data);
     } catch (error) {
-      return Promise.reject(error);
+      throw withCallerStack(error, callSite);
     }
-    if (pending === null) return Promise.resolve(run.result);
-    return settleWithCallerStack(pending, captureCallSite(Plan.prototype.run), run.result);
+    return run.result;
   }
 
   dispose(): void {

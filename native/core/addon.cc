@@ -4,7 +4,7 @@
 //   backends()                                      -> [{ name, available, reason, device, path }]
 //   createPlan(backend, geometry, weight, bias)      -> NativePlan
 //   convSync(backend, request, weight, bias, x, y)
-//   conv(backend, request, weight, bias, x, y)       -> Promise<void>, or null when it ran inline
+//   conv(backend, request, weight, bias, x, y)       -> Promise<void>
 //   abiVersion, numThreads
 //
 // request is the geometry array followed by the shape array (six arguments at most: node-addon-api
@@ -144,15 +144,10 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
-  // Small work runs here and now (runs_inline); the rest on libuv's thread pool, weight packing
-  // included.
+  // On libuv's thread pool, weight packing included.
   Napi::Value Conv(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
     OneShot o = read_one_shot(info);
-    if (runs_inline(*o.call.backend, o.call.geometry, o.shape)) {
-      run_one_shot(env, one_shot_cache_, o);
-      return env.Null();
-    }
     return PromiseWork::Start(
         env, "stridekit:conv",
         [o] {

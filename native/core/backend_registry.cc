@@ -16,12 +16,6 @@ namespace stridekit {
 
 namespace {
 
-// The built-in CPU backend runs convolutions this small on the calling thread without touching its
-// pool (its kSerialMacs is larger), in a few microseconds (bench/layers.json's tiny layer, 36,864
-// multiply-adds: 2-6 us); a worker-thread round trip (libuv queue, a wake-up on each side) alone
-// costs 15-20 us on the machines measured (README, Small async calls).
-constexpr int64_t kCpuInlineMultiplyAdds = int64_t{1} << 16;
-
 #if defined(_WIN32)
 constexpr char kPathSeparator = ';';
 constexpr char kDirSeparator = '\\';
@@ -184,7 +178,6 @@ BackendSlot load_builtin_cpu() {
     return slot;
   }
   adopt(slot, table);
-  slot.inline_multiply_adds = kCpuInlineMultiplyAdds;
   return slot;
 }
 

@@ -17,9 +17,6 @@ struct BackendSlot {
   std::string reason;  // why not available
   std::string device;  // what runs the work when available
   std::string path;    // the plugin file loaded or looked for; empty for the built-in cpu backend
-  // The async calls run work of at most this many multiply-adds on the calling thread (see
-  // runs_inline in native_plan.h). 0, never, for plugins: their smallest run may wait on a device.
-  int64_t inline_multiply_adds = 0;
 };
 
 class BackendRegistry {

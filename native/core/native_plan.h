@@ -30,18 +30,12 @@ class NativePlan {
   // Serialised per plan. Throws BackendError.
   void run(const sk_conv_shape& shape, const float* x, float* y);
 
-  // run() when no other run of this plan is in progress; false, without running, when one is.
-  bool try_run(const sk_conv_shape& shape, const float* x, float* y);
-
   const sk_conv_geometry& geometry() const { return geometry_; }
-  const BackendSlot& backend() const { return *backend_; }
-  const std::string& backend_name() const { return backend_->name; }
+  const std::string& backend_name() const { return backend_name_; }
 
  private:
-  void run_locked(const sk_conv_shape& shape, const float* x, float* y);
-
-  const BackendSlot* backend_;  // the registry's slots live as long as the process
   const sk_backend* table_;
+  std::string backend_name_;
   sk_conv_geometry geometry_;
   sk_plan* handle_ = nullptr;
   std::mutex run_mutex_;
@@ -49,10 +43,5 @@ class NativePlan {
 
 // The registry's slot for `name`, or a BackendError saying why it cannot be used.
 const BackendSlot& usable_backend(const std::string& name);
-
-// Whether an async call (conv(), plan.run()) runs this work on the calling thread and settles its
-// promise at once: only for work so small that sending it to a worker thread would cost more than
-// doing it (BackendSlot::inline_multiply_adds).
-bool runs_inline(const BackendSlot& backend, const sk_conv_geometry& g, const sk_conv_shape& s);
 
 }  // namespace stridekit

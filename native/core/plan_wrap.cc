@@ -59,19 +59,9 @@ Napi::Value PlanWrap::RunSync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Small work runs here and now (runs_inline) unless another run of this plan is in flight, which
-// the event loop must not wait for; the rest goes to libuv's thread pool.
 Napi::Value PlanWrap::Run(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  NativePlan& plan = live_plan(env);
-  const RunArgs r = read_run(info, plan);
-  if (runs_inline(plan.backend(), plan.geometry(), r.shape)) {
-    try {
-      if (plan.try_run(r.shape, r.x, r.y)) return env.Null();
-    } catch (const BackendError& e) {
-      throw Napi::Error::New(env, e.what());
-    }
-  }
+  const RunArgs r = read_run(info, live_plan(env));
   std::shared_ptr<NativePlan> shared = plan_;
   return PromiseWork::Start(env, "stridekit:plan.run",
                             [shared, r] { shared->run(r.shape, r.x, r.y); }, {info[1], info[2]});

@@ -1,5 +1,4 @@
-// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise or null
-// (ran inline), dispose().
+// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise, dispose().
 #pragma once
 
 #include <napi.h>

@@ -140,14 +140,5 @@ int64_t output_elements(const sk_conv_geometry& g, const sk_conv_shape& s) {
   return s.batch * g.out_channels * spatial(s.out_size, g.rank);
 }
 
-// Every output pixel of a convolution (every input pixel of a transposed one) meets C/groups input
-// channels times the taps for each of its K outputs.
-int64_t multiply_adds(const sk_conv_geometry& g, const sk_conv_shape& s) {
-  const int64_t pixels = spatial(g.transposed ? s.in_size : s.out_size, g.rank);
-  const double macs = static_cast<double>(s.batch) * static_cast<double>(pixels) *
-                      static_cast<double>(g.out_channels) *
-                      static_cast<double>(g.in_channels / g.groups) * static_cast<double>(taps(g));
-  return macs >= 9e18 ? INT64_MAX : static_cast<int64_t>(macs);
-}
 
 }  // namespace stridekit

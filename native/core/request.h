@@ -27,6 +27,5 @@ sk_conv_shape read_shape(Napi::Env env, const double* a, const sk_conv_geometry&
 int64_t weight_elements(const sk_conv_geometry& g);
 int64_t input_elements(const sk_conv_geometry& g, const sk_conv_shape& s);
 int64_t output_elements(const sk_conv_geometry& g, const sk_conv_shape& s);
-int64_t multiply_adds(const sk_conv_geometry& g, const sk_conv_shape& s);
 
 }  // namespace stridekit
