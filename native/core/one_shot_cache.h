@@ -6,8 +6,8 @@
 // memcmp, less than packing, allocating and freeing a plan (bench/layers.json's tiny layer: 576
 // weights, ~0.1 us against ~0.8 us).
 //
-// One per addon instance, used only on that instance's JavaScript thread (convSync, and conv()
-// when it runs inline); runs off the thread make their own plans.
+// One per addon instance, used only on that instance's JavaScript thread (convSync and
+// convTransposeSync); runs off the thread make their own plans.
 #pragma once
 
 #include <cstdint>
