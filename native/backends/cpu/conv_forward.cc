@@ -272,10 +272,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     for (int64_t image = 0; image < p.batch; ++image) {
       transpose_input(p, q, x + image * p.C * p.in_pixels, xt, threads);
       pool.parallel_for(p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-        const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
-        const int64_t group = item / (b.n_tiles * b.m_tiles);
-        const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
-        const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
+        const Tile t = tile_at(b, item, p.groups, p.out_pixels, p.Kg);
+        const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
         const PatchesChannelsLast patches{q, xt + group * p.Cg};
         const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
         // The tile comes out pixels x channels; channels_first wants it the other way round,
@@ -308,11 +306,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     }
     const Blocking b = choose_blocking(p.Kg, p.out_pixels, outer, threads, false);
     pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-      const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
-      const int64_t group = (item / (b.n_tiles * b.m_tiles)) % p.groups;
-      const int64_t image = item / (b.n_tiles * b.m_tiles * p.groups);
-      const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
-      const int64_t mc = std::min(b.mc, p.Kg - row0), nc = std::min(b.nc, p.out_pixels - col0);
+      const Tile t = tile_at(b, item, p.groups, p.Kg, p.out_pixels);
+      const int64_t image = t.image, group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
       const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kMR};
       const PatchesChannelsFirst patches{p, phases,
                                          source + (image * p.C + group * p.Cg) * channel_stride,
@@ -328,11 +323,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
 
   const Blocking b = choose_blocking(p.out_pixels, p.Kg, outer, threads, true);
   pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-    const int64_t n_tile = item % b.n_tiles, m_tile = (item / b.n_tiles) % b.m_tiles;
-    const int64_t group = (item / (b.n_tiles * b.m_tiles)) % p.groups;
-    const int64_t image = item / (b.n_tiles * b.m_tiles * p.groups);
-    const int64_t row0 = m_tile * b.mc, col0 = n_tile * b.nc;
-    const int64_t mc = std::min(b.mc, p.out_pixels - row0), nc = std::min(b.nc, p.Kg - col0);
+    const Tile t = tile_at(b, item, p.groups, p.out_pixels, p.Kg);
+    const int64_t image = t.image, group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
     const PatchesChannelsLast patches{p, x + image * p.in_pixels * p.C + group * p.Cg};
     const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
     float* out = y + (image * p.out_pixels + row0) * p.K + group * p.Kg + col0;

@@ -141,6 +141,19 @@ struct Blocking {
 
 constexpr int64_t kRuntimeTile = 256;
 
+// One tile of a blocked GEMM repeated over images and groups: work item `item` of
+// parallel_for(outer * m_tiles * n_tiles), with rows [row0, row0 + mc) and columns [col0, col0 + nc).
+struct Tile {
+  int64_t image, group, row0, col0, mc, nc;
+};
+
+inline Tile tile_at(const Blocking& b, int64_t item, int64_t groups, int64_t M, int64_t N) {
+  const int64_t per_outer = b.m_tiles * b.n_tiles;
+  const int64_t row0 = (item / b.n_tiles) % b.m_tiles * b.mc, col0 = item % b.n_tiles * b.nc;
+  const int64_t outer = item / per_outer;
+  return {outer / groups, outer % groups, row0, col0, std::min(b.mc, M - row0), std::min(b.nc, N - col0)};
+}
+
 inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads,
                                 bool rows_packed_at_run_time) {
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
