@@ -1,0 +1,98 @@
+// Plan creation (copy the weights) and running (compile per input shape once, then infer in place).
+#include "openvino_plan.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <openvino/runtime/tensor.hpp>
+
+#include "model_builder.h"
+#include "openvino_runtime.h"
+
+namespace stridekit::openvino {
+namespace {
+
+int64_t product(const int64_t* values, int rank) {
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) n *= values[i];
+  return n;
+}
+
+bool same_shape(const sk_conv_shape& a, const sk_conv_shape& b, int rank) {
+  if (a.batch != b.batch) return false;
+  for (int i = 0; i < rank; ++i) {
+    if (a.in_size[i] != b.in_size[i] || a.out_size[i] != b.out_size[i] || a.pad_begin[i] != b.pad_begin[i] ||
+        a.pad_end[i] != b.pad_end[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+CompiledShape compile(const sk_plan& plan, const sk_conv_shape& shape) {
+  const sk_conv_geometry& g = plan.geometry;
+  const auto model = build_model(g, shape, plan.weight.data(), plan.bias.empty() ? nullptr : plan.bias.data());
+  const Runtime& rt = runtime();
+  CompiledShape entry;
+  entry.shape = shape;
+  entry.input_shape = input_shape(g, shape);
+  entry.output_shape = output_shape(g, shape);
+  entry.compiled = rt.core->compile_model(model, rt.device, rt.compile_config);
+  entry.request = entry.compiled.create_infer_request();
+  return entry;
+}
+
+// The entry for shape, moved to the front; compiled when new, evicting the least recently used.
+CompiledShape& entry_for(sk_plan& plan, const sk_conv_shape& shape) {
+  for (auto it = plan.shapes.begin(); it != plan.shapes.end(); ++it) {
+    if (same_shape(it->shape, shape, plan.geometry.rank)) {
+      plan.shapes.splice(plan.shapes.begin(), plan.shapes, it);
+      return plan.shapes.front();
+    }
+  }
+  CompiledShape entry = compile(plan, shape);
+  if (plan.shapes.size() >= kCachedShapes) plan.shapes.pop_back();
+  plan.shapes.push_front(std::move(entry));
+  return plan.shapes.front();
+}
+
+}  // namespace
+
+sk_plan* create_plan(const sk_conv_geometry& geometry, const float* weight, const float* bias) {
+  const sk_conv_geometry& g = geometry;
+  const int64_t per_group = g.transposed ? g.out_channels / g.groups : g.in_channels / g.groups;
+  const int64_t outer = g.transposed ? g.in_channels : g.out_channels;
+  const int64_t count = outer * per_group * product(g.kernel, g.rank);
+  auto* plan = new sk_plan();
+  plan->geometry = geometry;
+  plan->weight.assign(weight, weight + count);
+  if (g.has_bias && bias) plan->bias.assign(bias, bias + g.out_channels);
+  return plan;
+}
+
+void run_plan(sk_plan& plan, const sk_conv_shape& shape, const float* x, float* y) {
+  const sk_conv_geometry& g = plan.geometry;
+  const int64_t in_count = shape.batch * g.in_channels * product(shape.in_size, g.rank);
+  const int64_t out_count = shape.batch * g.out_channels * product(shape.out_size, g.rank);
+  if (out_count == 0) return;
+  if (in_count == 0) throw std::invalid_argument("empty input for a non-empty output");
+
+  CompiledShape& entry = entry_for(plan, shape);
+  // The caller's buffers, wrapped without a copy: OpenVINO reads x and writes y in place.
+  entry.request.set_input_tensor(ov::Tensor(ov::element::f32, entry.input_shape, const_cast<float*>(x)));
+  entry.request.set_output_tensor(ov::Tensor(ov::element::f32, entry.output_shape, y));
+  entry.request.infer();
+
+  ov::Tensor out = entry.request.get_output_tensor();
+  if (out.get_shape() != entry.output_shape) {
+    throw std::runtime_error("OpenVINO produced " + shape_text(out.get_shape()) + ", expected " +
+                             shape_text(entry.output_shape));
+  }
+  // A device that could not write into y directly leaves the result in its own tensor.
+  if (out.data() != static_cast<void*>(y)) {
+    std::memcpy(y, out.data(), static_cast<size_t>(out_count) * sizeof(float));
+  }
+}
+
+}  // namespace stridekit::openvino

@@ -1,0 +1,42 @@
+// An OpenVINO plan: the geometry, copies of the weights and bias, and one compiled model with its infer
+// request per input shape seen (most recently used first, a few kept).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <vector>
+
+#include <openvino/runtime/compiled_model.hpp>
+#include <openvino/runtime/infer_request.hpp>
+
+#include "stridekit/backend.h"
+
+namespace stridekit::openvino {
+
+struct CompiledShape {
+  sk_conv_shape shape;  // the key: batch, sizes and pads
+  ov::Shape input_shape, output_shape;
+  ov::CompiledModel compiled;
+  ov::InferRequest request;
+};
+
+// Shapes kept per plan: a plan run on many sizes recompiles instead of growing without bound.
+constexpr size_t kCachedShapes = 8;
+
+}  // namespace stridekit::openvino
+
+struct sk_plan {
+  sk_conv_geometry geometry;
+  std::vector<float> weight;  // channels first, as the ABI delivers it
+  std::vector<float> bias;    // K values, or empty
+  std::list<stridekit::openvino::CompiledShape> shapes;
+};
+
+namespace stridekit::openvino {
+
+sk_plan* create_plan(const sk_conv_geometry& geometry, const float* weight, const float* bias);
+
+// Compiles (or reuses) the model for shape, then runs it on the caller's buffers. Throws on failure.
+void run_plan(sk_plan& plan, const sk_conv_shape& shape, const float* x, float* y);
+
+}  // namespace stridekit::openvino

@@ -1,0 +1,26 @@
+// The OpenVINO runtime as this plugin uses it: one ov::Core for the process, the device chosen at probe
+// time (STRIDEKIT_OPENVINO_DEVICE, default CPU) and the properties every model is compiled with.
+#pragma once
+
+#include <string>
+
+#include <openvino/runtime/core.hpp>
+
+namespace stridekit::openvino {
+
+struct Runtime {
+  ov::Core* core = nullptr;  // leaked on purpose: plugins are never unloaded, OpenVINO's threads may run at exit
+  std::string device;        // as passed to compile_model: "CPU", "GPU.0", ...
+  ov::AnyMap compile_config; // performance hint, float32 precision, STRIDEKIT_NUM_THREADS
+};
+
+// Loads the runtime and checks the device. On failure returns false with *reason set; never throws.
+bool open_runtime(std::string* description, std::string* reason);
+
+// The runtime opened by a successful open_runtime(); plans are only created after one.
+const Runtime& runtime();
+
+// An OpenVINO exception's text without its "Exception from <file>:<line>:" lines, on one line.
+std::string tidy_message(const std::string& what);
+
+}  // namespace stridekit::openvino
