@@ -16,25 +16,12 @@ namespace stridekit::cpu {
 
 namespace {
 
-// Input-pixel offset of an output pixel's first tap, or a marker that the tap leaves the input.
-constexpr int64_t kOutside = -1;
-
-// The output pixel's top-left-front input coordinate (before adding a tap's offset).
-struct Origin {
-  int64_t d, h, w;
-};
-
-inline Origin origin_of(const ConvProblem& p, int64_t pixel) {
-  const int64_t ow = pixel % p.out[2];
-  const int64_t oh = (pixel / p.out[2]) % p.out[1];
-  const int64_t od = pixel / (p.out[2] * p.out[1]);
-  return {od * p.stride[0] - p.pad[0], oh * p.stride[1] - p.pad[1], ow * p.stride[2] - p.pad[2]};
-}
+// An output pixel's first input coordinate, and the input offset of one of its taps (kOutside in
+// the padding).
+inline Origin origin_of(const ConvProblem& p, int64_t pixel) { return strided_origin(p, p.out, pixel); }
 
 inline int64_t input_offset(const ConvProblem& p, const Origin& o, const TapOffset& t) {
-  const int64_t d = o.d + t.d, h = o.h + t.h, w = o.w + t.w;
-  if (d < 0 || d >= p.in[0] || h < 0 || h >= p.in[1] || w < 0 || w >= p.in[2]) return kOutside;
-  return (d * p.in[1] + h) * p.in[2] + w;
+  return offset_within(p.in, o, t);
 }
 
 // channels_first patches in the B role: index = output pixel, depth = (c, tap) of one group.

@@ -58,4 +58,28 @@ inline TapOffset tap_offset(const ConvProblem& p, int64_t tap) {
           (tap % kw) * p.dilation[2]};
 }
 
+// Where a pixel's taps start, on the other side of the convolution: pixel `index` of the row-major
+// grid `grid` scaled by the stride and shifted by the begin pad. For a forward convolution the grid
+// is the output and the result an input coordinate; for a transposed one the other way round.
+struct Origin {
+  int64_t d, h, w;
+};
+
+inline Origin strided_origin(const ConvProblem& p, const int64_t grid[3], int64_t index) {
+  const int64_t w = index % grid[2];
+  const int64_t h = (index / grid[2]) % grid[1];
+  const int64_t d = index / (grid[2] * grid[1]);
+  return {d * p.stride[0] - p.pad[0], h * p.stride[1] - p.pad[1], w * p.stride[2] - p.pad[2]};
+}
+
+// Returned by offset_within for a tap that falls outside the grid (padding).
+constexpr int64_t kOutside = -1;
+
+// Flat offset, in the row-major grid `bounds`, of origin + tap; kOutside when it falls outside.
+inline int64_t offset_within(const int64_t bounds[3], const Origin& o, const TapOffset& t) {
+  const int64_t d = o.d + t.d, h = o.h + t.h, w = o.w + t.w;
+  if (d < 0 || d >= bounds[0] || h < 0 || h >= bounds[1] || w < 0 || w >= bounds[2]) return kOutside;
+  return (d * bounds[1] + h) * bounds[2] + w;
+}
+
 }  // namespace stridekit::cpu

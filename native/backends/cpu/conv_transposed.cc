@@ -16,23 +16,14 @@ namespace stridekit::cpu {
 
 namespace {
 
-// Input pixel -> its output coordinate before a tap's offset is added.
-struct Position {
-  int64_t d, h, w;
-};
+// An input pixel's first output coordinate, and the output pixel one of its taps reaches
+// (kOutside past the output's edges).
+using Position = Origin;
 
-inline Position position_of(const ConvProblem& p, int64_t pixel) {
-  const int64_t iw = pixel % p.in[2];
-  const int64_t ih = (pixel / p.in[2]) % p.in[1];
-  const int64_t id = pixel / (p.in[2] * p.in[1]);
-  return {id * p.stride[0] - p.pad[0], ih * p.stride[1] - p.pad[1], iw * p.stride[2] - p.pad[2]};
-}
+inline Position position_of(const ConvProblem& p, int64_t pixel) { return strided_origin(p, p.in, pixel); }
 
-// Output pixel that an input position and tap reach, or -1 when it falls outside the output.
 inline int64_t output_pixel(const ConvProblem& p, const Position& q, const TapOffset& t) {
-  const int64_t d = q.d + t.d, h = q.h + t.h, w = q.w + t.w;
-  if (d < 0 || d >= p.out[0] || h < 0 || h >= p.out[1] || w < 0 || w >= p.out[2]) return -1;
-  return (d * p.out[1] + h) * p.out[2] + w;
+  return offset_within(p.out, q, t);
 }
 
 // Output channels per work item: whole strips of (k, tap) rows or columns, so every item starts on
