@@ -113,7 +113,8 @@ bool open_runtime(std::string* description, std::string* reason) {
     g_runtime.compile_config = compile_config(*core, device, threads);
     g_runtime.device = device;
     g_runtime.core = core.release();
-    *description = name + " (OpenVINO " + openvino_version() + ")";
+    // The device chosen, then every device this OpenVINO lists (STRIDEKIT_OPENVINO_DEVICE picks one).
+    *description = name + " (OpenVINO " + openvino_version() + "; devices: " + join(available) + ")";
     if (threads > 0) *description += ", " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
     return true;
   } catch (const std::exception& e) {
