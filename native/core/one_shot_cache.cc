@@ -9,7 +9,7 @@ namespace stridekit {
 
 namespace {
 
-static_assert(sizeof(sk_conv_geometry) == 6 * sizeof(int32_t) + 12 * sizeof(int64_t),
+static_assert(sizeof(sk_conv_geometry) == 8 * sizeof(int32_t) + 12 * sizeof(int64_t),
               "sk_conv_geometry must have no padding for the memcmp in OneShotCache::matches");
 
 bool same_bytes(const float* a, const std::vector<float>& b, size_t count) {

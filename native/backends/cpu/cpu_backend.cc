@@ -75,6 +75,7 @@ void plan_destroy(sk_plan* plan) { delete plan; }
 
 const sk_backend kCpuBackend = {
     SK_BACKEND_ABI_VERSION, sizeof(sk_backend), "cpu", probe, plan_create, plan_run, plan_destroy,
+    /* host memory: no device buffers */ nullptr, nullptr, nullptr, nullptr, nullptr,
 };
 
 }  // namespace

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bump on any change to the structs or the function table below. */
-#define SK_BACKEND_ABI_VERSION 1u
+#define SK_BACKEND_ABI_VERSION 2u
 
 #define SK_MAX_RANK 3
 #define SK_REASON_MAX 512
@@ -53,6 +53,15 @@ typedef enum sk_activation {
   SK_ACTIVATION_SILU = 5
 } sk_activation;
 
+/* What arithmetic a backend may use. FP32 is exact single precision, the default, and what the
+ * conformance tolerances assume. TF32 and FP16 are permissions, as PyTorch's allow_tf32 is: a backend
+ * whose hardware has no faster mode (cpu, openvino on CPU) runs fp32 and is still correct. */
+typedef enum sk_precision {
+  SK_PRECISION_FP32 = 0,
+  SK_PRECISION_TF32 = 1, /* tensor-core TF32: fp32 storage, 10-bit mantissa products, fp32 sums */
+  SK_PRECISION_FP16 = 2  /* half-precision storage and arithmetic where the device prefers it */
+} sk_precision;
+
 typedef enum sk_status {
   SK_OK = 0,
   SK_ERROR_INVALID = 1,     /* the request is inconsistent (a core bug, never a user error) */
@@ -76,6 +85,8 @@ typedef struct sk_conv_geometry {
   int64_t kernel[SK_MAX_RANK];
   int64_t stride[SK_MAX_RANK];
   int64_t dilation[SK_MAX_RANK];
+  int32_t precision;         /* sk_precision */
+  int32_t reserved;          /* zero; keeps the struct free of padding bytes so it can be compared */
 } sk_conv_geometry;
 
 /* Resolved for one input shape. For a transposed plan out_size already includes outputPadding; output
@@ -99,7 +110,8 @@ typedef struct sk_error {
   char message[SK_REASON_MAX];
 } sk_error;
 
-typedef struct sk_plan sk_plan; /* opaque, owned by the backend */
+typedef struct sk_plan sk_plan;     /* opaque, owned by the backend */
+typedef struct sk_buffer sk_buffer; /* opaque device memory, owned by the backend */
 
 typedef struct sk_backend {
   uint32_t abi_version; /* SK_BACKEND_ABI_VERSION */
@@ -120,6 +132,22 @@ typedef struct sk_backend {
                         sk_error* error);
 
   void (*plan_destroy)(sk_plan* plan);
+
+  /* Device-resident tensors. A backend whose memory is the host's (cpu, openvino on CPU) leaves all
+   * five NULL: the core then keeps such tensors in host memory and runs them through plan_run, so
+   * they cost nothing. A backend with its own memory (cudnn) fills all five.
+   *
+   * buffer_create reports SK_ERROR_OUT_OF_MEMORY, never aborts, when the device is full.
+   * buffer_write and buffer_read copy the whole buffer and return when the copy is complete.
+   * plan_run_device reads x and fully writes y, both device buffers of this backend holding dense
+   * float32 in the geometry's layout, and returns when y is complete, so a buffer written by one plan
+   * may be read by any other plan or by buffer_read without further synchronisation. */
+  sk_status (*buffer_create)(size_t bytes, sk_buffer** buffer, sk_error* error);
+  sk_status (*buffer_write)(sk_buffer* buffer, const void* source, size_t bytes, sk_error* error);
+  sk_status (*buffer_read)(const sk_buffer* buffer, void* destination, size_t bytes, sk_error* error);
+  void (*buffer_destroy)(sk_buffer* buffer);
+  sk_status (*plan_run_device)(sk_plan* plan, const sk_conv_shape* shape, const sk_buffer* x,
+                               sk_buffer* y, sk_error* error);
 } sk_backend;
 
 /* The one symbol a plugin exports. host_abi_version lets a plugin refuse an older host politely
