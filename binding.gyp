@@ -7,6 +7,7 @@
       "sources": [
         "native/core/addon.cc",
         "native/core/async_work.cc",
+        "native/core/job_runner.cc",
         "native/core/backend_registry.cc",
         "native/core/native_plan.cc",
         "native/core/one_shot_cache.cc",

@@ -2,11 +2,13 @@
 // conv() and plan.run() run off the main thread: the event loop keeps turning while they work.
 // A blocking implementation (work done inside the call, or in one setImmediate as onnxruntime-node
 // does) lets at most a tick or two through before it resolves; a real off-thread run lets many.
-// Also: many concurrent calls, and dispose() while a run is in flight.
+// Also: many concurrent calls, dispose() while a run is in flight, and a process whose only pending
+// work is a conv() staying alive until it resolves.
 
+const { spawnSync } = require('node:child_process');
 const reference = require('./helpers/reference');
 const { CASES, build, describeCase, mulberry32, randomArray } = require('./helpers/cases');
-const { target, describeOnTarget, expectClose } = require('./helpers/target');
+const { target, describeOnTarget, expectClose, PACKAGE } = require('./helpers/target');
 
 const t = target();
 const sk = t.sk;
@@ -136,5 +138,22 @@ describeOnTarget(t, 'async runs', () => {
     expectClose(y, p.expected, tol, 'run in flight at dispose()');
     expect(() => plan.runSync(p.x)).toThrow(/dispos/i);
     await expect((async () => plan.run(p.x))()).rejects.toThrow(/dispos/i);
+  });
+
+  test('a script whose only pending work is conv() stays alive until the promise settles', () => {
+    // Nothing but the native job keeps this event loop alive: if the core did not hold it open,
+    // node would exit before the .then() callbacks print.
+    const script = `
+      const sk = require(${JSON.stringify(PACKAGE)});
+      const x = { data: new Float32Array(1 * 64 * 96 * 96).fill(0.5), shape: [1, 64, 96, 96] };
+      const w = { data: new Float32Array(64 * 64 * 3 * 3).fill(0.25), shape: [64, 64, 3, 3] };
+      sk.conv(x, w, { padding: 1, backend: ${JSON.stringify(backend)} })
+        .then((y) => process.stdout.write('resolved ' + y.data[96 * 10 + 10]));
+      sk.conv(x, w, { padding: 1, bias: new Float32Array(3), backend: ${JSON.stringify(backend)} })
+        .catch((e) => process.stdout.write(' rejected ' + e.constructor.name));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60000 });
+    expect(r.stderr).toBe('');
+    // 64 channels * 9 taps * 0.5 * 0.25 in the interior.
+    expect(r.stdout).toBe(' rejected RangeErrorresolved 72');
   });
 });

@@ -144,7 +144,7 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
-  // On libuv's thread pool, weight packing included.
+  // Off the JavaScript thread (core/async_work.h), weight packing included.
   Napi::Value Conv(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
     OneShot o = read_one_shot(info);

@@ -1,33 +1,27 @@
-// Work that runs on libuv's thread pool and settles a promise on the JavaScript thread. The work
-// only touches plain C++ data; the JavaScript buffers it reads and writes are held by references
-// so the garbage collector cannot free them while it runs.
+// Work that runs off the JavaScript thread and settles a promise on it: conv(), convTranspose(),
+// plan.run() and every other asynchronous call of the addon.
+//
+// The work runs on the process-wide JobRunner (core/job_runner.h), never on the JavaScript thread.
+// Its result comes back through one uv_async_t per JavaScript environment; for a short while after
+// starting a job the environment's event loop polls instead of sleeping (a uv_idle_t), so a small
+// layer's result is picked up without a kernel wake-up. A worker thread that is terminated while its
+// job runs waits for that job in its cleanup hook: the job writes into that environment's buffers.
 #pragma once
 
 #include <napi.h>
 
 #include <functional>
-#include <string>
 #include <vector>
 
 namespace stridekit {
 
-class PromiseWork : public Napi::AsyncWorker {
+class PromiseWork {
  public:
-  // Starts `work` (run off the JavaScript thread; throw to reject) and returns its promise.
-  // `keep_alive` values stay referenced until the promise settles.
+  // Starts `work` (run off the JavaScript thread; throw to reject) and returns its promise. `name`
+  // names the async resource that async_hooks see. `keep_alive` values stay referenced until the
+  // promise settles, so the garbage collector cannot free the buffers the work reads and writes.
   static Napi::Promise Start(Napi::Env env, const char* name, std::function<void()> work,
                              const std::vector<Napi::Value>& keep_alive);
-
- protected:
-  void Execute() override;
-  void OnWorkComplete(Napi::Env env, napi_status status) override;
-
- private:
-  PromiseWork(Napi::Env env, const char* name, std::function<void()> work);
-  std::function<void()> work_;
-  std::string error_;  // set by Execute when the work failed
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::Reference<Napi::Value>> keep_alive_;
 };
 
 }  // namespace stridekit

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -14,38 +13,10 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#endif
+
+#include "core/spin.h"
 
 namespace stridekit {
-
-namespace {
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// How long a thread spins on a flag before it sleeps: long enough to bridge the gap between the
-// layers of a network run back to back, short enough not to burn a core when the work stops.
-constexpr auto kSpin = std::chrono::microseconds(100);
-
-// Spins until done() or kSpin has passed; true when done() held.
-template <class Done>
-bool spin_until(Done done) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
-  for (int i = 0;; ++i) {
-    if (done()) return true;
-    cpu_relax();
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
-  }
-}
-
-}  // namespace
 
 struct ThreadPool::State {
   std::mutex run_mutex;  // one parallel_for at a time
