@@ -1,0 +1,161 @@
+'use strict';
+// The coreml backend's models, checked on any platform by Apple's own tooling: for every conformance case
+// (test/helpers/cases.js), in float32 and in float16, the portable model builder writes the .mlpackage the
+// macOS plugin would compile (tools/stridekit_coreml_model), and coremltools reads it back
+// (test/helpers/coreml_inspect.py): the package and specification parse, the MIL loader rebuilds the
+// program and its type inference gives stridekit's outputShape(), every declared result type is the
+// inferred one, and the weights and bias read back are the values given (rounded to float16 in float16).
+//
+// coremltools cannot run a model outside macOS, so the numbers are not checked here: that is the
+// conformance suite's job with STRIDEKIT_BACKEND=coreml on a Mac.
+//
+// Needs scripts/setup-coremltools.sh (.venv-coremltools) and the tool from `npm run build`; without them
+// the suite is skipped with the reason printed, never passed.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { CASES, build } = require('./helpers/cases');
+const { loadStridekit, ROOT } = require('./helpers/target');
+
+const WINDOWS = process.platform === 'win32';
+const TOOL = process.env.STRIDEKIT_COREML_MODEL_TOOL ||
+  path.join(ROOT, 'build', 'plugins', 'tools', WINDOWS ? 'stridekit_coreml_model.exe' : 'stridekit_coreml_model');
+const SETUP = path.join(ROOT, 'scripts', 'setup-coremltools.sh');
+const PYTHON = path.join(ROOT, '.venv-coremltools', WINDOWS ? 'Scripts/python.exe' : 'bin/python');
+const INSPECT = path.join(__dirname, 'helpers', 'coreml_inspect.py');
+const PRECISIONS = ['fp32', 'fp16'];
+
+const { sk } = loadStridekit();
+
+/** Why the suite cannot run here, or null. */
+function whyNot() {
+  if (!fs.existsSync(SETUP)) return 'scripts/setup-coremltools.sh is missing';
+  if (!fs.existsSync(PYTHON)) return 'coremltools is not installed (no .venv-coremltools: run npm run setup:coremltools)';
+  const probe = spawnSync(PYTHON, ['-c', 'import coremltools'], { encoding: 'utf8', timeout: 120000 });
+  if (probe.status !== 0) {
+    return `coremltools does not import in .venv-coremltools: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}`;
+  }
+  if (!fs.existsSync(TOOL)) return `${path.relative(ROOT, TOOL)} is not built (npm run build builds it when cmake is on PATH)`;
+  return null;
+}
+
+/** Channels-first weights, as the core hands them to every backend (native/core/weight_layout.cc). */
+function channelsFirstWeights(c, w) {
+  if (c.opts.weightLayout !== 'channels_last') return w.data;
+  const groups = c.opts.groups || 1;
+  const outer = c.transposed ? c.C : c.K; // the last TensorFlow axis
+  const middle = c.transposed ? c.K / groups : c.C / groups;
+  const taps = c.kernel.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(w.data.length);
+  for (let t = 0; t < taps; ++t) {
+    for (let m = 0; m < middle; ++m) {
+      for (let o = 0; o < outer; ++o) out[(o * middle + m) * taps + t] = w.data[(t * middle + m) * outer + o];
+    }
+  }
+  return out;
+}
+
+function perDim(value, rank, fallback) {
+  if (value === undefined) return new Array(rank).fill(fallback);
+  return Array.isArray(value) ? value : new Array(rank).fill(value);
+}
+
+function spatial(shape, rank, channelsLast) {
+  return channelsLast ? shape.slice(1, 1 + rank) : shape.slice(2);
+}
+
+/** The tool's arguments for one case: geometry and shape as the core resolves them. */
+function describeModel(c, precision, dir) {
+  const { x, w, opts, bias } = build(c);
+  const rank = c.kernel.length;
+  const channelsLast = c.opts.layout === 'channels_last';
+  const shapeOpts = { ...opts, transposed: c.transposed };
+  delete shapeOpts.bias;
+  const yShape = sk.outputShape(x.shape, w.shape, shapeOpts);
+  const pads = sk.resolvePadding(x.shape, w.shape, shapeOpts);
+  const id = `${CASES.indexOf(c)}-${precision}`;
+  const weightFile = path.join(dir, `${id}.weight.f32`);
+  fs.writeFileSync(weightFile, Buffer.from(channelsFirstWeights(c, w).buffer));
+  let biasFile = null;
+  if (bias) {
+    biasFile = path.join(dir, `${id}.bias.f32`);
+    fs.writeFileSync(biasFile, Buffer.from(bias.buffer));
+  }
+  const args = {
+    out: path.join(dir, `${id}.mlpackage`), precision, rank, transposed: c.transposed ? 1 : 0,
+    layout: channelsLast ? 'last' : 'first', activation: c.opts.activation || 'none', groups: c.opts.groups || 1,
+    channels: [c.C, c.K], kernel: c.kernel, stride: perDim(c.opts.stride, rank, 1),
+    dilation: perDim(c.opts.dilation, rank, 1), batch: c.N, 'in-size': spatial(x.shape, rank, channelsLast),
+    'out-size': spatial(yShape, rank, channelsLast), 'pad-begin': pads.map((p) => p[0]), 'pad-end': pads.map((p) => p[1]),
+    weight: weightFile,
+  };
+  if (biasFile) args.bias = biasFile;
+  const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, Array.isArray(v) ? v.join(',') : String(v)]);
+  return { id, c, precision, argv, xShape: x.shape, yShape, args, bias: !!bias };
+}
+
+function runTool(argv) {
+  return spawnSync(TOOL, argv, { encoding: 'utf8', timeout: 60000 });
+}
+
+const reason = whyNot();
+if (reason) {
+  // eslint-disable-next-line no-console
+  console.log(`stridekit tests skipped: coreml models read by coremltools: ${reason}`);
+  describe.skip(`coreml models read by coremltools — skipped: ${reason}`, () => {
+    test('every conformance case', () => {});
+  });
+} else {
+  describe('coreml models read by coremltools', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-coreml-'));
+    const models = CASES.flatMap((c) => PRECISIONS.map((p) => describeModel(c, p, dir)));
+    const built = {};
+    let inspected = null;
+
+    beforeAll(() => {
+      for (const m of models) built[m.id] = runTool(m.argv);
+      const manifest = models.filter((m) => built[m.id].status === 0).map((m) => ({
+        id: m.id, package: m.args.out, weight: m.args.weight, bias: m.args.bias || null, precision: m.precision,
+      }));
+      const manifestFile = path.join(dir, 'manifest.json');
+      fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+      const r = spawnSync(PYTHON, [INSPECT, manifestFile], { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20 });
+      if (r.status !== 0) throw new Error(`coreml_inspect.py failed (${r.status}): ${r.stderr}`);
+      inspected = JSON.parse(r.stdout);
+    }, 300000);
+
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test.each(models.map((m) => [`${m.c.name} [${m.precision}]`, m]))('%s', (title, m) => {
+      const tool = built[m.id];
+      if (tool.status !== 0) throw new Error(`stridekit_coreml_model failed (${tool.status}): ${tool.stderr}`);
+      const got = inspected.results[m.id];
+      if (got.error) throw new Error(`coremltools could not read the model: ${got.error}`);
+      expect(got.inferredOutput).toEqual({ name: 'y', shape: m.yShape, dtype: 'fp32' });
+      expect(got.outputs).toEqual({ y: m.yShape });
+      expect(got.inputs).toEqual({ x: m.xShape });
+      expect(got.mismatchedTypes).toEqual([]);
+      expect([got.specificationVersion, got.opset]).toEqual([6, 'CoreML5']);
+      expect(got.convDtype).toBe(m.precision);
+      expect(got.convAttributes.strides).toEqual(m.args.stride);
+      expect(got.convAttributes.dilations).toEqual(m.args.dilation);
+      expect(got.convAttributes.groups).toBe(m.args.groups);
+      expect(got.weightEqual).toBe(true);
+      expect(got.biasEqual).toBe(m.bias ? true : null);
+      expect(got.operations).toContain(m.c.transposed ? 'conv_transpose' : 'conv');
+      if (m.c.opts.activation) expect(got.operations).toContain(m.c.opts.activation);
+    });
+
+    test('the builder refuses sizes and pads that disagree (a core bug), naming the dimension', () => {
+      const m = models.find((x) => !x.c.transposed && x.precision === 'fp32');
+      const argv = [...m.argv];
+      const at = argv.indexOf('--out-size') + 1;
+      argv[at] = argv[at].split(',').map((v, i) => (i === 0 ? Number(v) + 1 : v)).join(',');
+      const r = runTool(argv);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/coreml model: dimension 0 gives output \d+ but the core expects \d+/);
+    });
+  });
+}
