@@ -5,9 +5,11 @@
 // (test/helpers/coreml_inspect.py): the package and specification parse, the MIL loader rebuilds the
 // program and its type inference gives stridekit's outputShape(), every declared result type is the
 // inferred one, and the weights and bias read back are the values given (rounded to float16 in float16).
-//
-// coremltools cannot run a model outside macOS, so the numbers are not checked here: that is the
-// conformance suite's job with STRIDEKIT_BACKEND=coreml on a Mac.
+// Then the program as coremltools loaded it is evaluated on the case's input and compared with the float64
+// reference (test/helpers/reference.js): coremltools computes the layout, cast, pad, bias and activation
+// operations (their value_inference); conv, conv_transpose and silu, which have none, are numpy
+// transcriptions of MIL's definitions in coreml_inspect.py. coremltools cannot run Core ML itself outside
+// macOS, so what Core ML's kernels compute is the conformance suite's job with STRIDEKIT_BACKEND=coreml.
 //
 // Needs scripts/setup-coremltools.sh (.venv-coremltools) and the tool from `npm run build`; without them
 // the suite is skipped with the reason printed, never passed.
@@ -17,7 +19,8 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { CASES, build } = require('./helpers/cases');
-const { loadStridekit, ROOT } = require('./helpers/target');
+const reference = require('./helpers/reference');
+const { loadStridekit, ROOT, expectClose } = require('./helpers/target');
 
 const WINDOWS = process.platform === 'win32';
 const TOOL = process.env.STRIDEKIT_COREML_MODEL_TOOL ||
@@ -26,6 +29,10 @@ const SETUP = path.join(ROOT, 'scripts', 'setup-coremltools.sh');
 const PYTHON = path.join(ROOT, '.venv-coremltools', WINDOWS ? 'Scripts/python.exe' : 'bin/python');
 const INSPECT = path.join(__dirname, 'helpers', 'coreml_inspect.py');
 const PRECISIONS = ['fp32', 'fp16'];
+// Normalised error of the evaluated program against the float64 reference. float32: as the cpu backend.
+// float16: x, weights, bias, each intermediate and y rounded to float16 with exact sums, which
+// test/helpers/coreml_fp16_error.py puts at 6.0e-3 on the worst case (576 terms, then tanh).
+const EVALUATION_TOLERANCE = { fp32: 1e-4, fp16: 1e-2 };
 
 const { sk } = loadStridekit();
 
@@ -68,7 +75,7 @@ function spatial(shape, rank, channelsLast) {
 
 /** The tool's arguments for one case: geometry and shape as the core resolves them. */
 function describeModel(c, precision, dir) {
-  const { x, w, opts, bias } = build(c);
+  const { x, w, opts, bias, transposed } = build(c);
   const rank = c.kernel.length;
   const channelsLast = c.opts.layout === 'channels_last';
   const shapeOpts = { ...opts, transposed: c.transposed };
@@ -92,8 +99,11 @@ function describeModel(c, precision, dir) {
     weight: weightFile,
   };
   if (biasFile) args.bias = biasFile;
+  const xFile = path.join(dir, `${id}.x.f32`);
+  fs.writeFileSync(xFile, Buffer.from(x.data.buffer));
+  const expected = (transposed ? reference.convTranspose : reference.conv)(x, w, opts);
   const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, Array.isArray(v) ? v.join(',') : String(v)]);
-  return { id, c, precision, argv, xShape: x.shape, yShape, args, bias: !!bias };
+  return { id, c, precision, argv, xShape: x.shape, yShape, args, bias: !!bias, xFile, yFile: path.join(dir, `${id}.y.f32`), expected };
 }
 
 function runTool(argv) {
@@ -112,12 +122,14 @@ if (reason) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-coreml-'));
     const models = CASES.flatMap((c) => PRECISIONS.map((p) => describeModel(c, p, dir)));
     const built = {};
+    const errors = [];
     let inspected = null;
 
     beforeAll(() => {
       for (const m of models) built[m.id] = runTool(m.argv);
       const manifest = models.filter((m) => built[m.id].status === 0).map((m) => ({
         id: m.id, package: m.args.out, weight: m.args.weight, bias: m.args.bias || null, precision: m.precision,
+        x: m.xFile, y: m.yFile,
       }));
       const manifestFile = path.join(dir, 'manifest.json');
       fs.writeFileSync(manifestFile, JSON.stringify(manifest));
@@ -146,6 +158,22 @@ if (reason) {
       expect(got.biasEqual).toBe(m.bias ? true : null);
       expect(got.operations).toContain(m.c.transposed ? 'conv_transpose' : 'conv');
       if (m.c.opts.activation) expect(got.operations).toContain(m.c.opts.activation);
+      expect(got.evaluatedShape).toEqual(m.yShape);
+      const bytes = fs.readFileSync(m.yFile);
+      const y = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      expectClose({ data: y, shape: got.evaluatedShape }, m.expected, EVALUATION_TOLERANCE[m.precision], 'evaluated program');
+      errors.push([m.precision, reference.normalisedError(y, m.expected.data)]);
+    });
+
+    test('every case evaluated; largest normalised error per precision (printed)', () => {
+      for (const precision of PRECISIONS) {
+        const measured = errors.filter(([p]) => p === precision).map(([, e]) => e);
+        expect(measured).toHaveLength(CASES.length); // every case evaluated
+        const worst = Math.max(...measured);
+        // eslint-disable-next-line no-console
+        console.log(`coreml programs evaluated through coremltools, ${precision}: largest normalised error ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThanOrEqual(EVALUATION_TOLERANCE[precision]);
+      }
     });
 
     test('the builder refuses sizes and pads that disagree (a core bug), naming the dimension', () => {
