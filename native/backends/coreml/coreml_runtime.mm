@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 
 #include "model_builder.h"
@@ -35,7 +34,7 @@ std::string machine_name() {
   return "this Mac";
 }
 
-MLComputeUnits ml_compute_units(ComputeUnits units) API_AVAILABLE(macos(12.0)) {
+MLComputeUnits ml_compute_units(ComputeUnits units) {
   switch (units) {
     case ComputeUnits::kCpuOnly: return MLComputeUnitsCPUOnly;
     case ComputeUnits::kCpuAndGpu: return MLComputeUnitsCPUAndGPU;
@@ -56,6 +55,27 @@ NSURL* cache_directory() {
   return [caches URLByAppendingPathComponent:@"stridekit-coreml" isDirectory:YES];
 }
 
+// MLModel compileModelAtURL: waited for. This runs on one of the core's worker threads, never on the
+// JavaScript thread, so waiting is what the caller wants. macOS 13 deprecates the synchronous form in
+// favour of the completion handler; both compile the same way.
+NSURL* compile(NSURL* package, NSError** error) {
+  if (@available(macOS 13.0, *)) {
+    __block NSURL* compiled = nil;
+    __block NSError* failure = nil;
+    dispatch_semaphore_t done = dispatch_semaphore_create(0);
+    [MLModel compileModelAtURL:package
+             completionHandler:^(NSURL* url, NSError* compile_error) {
+               compiled = url;
+               failure = compile_error;
+               dispatch_semaphore_signal(done);
+             }];
+    dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
+    if (!compiled && error) *error = failure;
+    return compiled;
+  }
+  return [MLModel compileModelAtURL:package error:error];
+}
+
 // Compiles spec into <cache>/<hash>.mlmodelc unless it is there. Another process may compile the same
 // model at the same time: each compiles into its own temporary place and the first move wins.
 NSURL* compiled_model(const std::string& spec) {
@@ -72,8 +92,7 @@ NSURL* compiled_model(const std::string& spec) {
   NSString* package_name = [NSString stringWithFormat:@"stridekit-%s-%d.mlpackage", hash.c_str(), getpid()];
   NSURL* package = [[NSURL fileURLWithPath:NSTemporaryDirectory() isDirectory:YES] URLByAppendingPathComponent:package_name];
   write_model_package(package.path.UTF8String, spec);
-  // The synchronous form: plan_run already runs off the JavaScript thread (the core's worker pool).
-  NSURL* compiled = [MLModel compileModelAtURL:package error:&error];
+  NSURL* compiled = compile(package, &error);
   [files removeItemAtURL:package error:nil];
   if (!compiled) throw std::runtime_error("Core ML could not compile the model: " + text_of(error));
   if (![files moveItemAtURL:compiled toURL:target error:&error] && ![files fileExistsAtPath:target.path]) {
@@ -154,52 +173,66 @@ bool open_runtime(std::string* device, std::string* reason) {
 
 ComputeUnits runtime_units() { return g_units; }
 
-std::shared_ptr<LoadedModel> load_model(const std::string& spec) {
+// Core ML's failures become one message; a C++ exception never unwinds through an @autoreleasepool (ARC
+// does not drain a pool that an exception leaves), so they are caught inside and thrown after it.
+template <typename Body>
+void with_core_ml(Body&& body) {
+  std::string failure;
   @autoreleasepool {
-    auto loaded = std::make_shared<LoadedModel>();
-    @try {
-      NSURL* url = compiled_model(spec);
-      MLModelConfiguration* configuration = [[MLModelConfiguration alloc] init];
-      if (@available(macOS 12.0, *)) configuration.computeUnits = ml_compute_units(g_units);
-      NSError* error = nil;
-      loaded->model = [MLModel modelWithContentsOfURL:url configuration:configuration error:&error];
-      if (!loaded->model) {
-        // A damaged cache entry must not stay: the next plan compiles it again.
-        [NSFileManager.defaultManager removeItemAtURL:url error:nil];
-        throw std::runtime_error("Core ML could not load the compiled model: " + text_of(error));
+    try {
+      @try {
+        body();
+      } @catch (NSException* exception) {
+        failure = "Core ML raised " + std::string(exception.name.UTF8String ?: "an exception") + ": " +
+                  std::string(exception.reason.UTF8String ?: "");
       }
-    } @catch (NSException* exception) {
-      throw std::runtime_error("Core ML raised " + std::string(exception.name.UTF8String) + ": " +
-                               std::string(exception.reason.UTF8String ?: ""));
+    } catch (const std::bad_alloc&) {
+      failure = "out of memory";
+    } catch (const std::exception& e) {
+      failure = e.what();
     }
-    return loaded;
   }
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+std::shared_ptr<LoadedModel> load_model(const std::string& spec) {
+  auto loaded = std::make_shared<LoadedModel>();
+  with_core_ml([&] {
+    NSURL* url = compiled_model(spec);
+    MLModelConfiguration* configuration = [[MLModelConfiguration alloc] init];
+    configuration.computeUnits = ml_compute_units(g_units);
+    NSError* error = nil;
+    loaded->model = [MLModel modelWithContentsOfURL:url configuration:configuration error:&error];
+    if (!loaded->model) {
+      // A damaged cache entry must not stay: the next plan compiles it again.
+      [NSFileManager.defaultManager removeItemAtURL:url error:nil];
+      throw std::runtime_error("Core ML could not load the compiled model: " + text_of(error));
+    }
+  });
+  return loaded;
 }
 
 void predict(LoadedModel& loaded, const std::vector<int64_t>& x_shape, const float* x,
              const std::vector<int64_t>& y_shape, float* y) {
-  @autoreleasepool {
-    @try {
-      // Core ML only reads an input array; the const_cast lets MLMultiArray wrap the caller's buffer.
-      MLMultiArray* input = wrap(x_shape, const_cast<float*>(x));
-      MLMultiArray* output = wrap(y_shape, y);
-      NSError* error = nil;
-      MLDictionaryFeatureProvider* features = [[MLDictionaryFeatureProvider alloc]
-          initWithDictionary:@{@(kInputName) : [MLFeatureValue featureValueWithMultiArray:input]}
-                       error:&error];
-      if (!features) throw std::runtime_error("cannot pass the input to Core ML: " + text_of(error));
-      MLPredictionOptions* options = [[MLPredictionOptions alloc] init];
-      if (@available(macOS 12.0, *)) options.outputBackings = @{@(kOutputName) : output};
-      id<MLFeatureProvider> result = [loaded.model predictionFromFeatures:features options:options error:&error];
-      if (!result) throw std::runtime_error("Core ML prediction failed: " + text_of(error));
-      MLMultiArray* produced = [result featureValueForName:@(kOutputName)].multiArrayValue;
-      if (!produced) throw std::runtime_error("Core ML returned no output named y");
-      if (produced.dataPointer != static_cast<void*>(y)) copy_out(produced, y_shape, y);
-    } @catch (NSException* exception) {
-      throw std::runtime_error("Core ML raised " + std::string(exception.name.UTF8String) + ": " +
-                               std::string(exception.reason.UTF8String ?: ""));
-    }
-  }
+  with_core_ml([&] {
+    // Core ML only reads an input array; the const_cast lets MLMultiArray wrap the caller's buffer.
+    MLMultiArray* input = wrap(x_shape, const_cast<float*>(x));
+    MLMultiArray* output = wrap(y_shape, y);
+    NSError* error = nil;
+    MLDictionaryFeatureProvider* features = [[MLDictionaryFeatureProvider alloc]
+        initWithDictionary:@{@(kInputName) : [MLFeatureValue featureValueWithMultiArray:input]}
+                     error:&error];
+    if (!features) throw std::runtime_error("cannot pass the input to Core ML: " + text_of(error));
+    MLPredictionOptions* options = [[MLPredictionOptions alloc] init];
+    if (@available(macOS 12.0, *)) options.outputBackings = @{@(kOutputName) : output};
+    id<MLFeatureProvider> result = [loaded.model predictionFromFeatures:features options:options error:&error];
+    if (!result) throw std::runtime_error("Core ML prediction failed: " + text_of(error));
+    MLMultiArray* produced = [result featureValueForName:@(kOutputName)].multiArrayValue;
+    if (!produced) throw std::runtime_error("Core ML returned no output named y");
+    // Core ML may decline an output backing; it then returns another array (compared by identity, as
+    // Apple documents) and the values are copied.
+    if (produced != output) copy_out(produced, y_shape, y);
+  });
 }
 
 }  // namespace stridekit::coreml
