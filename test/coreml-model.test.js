@@ -29,6 +29,12 @@ const SETUP = path.join(ROOT, 'scripts', 'setup-coremltools.sh');
 const PYTHON = path.join(ROOT, '.venv-coremltools', WINDOWS ? 'Scripts/python.exe' : 'bin/python');
 const INSPECT = path.join(__dirname, 'helpers', 'coreml_inspect.py');
 const PRECISIONS = ['fp32', 'fp16'];
+// float32 values at the edges of float16: the largest half, ties that round up to infinity or down to
+// 65504, subnormals and the ties between them, the smallest normal, ties to even around 1, signed zero.
+const FP16_EDGES = Float32Array.from([
+  65504, 65519.99, 65520, -70000, 6.103515625e-5, 6.0e-5, 5.9604645e-8, 2.9802322e-8, 2.9802326e-8, -8.940697e-8,
+  1e-9, 1 + 2 ** -11, 1 + 3 * 2 ** -11, -0, 0.1, 1 / 3, -1234.5678,
+]);
 // Normalised error of the evaluated program against the float64 reference. float32: as the cpu backend.
 // float16: x, weights, bias, each intermediate and y rounded to float16 with exact sums, which
 // test/helpers/coreml_fp16_error.py puts at 6.0e-3 on the worst case (576 terms, then tanh).
@@ -36,15 +42,20 @@ const EVALUATION_TOLERANCE = { fp32: 1e-4, fp16: 1e-2 };
 
 const { sk } = loadStridekit();
 
-/** Why the suite cannot run here, or null. */
+/** Why the model tool cannot run here, or null. */
+function whyNoTool() {
+  return fs.existsSync(TOOL) ? null : `${path.relative(ROOT, TOOL)} is not built (npm run build builds it when cmake is on PATH)`;
+}
+
+/** Why the coremltools suite cannot run here, or null. */
 function whyNot() {
+  if (whyNoTool()) return whyNoTool();
   if (!fs.existsSync(SETUP)) return 'scripts/setup-coremltools.sh is missing';
   if (!fs.existsSync(PYTHON)) return 'coremltools is not installed (no .venv-coremltools: run npm run setup:coremltools)';
   const probe = spawnSync(PYTHON, ['-c', 'import coremltools'], { encoding: 'utf8', timeout: 120000 });
   if (probe.status !== 0) {
     return `coremltools does not import in .venv-coremltools: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}`;
   }
-  if (!fs.existsSync(TOOL)) return `${path.relative(ROOT, TOOL)} is not built (npm run build builds it when cmake is on PATH)`;
   return null;
 }
 
@@ -110,6 +121,61 @@ function runTool(argv) {
   return spawnSync(TOOL, argv, { encoding: 'utf8', timeout: 60000 });
 }
 
+
+/** Skips with the reason printed (never passes) when this machine lacks what a suite needs. */
+function describeIf(reason, title, body) {
+  if (!reason) return describe(title, body);
+  // eslint-disable-next-line no-console
+  console.log(`stridekit tests skipped: ${title}: ${reason}`);
+  return describe.skip(`${title} — skipped: ${reason}`, body);
+}
+
+describeIf(whyNoTool(), 'coreml model tool', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-coreml-tool-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const m = describeModel(CASES.find((c) => !c.transposed && c.opts.activation), 'fp32', dir);
+  const withFlag = (flag, value) => {
+    const argv = [...m.argv];
+    if (argv.includes(`--${flag}`)) argv[argv.indexOf(`--${flag}`) + 1] = value;
+    else argv.push(`--${flag}`, value);
+    return argv;
+  };
+
+  // The plugin's choice (compute_units.cc): float16 when the caller allows it, or when only the Neural
+  // Engine (float16 only) may run it; float32 otherwise, `all` included (Core ML then keeps the float32
+  // program on the CPU and GPU).
+  test.each([
+    ['all', 'fp32', 'fp32'], ['all', 'tf32', 'fp32'], ['all', 'fp16', 'fp16'],
+    ['cpuAndGPU', 'fp32', 'fp32'], ['cpuAndGPU', 'fp16', 'fp16'],
+    ['cpuOnly', 'fp32', 'fp32'], ['cpuOnly', 'fp16', 'fp16'],
+    ['cpuAndNeuralEngine', 'fp32', 'fp16'], ['cpuAndNeuralEngine', 'fp16', 'fp16'],
+  ])('units %s, precision %s: a %s program', (units, allowed, program) => {
+    const r = runTool([...withFlag('precision', allowed), '--units', units]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.trim()).toMatch(new RegExp(`^[0-9a-f]{16} ${program}$`));
+  });
+
+  test('an unknown STRIDEKIT_COREML_UNITS value is refused with the accepted ones', () => {
+    const r = runTool([...m.argv, '--units', 'gpu']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("STRIDEKIT_COREML_UNITS must be one of all, cpuAndGPU, cpuAndNeuralEngine, cpuOnly, got 'gpu'");
+  });
+
+  test('the same model always has the same hash (the compiled-model cache key), another model another', () => {
+    const a = runTool(m.argv).stdout;
+    expect(runTool(m.argv).stdout).toBe(a);
+    expect(runTool(withFlag('precision', 'fp16')).stdout.split(' ')[0]).not.toBe(a.split(' ')[0]);
+  });
+
+  test('the builder refuses sizes and pads that disagree (a core bug), naming the dimension', () => {
+    const at = m.argv.indexOf('--out-size') + 1;
+    const sizes = m.argv[at].split(',').map(Number);
+    const r = runTool(withFlag('out-size', [sizes[0] + 1, ...sizes.slice(1)].join(',')));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/coreml model: dimension 0 gives output \d+ but the core expects \d+/);
+  });
+});
+
 const reason = whyNot();
 if (reason) {
   // eslint-disable-next-line no-console
@@ -121,6 +187,7 @@ if (reason) {
   describe('coreml models read by coremltools', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-coreml-'));
     const models = CASES.flatMap((c) => PRECISIONS.map((p) => describeModel(c, p, dir)));
+    const edges = { package: path.join(dir, 'fp16-edges.mlpackage'), weight: path.join(dir, 'fp16-edges.weight.f32') };
     const built = {};
     const errors = [];
     let inspected = null;
@@ -131,6 +198,14 @@ if (reason) {
         id: m.id, package: m.args.out, weight: m.args.weight, bias: m.args.bias || null, precision: m.precision,
         x: m.xFile, y: m.yFile,
       }));
+      // One more model: float16 weights at the edges of the format, against numpy's IEEE rounding.
+      fs.writeFileSync(edges.weight, Buffer.from(FP16_EDGES.buffer));
+      const edge = runTool(['--out', edges.package, '--precision', 'fp16', '--rank', '1', '--transposed', '0',
+        '--layout', 'first', '--groups', '1', '--channels', '1,1', '--kernel', String(FP16_EDGES.length), '--stride', '1',
+        '--dilation', '1', '--batch', '1', '--in-size', String(FP16_EDGES.length), '--out-size', '1', '--pad-begin', '0',
+        '--pad-end', '0', '--weight', edges.weight]);
+      if (edge.status !== 0) throw new Error(`stridekit_coreml_model failed on the float16 edge weights: ${edge.stderr}`);
+      manifest.push({ id: 'fp16-edges', package: edges.package, weight: edges.weight, bias: null, precision: 'fp16' });
       const manifestFile = path.join(dir, 'manifest.json');
       fs.writeFileSync(manifestFile, JSON.stringify(manifest));
       const r = spawnSync(PYTHON, [INSPECT, manifestFile], { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20 });
@@ -165,6 +240,12 @@ if (reason) {
       errors.push([m.precision, reference.normalisedError(y, m.expected.data)]);
     });
 
+    test('float16 weights round as IEEE 754 does (numpy): ties to even, subnormals, overflow to infinity', () => {
+      const got = inspected.results['fp16-edges'];
+      if (got.error) throw new Error(`coremltools could not read the model: ${got.error}`);
+      expect(got.weightEqual).toBe(true);
+    });
+
     test('every case evaluated; largest normalised error per precision (printed)', () => {
       for (const precision of PRECISIONS) {
         const measured = errors.filter(([p]) => p === precision).map(([, e]) => e);
@@ -176,14 +257,5 @@ if (reason) {
       }
     });
 
-    test('the builder refuses sizes and pads that disagree (a core bug), naming the dimension', () => {
-      const m = models.find((x) => !x.c.transposed && x.precision === 'fp32');
-      const argv = [...m.argv];
-      const at = argv.indexOf('--out-size') + 1;
-      argv[at] = argv[at].split(',').map((v, i) => (i === 0 ? Number(v) + 1 : v)).join(',');
-      const r = runTool(argv);
-      expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/coreml model: dimension 0 gives output \d+ but the core expects \d+/);
-    });
   });
 }

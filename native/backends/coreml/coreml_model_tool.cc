@@ -9,7 +9,10 @@
 //
 // --out ending in .mlpackage writes a package, anything else the bare specification (.mlmodel bytes).
 // Weights and bias are raw little-endian float32 files, weights channels first ((K, C/G, ...k), or
-// (C, K/G, ...k) transposed). Prints the model's hash (its cache key in the plugin) on success.
+// (C, K/G, ...k) transposed). --precision is the program's type; with --units (all, cpuAndGPU,
+// cpuAndNeuralEngine, cpuOnly) it is instead the precision the caller allows (fp32, tf32, fp16), and the
+// program's type is what the plugin would choose for those units. Prints the model's hash (its cache
+// key in the plugin) and the program's type on success: "<hash> fp16".
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "compute_units.h"
 #include "model_builder.h"
 #include "model_package.h"
 
@@ -102,9 +106,20 @@ int run(int argc, char** argv) {
   copy_per_dim("--stride", integers("--stride", need("stride")), g.rank, g.stride);
   copy_per_dim("--dilation", integers("--dilation", need("dilation")), g.rank, g.dilation);
   const std::string precision_text = need("precision");
-  if (precision_text != "fp32" && precision_text != "fp16") throw std::invalid_argument("--precision is fp32 or fp16");
-  const ComputePrecision precision = precision_text == "fp16" ? ComputePrecision::kFloat16 : ComputePrecision::kFloat32;
-  g.precision = precision == ComputePrecision::kFloat16 ? SK_PRECISION_FP16 : SK_PRECISION_FP32;
+  ComputePrecision precision;
+  if (args.count("units")) {
+    const std::map<std::string, int32_t> allowed{{"fp32", SK_PRECISION_FP32}, {"tf32", SK_PRECISION_TF32}, {"fp16", SK_PRECISION_FP16}};
+    if (!allowed.count(precision_text)) throw std::invalid_argument("--precision with --units is fp32, tf32 or fp16");
+    stridekit::coreml::ComputeUnits units;
+    std::string reason;
+    if (!stridekit::coreml::parse_compute_units(args["units"].c_str(), &units, &reason)) throw std::invalid_argument(reason);
+    g.precision = allowed.at(precision_text);
+    precision = stridekit::coreml::program_precision(g.precision, units);
+  } else {
+    if (precision_text != "fp32" && precision_text != "fp16") throw std::invalid_argument("--precision is fp32 or fp16");
+    precision = precision_text == "fp16" ? ComputePrecision::kFloat16 : ComputePrecision::kFloat32;
+    g.precision = precision == ComputePrecision::kFloat16 ? SK_PRECISION_FP16 : SK_PRECISION_FP32;
+  }
 
   sk_conv_shape s{};
   s.struct_size = sizeof(s);
@@ -142,7 +157,7 @@ int run(int argc, char** argv) {
     file.write(spec.data(), static_cast<std::streamsize>(spec.size()));
     if (!file) throw std::runtime_error("cannot write " + out);
   }
-  std::printf("%s\n", stridekit::coreml::model_hash(spec).c_str());
+  std::printf("%s %s\n", stridekit::coreml::model_hash(spec).c_str(), stridekit::coreml::precision_name(precision));
   return 0;
 }
 
