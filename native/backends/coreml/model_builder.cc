@@ -90,7 +90,11 @@ class ConvGraph {
     if (precision_ == ComputePrecision::kFloat16) y = cast(y, "x_fp16", "fp16", MilType::kFloat16, shape);
 
     std::vector<int64_t> extra;  // zeros a transposed convolution appends past what its inputs reach
-    y = g_.transposed ? transposed_conv(y, weight, &extra) : forward_conv(y, weight);
+    if (g_.transposed) {
+      set_up_transposed(weight, &extra);
+    } else {
+      set_up_forward(weight);
+    }
     shape = tensor_shape(g_, s_.batch, g_.out_channels, s_.out_size, false);
     const bool bias_in_conv = extra.empty();
     y = conv_op(y, g_.has_bias && bias && bias_in_conv ? bias : nullptr, extra.empty() ? shape : reached_shape());
@@ -131,19 +135,20 @@ class ConvGraph {
 
   std::vector<int64_t> per_dim(const int64_t* values) const { return std::vector<int64_t>(values, values + g_.rank); }
 
-  std::string forward_conv(const std::string& x, const float* weight) {
+  // The weight constant and pads of a conv op; conv_op() then writes the op.
+  void set_up_forward(const float* weight) {
     op_type_ = "conv";
     Shape weight_shape{g_.out_channels, g_.in_channels / g_.groups};
     for (int i = 0; i < g_.rank; ++i) weight_shape.push_back(g_.kernel[i]);
     weight_ = block_.const_floats("weight", type_, weight_shape, weight);
     for (int i = 0; i < g_.rank; ++i) pads_.insert(pads_.end(), {s_.pad_begin[i], s_.pad_end[i]});
-    return x;
   }
 
   // conv_transpose gives (n - 1) * s + e - begin - end per dimension, (C, K/G, ...k) weights as stridekit
   // holds them. The core fixes out_size and pad_begin; end is chosen to land on out_size. When out_size is
-  // more than the input reaches even with end = 0 (outputPadding), the rest is zeros from a pad op.
-  std::string transposed_conv(const std::string& x, const float* weight, std::vector<int64_t>* extra) {
+  // more than the input reaches even with end = 0 (outputPadding), the rest is zeros from a pad op: *extra
+  // receives that op's [before, after] pairs for the spatial dimensions, or stays empty.
+  void set_up_transposed(const float* weight, std::vector<int64_t>* extra) {
     op_type_ = "conv_transpose";
     Shape weight_shape{g_.in_channels, g_.out_channels / g_.groups};
     for (int i = 0; i < g_.rank; ++i) weight_shape.push_back(g_.kernel[i]);
@@ -159,7 +164,6 @@ class ConvGraph {
       any = any || reached - end < s_.out_size[i];
     }
     if (any) *extra = appended;
-    return x;
   }
 
   // The channels-first shape conv_transpose itself gives, before the appended zeros.
