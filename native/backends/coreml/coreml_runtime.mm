@@ -7,6 +7,7 @@
 #include <sys/sysctl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -76,8 +77,8 @@ NSURL* compile(NSURL* package, NSError** error) {
   return [MLModel compileModelAtURL:package error:error];
 }
 
-// Compiles spec into <cache>/<hash>.mlmodelc unless it is there. Another process may compile the same
-// model at the same time: each compiles into its own temporary place and the first move wins.
+// Compiles spec into <cache>/<hash>.mlmodelc unless it is there. Another process or thread may compile the
+// same model at the same time: each compiles into its own temporary place and the first move wins.
 NSURL* compiled_model(const std::string& spec) {
   NSFileManager* files = NSFileManager.defaultManager;
   NSURL* cache = cache_directory();
@@ -89,7 +90,11 @@ NSURL* compiled_model(const std::string& spec) {
   NSURL* target = [cache URLByAppendingPathComponent:[NSString stringWithFormat:@"%s.mlmodelc", hash.c_str()] isDirectory:YES];
   if ([files fileExistsAtPath:target.path]) return target;
 
-  NSString* package_name = [NSString stringWithFormat:@"stridekit-%s-%d.mlpackage", hash.c_str(), getpid()];
+  // Two plans of this process may compile the same model at once on two worker threads: each gets its own
+  // package path.
+  static std::atomic<unsigned long> packages_written{0};
+  NSString* package_name = [NSString stringWithFormat:@"stridekit-%s-%d-%lu.mlpackage", hash.c_str(), getpid(),
+                                                      packages_written.fetch_add(1)];
   NSURL* package = [[NSURL fileURLWithPath:NSTemporaryDirectory() isDirectory:YES] URLByAppendingPathComponent:package_name];
   write_model_package(package.path.UTF8String, spec);
   NSURL* compiled = compile(package, &error);
