@@ -59,6 +59,13 @@ describe('backends()', () => {
     });
   }
 
+  // The coreml plugin is built on Apple platforms only (native/backends/coreml/plugin.cmake).
+  if (process.platform !== 'darwin') {
+    test(`coreml is unavailable on ${process.platform} with the reason 'macOS only'`, () => {
+      expect({ available: byName.coreml.available, reason: byName.coreml.reason }).toEqual({ available: false, reason: 'macOS only' });
+    });
+  }
+
   test('cpu is always available', () => {
     expect(byName.cpu.available).toBe(true);
   });

@@ -1,0 +1,26 @@
+// Which Core ML compute units run a plan (STRIDEKIT_COREML_UNITS) and, with the precision the caller
+// allows, whether the plan's ML Program is typed float32 or float16. Portable, so that the choice is the
+// same code on every platform and the tool and tests can name it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "mil_types.h"
+
+namespace stridekit::coreml {
+
+// MLComputeUnits: all (default), cpuAndGPU, cpuAndNeuralEngine (macOS 13+), cpuOnly.
+enum class ComputeUnits { kAll, kCpuAndGpu, kCpuAndNeuralEngine, kCpuOnly };
+
+// text is STRIDEKIT_COREML_UNITS (null or empty: all). An unknown value is false with a reason naming the
+// accepted ones.
+bool parse_compute_units(const char* text, ComputeUnits* units, std::string* reason);
+const char* compute_units_name(ComputeUnits units);
+
+// float16 when the caller allows it (sk_precision FP16) or when the units ask for the Neural Engine alone,
+// which computes in float16 only and runs no float32 program. Otherwise float32: exact single precision,
+// which Core ML runs on the CPU and GPU (with `all` too: the Neural Engine takes float16 programs only).
+ComputePrecision program_precision(int32_t precision, ComputeUnits units);
+
+}  // namespace stridekit::coreml

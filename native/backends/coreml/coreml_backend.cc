@@ -1,0 +1,84 @@
+// The coreml backend's table: probe, plan_create, plan_run, plan_destroy (host memory: Core ML takes the
+// caller's buffers as MLMultiArrays, so no device-buffer entry points). Every call is an exception
+// barrier: nothing Core ML or the model builder throws may cross the C ABI. plan_run is synchronous; the
+// core calls it from its worker threads for async runs, so a prediction never blocks the event loop.
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "coreml_plan.h"
+#include "coreml_runtime.h"
+#include "stridekit/backend.h"
+
+namespace stridekit::coreml {
+namespace {
+
+void copy_text(char* dst, size_t size, const std::string& text) { std::snprintf(dst, size, "%s", text.c_str()); }
+
+// Runs body; turns an exception into a status and "coreml: <what> failed: <message>".
+template <typename Body>
+sk_status guarded(const char* what, sk_error* error, Body&& body) {
+  std::string message;
+  sk_status status = SK_ERROR_DEVICE;
+  try {
+    body();
+    return SK_OK;
+  } catch (const std::bad_alloc&) {
+    status = SK_ERROR_OUT_OF_MEMORY;
+    message = "out of memory";
+  } catch (const std::invalid_argument& e) {
+    status = SK_ERROR_INVALID;
+    message = e.what();
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "unknown exception";
+  }
+  if (error) copy_text(error->message, sizeof(error->message), std::string("coreml: ") + what + " failed: " + message);
+  return status;
+}
+
+void probe(sk_probe_result* result) {
+  std::string device, reason;
+  bool ok = false;
+  try {
+    ok = open_runtime(&device, &reason);
+  } catch (...) {
+    reason = "Core ML failed to start: unknown exception";
+  }
+  result->available = ok ? 1 : 0;
+  copy_text(result->reason, sizeof(result->reason), ok ? std::string() : reason);
+  copy_text(result->device, sizeof(result->device), device);
+}
+
+sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,
+                      sk_error* error) {
+  return guarded("plan creation", error, [&] {
+    if (!geometry || !weight || !plan) throw std::invalid_argument("null geometry, weight or plan");
+    if (geometry->rank < 1 || geometry->rank > SK_MAX_RANK) {
+      throw std::invalid_argument("rank " + std::to_string(geometry->rank) + " is not 1, 2 or 3");
+    }
+    *plan = create_plan(*geometry, weight, bias);
+  });
+}
+
+sk_status plan_run(sk_plan* plan, const sk_conv_shape* shape, const float* x, float* y, sk_error* error) {
+  return guarded("run", error, [&] {
+    if (!plan || !shape || !x || !y) throw std::invalid_argument("null plan, shape or buffer");
+    run_plan(*plan, *shape, x, y);
+  });
+}
+
+void plan_destroy(sk_plan* plan) { delete plan; }
+
+const sk_backend kCoreMlBackend = {
+    SK_BACKEND_ABI_VERSION, sizeof(sk_backend), "coreml", probe, plan_create, plan_run, plan_destroy,
+    /* host memory: no device buffers */ nullptr, nullptr, nullptr, nullptr, nullptr,
+};
+
+}  // namespace
+}  // namespace stridekit::coreml
+
+SK_DEFINE_BACKEND_ENTRY(stridekit::coreml::kCoreMlBackend)
