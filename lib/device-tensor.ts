@@ -176,12 +176,12 @@ export function checkDeviceOut(
 ): DeviceTensor | undefined {
   if (!is.defined(out)) return undefined;
   if (!isDeviceTensor(out)) throw invalid('type', 'out', 'a DeviceTensor when x is one', out);
+  const state = liveState(out);
+  if (state.native === undefined) throw new Error('out has been disposed; upload the tensor again');
   sameBackend(out, 'out', backend, whose);
   const same = out.shape.length === outputShape.length && out.shape.every((dim, axis) => dim === outputShape[axis]);
   if (!same) throw invalid('range', 'out.shape', `${describe(outputShape)} (the output shape)`, out.shape);
   if (out === x) throw invalid('range', 'out', 'a DeviceTensor other than x', out, { got: 'x itself' });
-  const state = liveState(out);
-  if (state.native === undefined) throw new Error('out has been disposed; upload the tensor again');
   if (state.readers > 0 || state.writers > 0) {
     throw new Error('out is being read or written by a run in flight; await that run first');
   }
