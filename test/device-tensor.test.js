@@ -308,6 +308,28 @@ const fixtureSkip = process.platform !== 'linux'
     expect(stats.deviceRuns).toBe(1);
   });
 
+  test('the precision option reaches the backend in sk_conv_geometry (fp32 by default)', () => {
+    expect(scenario('precision').stats.precisions).toEqual([2, 2, 2]);
+  });
+
+  test('a plugin that fills only some of the five device-buffer entries is refused with a reason', () => {
+    const partial = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-partial-'));
+    try {
+      const file = path.join(partial, 'libstridekit_cudnn.so');
+      const r = spawnSync(compiler, ['-shared', '-fPIC', '-O0', '-I', path.join(root, 'native', 'include'), '-o', file,
+        path.join(__dirname, 'fixtures', 'plugins', 'partial_buffers.cc')], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`building partial_buffers.cc failed:\n${r.stderr}`);
+      const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(root)}).backends().find((b) => b.name === 'cudnn')))`;
+      const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, STRIDEKIT_PLUGIN_PATH: partial, STRIDEKIT_BACKEND: '' } });
+      expect(JSON.parse(child.stdout)).toMatchObject({
+        available: false,
+        reason: `${file} fills 1 of the 5 device-buffer entries (buffer_create, buffer_write, buffer_read, buffer_destroy, plan_run_device): a backend fills all of them or none`,
+      });
+    } finally {
+      fs.rmSync(partial, { recursive: true, force: true });
+    }
+  });
+
   test('DeviceTensors of two backends never meet: a TypeError naming both; upload() moves one across', () => {
     const { result } = scenario('cross');
     const hint = (b) => `(upload(x, { backend: '${b}' }) copies it there)`;
