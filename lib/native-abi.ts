@@ -9,10 +9,10 @@
  * pads and the effective kernel (k - 1) * d + 1 are at most 2**31 - 1, resolved pads below 2**33;
  * every tensor, input and output, has at most 2**32 - 1 elements; pads are >= 0 (transposed 'same'
  * with a negative total pads nothing, and the output size alone says how far the result reaches);
- * entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or 0 (pads); groups divides
- * C and K; x, weight, bias and y are Float32Arrays of exactly the sizes the arrays imply; y shares
- * no memory with x (nor, in one-shot calls, with weight or bias). loader.ts refuses a core whose
- * abiVersion differs from its ABI_VERSION.
+ * precision is 0, 1 or 2; entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or
+ * 0 (pads); groups divides C and K; x, weight, bias and y are Float32Arrays of exactly the sizes
+ * the arrays imply; y shares no memory with x (nor, in one-shot calls, with weight or bias).
+ * loader.ts refuses a core whose abiVersion differs from its ABI_VERSION.
  */
 
 /** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */
