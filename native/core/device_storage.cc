@@ -7,8 +7,7 @@ namespace stridekit {
 
 namespace {
 
-std::string failure(const std::string& backend, const char* what, sk_status status,
-                    sk_error& error) {
+std::string failure(const std::string& backend, const std::string& what, sk_error& error) {
   error.message[sizeof(error.message) - 1] = '\0';
   std::string message = backend + " backend failed to " + what;
   if (error.message[0]) message += ": " + std::string(error.message);
@@ -42,10 +41,10 @@ std::shared_ptr<DeviceStorage> DeviceStorage::allocate(const BackendSlot& backen
   storage->buffer_ = nullptr;
   const std::string what = "allocate " + std::to_string(bytes) + " bytes for a DeviceTensor";
   if (status == SK_ERROR_OUT_OF_MEMORY) {
-    throw OutOfMemoryError(failure(backend.name, what.c_str(), status, error) +
+    throw OutOfMemoryError(failure(backend.name, what, error) +
                            " (out of device memory)");
   }
-  throw BackendError(failure(backend.name, what.c_str(), status, error));
+  throw BackendError(failure(backend.name, what, error));
 }
 
 DeviceStorage::~DeviceStorage() {
@@ -59,7 +58,7 @@ void DeviceStorage::write(const float* source) {
   }
   sk_error error{};
   const sk_status status = table_->buffer_write(buffer_, source, bytes(), &error);
-  if (status != SK_OK) throw BackendError(failure(backend_name_, "upload a tensor", status, error));
+  if (status != SK_OK) throw BackendError(failure(backend_name_, "upload a tensor", error));
 }
 
 void DeviceStorage::read(float* destination) const {
@@ -69,7 +68,7 @@ void DeviceStorage::read(float* destination) const {
   }
   sk_error error{};
   const sk_status status = table_->buffer_read(buffer_, destination, bytes(), &error);
-  if (status != SK_OK) throw BackendError(failure(backend_name_, "download a tensor", status, error));
+  if (status != SK_OK) throw BackendError(failure(backend_name_, "download a tensor", error));
 }
 
 }  // namespace stridekit
