@@ -9,6 +9,8 @@
         "native/core/async_work.cc",
         "native/core/job_runner.cc",
         "native/core/backend_registry.cc",
+        "native/core/device_storage.cc",
+        "native/core/device_tensor.cc",
         "native/core/native_plan.cc",
         "native/core/one_shot_cache.cc",
         "native/core/plan_wrap.cc",

@@ -3,14 +3,18 @@
  * stridekit: the async functions reject and never throw; the Sync functions throw.
  */
 import { resolveBackend } from './backends';
+import {
+  checkDeviceOut, DeviceTensor, deviceInput, deviceWhereHostExpected, isDeviceTensor, rejectDeviceWeight,
+} from './device-tensor';
 import { withCallerStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import { REQUEST } from './native-abi';
-import { readFixed, resolveSizes, writeGeometry, writeShape } from './normalize';
+import { normalizeFixed, readFixed, resolveSizes, writeGeometry, writeShape } from './normalize';
 import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
+import { planOn } from './plan';
 import { outputBuffer, readTensor } from './tensor';
-import type { BackendName, ConvOptions, Tensor, TensorInput } from './types';
+import type { BackendName, ConvOptions, ConvPlan, DeviceConvOptions, Tensor, TensorInput } from './types';
 
 interface Direction {
   transposed: boolean;
@@ -42,11 +46,13 @@ interface OneShot {
 function prepare(direction: Direction, x: unknown, w: unknown, options: unknown): OneShot {
   const opts = readOptionsBag(options, CONV_OPTION_NAMES);
   const input = readTensor(x, 'x');
+  rejectDeviceWeight(w, 'w');
   const weight = readTensor(w, 'w');
   readTransposed(opts.transposed, direction);
   const fixed = readFixed(weight.shape, weight.shapePath, opts, direction.transposed);
   const sizes = resolveSizes(fixed, input.shape, input.shapePath);
   const out = opts.out;
+  if (isDeviceTensor(out)) throw deviceWhereHostExpected('out', out, 'x');
   const y = is.defined(out)
     ? outputBuffer(out, sizes.outputShape, sizes.outputLength,
       [['x.data', input.data], ['w.data', weight.data], ['bias', fixed.bias]])
@@ -75,17 +81,60 @@ async function run(direction: Direction, callSite: Error, x: unknown, w: unknown
 }
 
 /**
+ * A one-shot call on a DeviceTensor x is a plan made, run once and disposed: every argument is checked
+ * before the weights are packed (on the calling thread). `backend` 'auto' is x's backend.
+ */
+function devicePlan(direction: Direction, x: DeviceTensor, w: unknown, options: unknown): { plan: ConvPlan; out?: DeviceTensor } {
+  const opts = readOptionsBag(options, CONV_OPTION_NAMES);
+  rejectDeviceWeight(w, 'w');
+  const weight = readTensor(w, 'w');
+  readTransposed(opts.transposed, direction);
+  const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, direction.transposed);
+  const auto = fixed.backend === 'auto';
+  const backend = auto ? x.backend : resolveBackend(fixed.backend);
+  const whose = auto ? "x's backend" : 'options.backend';
+  deviceInput(x, backend, whose);
+  const sizes = resolveSizes(fixed, x.shape, 'x.shape');
+  const out = checkDeviceOut(opts.out, x, backend, whose, sizes.outputShape);
+  return { plan: planOn(backend, fixed, weight.data), out };
+}
+
+function runDeviceSync(direction: Direction, x: DeviceTensor, w: unknown, options: unknown): DeviceTensor {
+  const { plan, out } = devicePlan(direction, x, w, options);
+  try {
+    return plan.runSync(x, { out });
+  } finally {
+    plan.dispose();
+  }
+}
+
+async function runDevice(direction: Direction, callSite: Error, x: DeviceTensor, w: unknown, options: unknown): Promise<DeviceTensor> {
+  const { plan, out } = devicePlan(direction, x, w, options);
+  try {
+    return await plan.run(x, { out });
+  } catch (error) {
+    throw withCallerStack(error, callSite);
+  } finally {
+    plan.dispose();
+  }
+}
+
+/**
  * Convolution (cross-correlation, as in PyTorch, ONNX and TensorFlow) on a worker thread; the event
  * loop keeps turning. Resolves to `options.out` (same data) when given, else to a new tensor.
  * Rejects, never throws: TypeError/RangeError for bad arguments, Error when the backend fails.
  */
-export function conv(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor> {
-  return run(FORWARD, new Error(), x, w, options);
+export function conv(x: DeviceTensor, w: TensorInput, options?: DeviceConvOptions): Promise<DeviceTensor>;
+export function conv(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor>;
+export function conv(x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions): Promise<Tensor | DeviceTensor> {
+  return isDeviceTensor(x) ? runDevice(FORWARD, new Error(), x, w, options) : run(FORWARD, new Error(), x, w, options);
 }
 
 /** conv on the calling thread; throws what conv rejects with. */
-export function convSync(x: TensorInput, w: TensorInput, options?: ConvOptions): Tensor {
-  return runSync(FORWARD, x, w, options);
+export function convSync(x: DeviceTensor, w: TensorInput, options?: DeviceConvOptions): DeviceTensor;
+export function convSync(x: TensorInput, w: TensorInput, options?: ConvOptions): Tensor;
+export function convSync(x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions): Tensor | DeviceTensor {
+  return isDeviceTensor(x) ? runDeviceSync(FORWARD, x, w, options) : runSync(FORWARD, x, w, options);
 }
 
 /**
@@ -93,11 +142,19 @@ export function convSync(x: TensorInput, w: TensorInput, options?: ConvOptions):
  * on a worker thread. Weight (C, K/groups, ...k), or (...k, K/groups, C) with weightLayout
  * 'channels_last'. Rejects, never throws.
  */
-export function convTranspose(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor> {
-  return run(TRANSPOSED, new Error(), x, w, options);
+export function convTranspose(x: DeviceTensor, w: TensorInput, options?: DeviceConvOptions): Promise<DeviceTensor>;
+export function convTranspose(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor>;
+export function convTranspose(
+  x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions,
+): Promise<Tensor | DeviceTensor> {
+  return isDeviceTensor(x) ? runDevice(TRANSPOSED, new Error(), x, w, options) : run(TRANSPOSED, new Error(), x, w, options);
 }
 
 /** convTranspose on the calling thread; throws what convTranspose rejects with. */
-export function convTransposeSync(x: TensorInput, w: TensorInput, options?: ConvOptions): Tensor {
-  return runSync(TRANSPOSED, x, w, options);
+export function convTransposeSync(x: DeviceTensor, w: TensorInput, options?: DeviceConvOptions): DeviceTensor;
+export function convTransposeSync(x: TensorInput, w: TensorInput, options?: ConvOptions): Tensor;
+export function convTransposeSync(
+  x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions,
+): Tensor | DeviceTensor {
+  return isDeviceTensor(x) ? runDeviceSync(TRANSPOSED, x, w, options) : runSync(TRANSPOSED, x, w, options);
 }

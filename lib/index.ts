@@ -3,8 +3,10 @@ export { conv, convSync, convTranspose, convTransposeSync } from './conv';
 export { createConv } from './plan';
 export { outputShape, resolvePadding } from './shape';
 export { backends } from './backends';
+export { DeviceTensor, upload } from './device-tensor';
+export type { UploadOptions } from './device-tensor';
 export type {
-  Activation, BackendInfo, BackendName, BackendRequest, ConvOptions, ConvPlan, DimsTensor, Layout,
-  LayerOptions, Padding, PaddingMode, PaddingPair, PerDimension, PlanOptions, RunOptions, ShapeOptions,
-  Tensor, TensorInput,
+  Activation, BackendInfo, BackendName, BackendRequest, ConvOptions, ConvPlan, DeviceConvOptions,
+  DeviceRunOptions, DimsTensor, Layout, LayerOptions, Padding, PaddingMode, PaddingPair, PerDimension,
+  PlanOptions, Precision, RunOptions, ShapeOptions, Tensor, TensorInput,
 } from './types';

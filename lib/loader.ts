@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { NativeBinding } from './native-abi';
 
 /** The ABI version this facade speaks (native/core/js_abi.h kFacadeAbiVersion). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 const MIN_NAPI_VERSION = 8;
 const MIN_NODE_MAJOR = 18;
 

@@ -9,10 +9,10 @@
  * pads and the effective kernel (k - 1) * d + 1 are at most 2**31 - 1, resolved pads below 2**33;
  * every tensor, input and output, has at most 2**32 - 1 elements; pads are >= 0 (transposed 'same'
  * with a negative total pads nothing, and the output size alone says how far the result reaches);
- * entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or 0 (pads); groups divides
- * C and K; x, weight, bias and y are Float32Arrays of exactly the sizes the arrays imply; y shares
- * no memory with x (nor, in one-shot calls, with weight or bias). loader.ts refuses a core whose
- * abiVersion differs from its ABI_VERSION.
+ * precision is 0, 1 or 2; entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or
+ * 0 (pads); groups divides C and K; x, weight, bias and y are Float32Arrays of exactly the sizes
+ * the arrays imply; y shares no memory with x (nor, in one-shot calls, with weight or bias).
+ * loader.ts refuses a core whose abiVersion differs from its ABI_VERSION.
  */
 
 /** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */
@@ -28,7 +28,8 @@ export const GEOMETRY = {
   stride: 10, // 10..12
   dilation: 13, // 13..15
   weightLayout: 16, // 0 channels_first (K, C/g, ...k) or transposed (C, K/g, ...k); 1 channels_last (...k, C/g, K) or transposed (...k, K/g, C)
-  length: 17,
+  precision: 17, // PRECISION codes below (backend.h sk_precision)
+  length: 18,
 } as const;
 
 /** Offsets into the shape array: resolved once per input shape. */
@@ -52,6 +53,7 @@ export const REQUEST = {
 } as const;
 
 export const ACTIVATION = { none: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
+export const PRECISION = { fp32: 0, tf32: 1, fp16: 2 } as const;
 
 export interface NativeBackendInfo {
   name: string; // 'cudnn' | 'coreml' | 'openvino' | 'cpu', in ranking order
@@ -70,6 +72,27 @@ export interface NativePlan {
   run(shape: Float64Array, x: Float32Array, y: Float32Array): Promise<void>;
   /** Frees the native plan once in-flight runs finish. Later runs throw. Idempotent. */
   dispose(): void;
+  /** runSync on device-resident tensors of the plan's backend, sized as `shape` says. */
+  runDeviceSync(shape: Float64Array, x: NativeDeviceTensor, y: NativeDeviceTensor): void;
+  /** run on device-resident tensors; x and y stay allocated until the run finishes, disposed or not. */
+  runDevice(shape: Float64Array, x: NativeDeviceTensor, y: NativeDeviceTensor): Promise<void>;
+}
+
+/**
+ * One tensor's memory on one backend: a device buffer (cudnn), or host memory on backends whose memory
+ * is the host's (cpu, openvino). Created uninitialised; write and read copy the whole tensor.
+ */
+export interface NativeDeviceTensor {
+  readonly backend: string;
+  /** 0 once disposed. */
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  write(source: Float32Array): void;
+  read(destination: Float32Array): void;
+  /** read on a worker thread. */
+  readAsync(destination: Float32Array): Promise<void>;
+  /** Frees the memory once runs in flight that use it finish. Idempotent. */
+  dispose(): void;
 }
 
 export interface NativeBinding {
@@ -81,6 +104,11 @@ export interface NativeBinding {
   createPlan(backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null): NativePlan;
   /** One-shot: plan + run + free on the calling thread. `request` as REQUEST says. */
   convSync(backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array): void;
+  /**
+   * `elements` uninitialised floats on `backend`. Throws an Error with code ERR_STRIDEKIT_OUT_OF_MEMORY
+   * when the backend has no room.
+   */
+  createDeviceTensor(backend: string, elements: number): NativeDeviceTensor;
   /** One-shot on a worker thread: weight packing happens off the main thread too. */
   conv(
     backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array,

@@ -9,14 +9,14 @@
  * Everything here is pure: it runs, and throws its TypeErrors and RangeErrors, before any native code.
  */
 import { describe, indexed, invalid } from './errors';
-import { ACTIVATION, GEOMETRY, SHAPE } from './native-abi';
+import { ACTIVATION, GEOMETRY, PRECISION, SHAPE } from './native-abi';
 import {
   GEOMETRY_MAX, Options, PaddingSpec, readActivation, readBackendRequest, readBias, readDilation,
-  readGroups, readLayout, readOutputPadding, readPadding, readStride,
+  readGroups, readLayout, readOutputPadding, readPadding, readPrecision, readStride,
 } from './options';
 import { DimensionGeometry, effectiveKernel, forwardDimension, transposedDimension } from './padding';
 import { elementCount } from './tensor';
-import type { Activation, BackendRequest, Layout } from './types';
+import type { Activation, BackendRequest, Layout, Precision } from './types';
 
 /** Fixed for a plan's lifetime: what the weight and the options say. */
 export interface FixedOptions {
@@ -37,6 +37,7 @@ export interface FixedOptions {
   readonly activation: Activation | undefined;
   readonly bias: Float32Array | null;
   readonly backend: BackendRequest;
+  readonly precision: Precision;
   /** The weight's shape and how the caller named it (w.shape, weight.dims, wShape), for messages. */
   readonly wShape: readonly number[];
   readonly wShapePath: string;
@@ -103,9 +104,10 @@ export function readFixed(wShape: readonly number[], wShapePath: string, options
   const activation = readActivation(options.activation);
   const bias = readBias(options.bias, outChannels);
   const backend = readBackendRequest(options.backend);
+  const precision = readPrecision(options.precision);
   return {
     transposed, rank, inChannels, outChannels, groups, kernel, stride, dilation, padding, outputPadding,
-    layout, weightLayout, activation, bias, backend, wShape: wShape.slice(), wShapePath,
+    layout, weightLayout, activation, bias, backend, precision, wShape: wShape.slice(), wShapePath,
   };
 }
 
@@ -146,6 +148,7 @@ export function writeGeometry(f: FixedOptions, g: Float64Array): Float64Array {
     g[GEOMETRY.dilation + i] = used ? f.dilation[i] : 1;
   }
   g[GEOMETRY.weightLayout] = f.weightLayout === 'channels_last' ? 1 : 0;
+  g[GEOMETRY.precision] = PRECISION[f.precision];
   return g;
 }
 

@@ -6,14 +6,14 @@
 import { Aliases, closest, describe, indexed, invalid, notOneOf, oneOf, unknownOption } from './errors';
 import * as is from './is';
 import { readTensor } from './tensor';
-import type { Activation, BackendRequest, Layout, PaddingMode } from './types';
+import type { Activation, BackendRequest, Layout, PaddingMode, Precision } from './types';
 
 /** Strides, dilations, pads, groups, kernel sizes and channel counts: the native core's limit. */
 export const GEOMETRY_MAX = 2 ** 31 - 1;
 
 const LAYER_OPTION_NAMES = [
   'stride', 'padding', 'dilation', 'groups', 'bias', 'activation', 'layout', 'weightLayout',
-  'outputPadding', 'backend',
+  'outputPadding', 'backend', 'precision',
 ] as const;
 export const CONV_OPTION_NAMES: readonly string[] = [...LAYER_OPTION_NAMES, 'out', 'transposed'];
 export const PLAN_OPTION_NAMES: readonly string[] = ['weight', 'transposed', ...LAYER_OPTION_NAMES];
@@ -29,6 +29,7 @@ export const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', '
 export const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'cudnn', 'coreml', 'openvino', 'cpu'];
 const PADDING_MODES: readonly PaddingMode[] = ['valid', 'same', 'same_lower', 'causal'];
+export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
 
 const LAYOUT_ALIASES: Aliases = {
   ncw: 'channels_first', nchw: 'channels_first', ncdhw: 'channels_first', channelsfirst: 'channels_first',
@@ -36,6 +37,10 @@ const LAYOUT_ALIASES: Aliases = {
 };
 const PADDING_ALIASES: Aliases = { sameupper: 'same' };
 const BACKEND_ALIASES: Aliases = { cuda: 'cudnn', ov: 'openvino' };
+const PRECISION_ALIASES: Aliases = {
+  float32: 'fp32', single: 'fp32', highest: 'fp32', tensorfloat32: 'tf32', high: 'tf32',
+  float16: 'fp16', half: 'fp16',
+};
 
 export type Options = Readonly<Record<string, unknown>>;
 
@@ -232,6 +237,13 @@ export function readLayout(value: unknown, path: 'layout' | 'weightLayout'): Lay
 export function readBackendRequest(value: unknown): BackendRequest {
   if (!is.defined(value)) return 'auto';
   if (!is.oneOf(value, BACKEND_REQUESTS)) throw notOneOf('backend', BACKEND_REQUESTS, value, BACKEND_ALIASES);
+  return value;
+}
+
+/** A permission, as PyTorch's allow_tf32: backends without a faster mode run fp32 whatever it says. */
+export function readPrecision(value: unknown): Precision {
+  if (!is.defined(value)) return 'fp32';
+  if (!is.oneOf(value, PRECISIONS)) throw notOneOf('precision', PRECISIONS, value, PRECISION_ALIASES);
   return value;
 }
 

@@ -4,14 +4,18 @@
  * Same error rule as conv.ts: run() rejects and never throws; runSync() and createConv() throw.
  */
 import { resolveBackend } from './backends';
+import {
+  beginUse, checkDeviceOut, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected, isDeviceTensor,
+  rejectDeviceWeight,
+} from './device-tensor';
 import { withCallerStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
-import type { NativePlan } from './native-abi';
+import type { NativeDeviceTensor, NativePlan } from './native-abi';
 import { FixedPart, normalizeFixed, ShapeCache } from './normalize';
 import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
 import { outputBuffer, readShape, readTensor } from './tensor';
-import type { BackendName, ConvPlan, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
+import type { BackendName, ConvPlan, DeviceRunOptions, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
 
 export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
 
@@ -21,12 +25,16 @@ export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new o
  */
 export function createConv(options: PlanOptions): ConvPlan {
   const opts = readOptionsBag(options, PLAN_OPTION_NAMES, { out: 'pass out to run() or runSync()' });
+  rejectDeviceWeight(opts.weight, 'weight');
   const weight = readTensor(opts.weight, 'weight');
   const transposed = readTransposed(opts.transposed);
   const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, transposed);
-  const backend = resolveBackend(fixed.backend);
-  const native = binding().createPlan(backend, fixed.geometry, weight.data, fixed.bias);
-  return new Plan(native, backend, fixed);
+  return planOn(resolveBackend(fixed.backend), fixed, weight.data);
+}
+
+/** Packs the weights on `backend`: the last step of createConv, and of one-shot calls on DeviceTensors. */
+export function planOn(backend: BackendName, fixed: FixedPart, weight: Float32Array): ConvPlan {
+  return new Plan(binding().createPlan(backend, fixed.geometry, weight, fixed.bias), backend, fixed);
 }
 
 /** One run, checked: the native plan, its shape array, input and output, and the result to return. */
@@ -36,6 +44,18 @@ interface Run {
   x: Float32Array;
   result: Tensor;
 }
+
+/** One run on device-resident tensors, checked; `fresh` when y was allocated for it. */
+interface DeviceRun {
+  native: NativePlan;
+  shape: Float64Array;
+  x: NativeDeviceTensor;
+  y: NativeDeviceTensor;
+  result: DeviceTensor;
+  fresh: boolean;
+}
+
+const PLAN_BACKEND = "the plan's backend";
 
 class Plan implements ConvPlan {
   readonly backend: BackendName;
@@ -58,17 +78,49 @@ class Plan implements ConvPlan {
     return this.#shapes.get(readShape(xShape, 'xShape'), 'xShape').outputShape.slice();
   }
 
-  runSync(x: TensorInput, options?: RunOptions): Tensor {
+  runSync(x: DeviceTensor, options?: DeviceRunOptions): DeviceTensor;
+  runSync(x: TensorInput, options?: RunOptions): Tensor;
+  runSync(x: TensorInput | DeviceTensor, options?: RunOptions | DeviceRunOptions): Tensor | DeviceTensor {
+    if (isDeviceTensor(x)) return this.#runDeviceSync(x, options);
     const run = this.#prepare(x, options);
     run.native.runSync(run.shape, run.x, run.result.data);
     return run.result;
   }
 
-  run(x: TensorInput, options?: RunOptions): Promise<Tensor> {
-    return this.#run(new Error(), x, options);
+  run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
+  run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
+  run(x: TensorInput | DeviceTensor, options?: RunOptions | DeviceRunOptions): Promise<Tensor | DeviceTensor> {
+    return isDeviceTensor(x) ? this.#runDevice(new Error(), x, options) : this.#run(new Error(), x, options);
   }
 
-  async #run(callSite: Error, x: TensorInput, options?: RunOptions): Promise<Tensor> {
+  #runDeviceSync(x: DeviceTensor, options: unknown): DeviceTensor {
+    const run = this.#prepareDevice(x, options);
+    try {
+      run.native.runDeviceSync(run.shape, run.x, run.y);
+    } catch (error) {
+      if (run.fresh) run.result.dispose();
+      throw error;
+    }
+    return run.result;
+  }
+
+  async #runDevice(callSite: Error, x: DeviceTensor, options: unknown): Promise<DeviceTensor> {
+    const run = this.#prepareDevice(x, options);
+    const endRead = beginUse(x, 'read');
+    const endWrite = beginUse(run.result, 'write');
+    try {
+      await run.native.runDevice(run.shape, run.x, run.y);
+    } catch (error) {
+      if (run.fresh) run.result.dispose();
+      throw withCallerStack(error, callSite);
+    } finally {
+      endRead();
+      endWrite();
+    }
+    return run.result;
+  }
+
+  async #run(callSite: Error, x: TensorInput, options: unknown): Promise<Tensor> {
     const run = this.#prepare(x, options);
     try {
       await run.native.run(run.shape, run.x, run.result.data);
@@ -90,9 +142,23 @@ class Plan implements ConvPlan {
     const input = readTensor(x, 'x');
     const shape = this.#shapes.get(input.shape, input.shapePath);
     const out = opts.out;
+    if (isDeviceTensor(out)) throw deviceWhereHostExpected('out', out, 'x');
     const y = is.defined(out)
       ? outputBuffer(out, shape.outputShape, shape.outputLength, [['x.data', input.data]])
       : new Float32Array(shape.outputLength);
     return { native, shape: shape.shape, x: input.data, result: { data: y, shape: shape.outputShape.slice() } };
   }
+
+  /** As #prepare, for a DeviceTensor x; a new output is allocated last, after every check passed. */
+  #prepareDevice(x: DeviceTensor, options: unknown): DeviceRun {
+    const native = this.#native;
+    if (native === undefined) throw new Error(DISPOSED_MESSAGE);
+    const opts = readOptionsBag(options, RUN_OPTION_NAMES);
+    const xNative = deviceInput(x, this.backend, PLAN_BACKEND);
+    const shape = this.#shapes.get(x.shape, 'x.shape');
+    const out = checkDeviceOut(opts.out, x, this.backend, PLAN_BACKEND, shape.outputShape);
+    const y = deviceOutput(out, this.backend, shape.outputShape, shape.outputLength);
+    return { native, shape: shape.shape, x: xNative, y: y.native, result: y.tensor, fresh: y.fresh };
+  }
 }
+

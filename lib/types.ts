@@ -1,4 +1,5 @@
 /** The public types. Runtime checks live in options.ts, tensor.ts and normalize.ts. */
+import type { DeviceTensor } from './device-tensor';
 
 /** A dense float32 tensor, row-major. */
 export interface Tensor {
@@ -19,6 +20,11 @@ export type Activation = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'silu';
 export type Layout = 'channels_first' | 'channels_last';
 export type BackendName = 'cudnn' | 'coreml' | 'openvino' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
+/**
+ * What arithmetic a backend may use: 'fp32' is exact single precision; 'tf32' allows tensor-core TF32
+ * products (10-bit mantissa, fp32 sums); 'fp16' allows half-precision storage and arithmetic.
+ */
+export type Precision = 'fp32' | 'tf32' | 'fp16';
 
 /**
  * - `'valid'`: no padding.
@@ -66,6 +72,11 @@ export interface LayerOptions {
   outputPadding?: PerDimension;
   /** 'auto' (default) is the selected backend: STRIDEKIT_BACKEND, else the best available. */
   backend?: BackendRequest;
+  /**
+   * Default 'fp32'. A permission, as PyTorch's allow_tf32: a backend without a faster mode (cpu,
+   * openvino) runs fp32 whatever this says.
+   */
+  precision?: Precision;
 }
 
 export interface ConvOptions extends LayerOptions {
@@ -92,6 +103,16 @@ export interface RunOptions {
   out?: TensorInput;
 }
 
+/** For runs on a DeviceTensor: `out` is a DeviceTensor of the plan's backend and the output shape. */
+export interface DeviceRunOptions {
+  out?: DeviceTensor;
+}
+
+/** One-shot calls on a DeviceTensor x: `backend` 'auto' (or left out) is x's backend. */
+export interface DeviceConvOptions extends Omit<ConvOptions, 'out'> {
+  out?: DeviceTensor;
+}
+
 /**
  * A convolution planned once and run many times: options are normalised and weights packed at
  * createConv, shape-dependent work is cached per input shape.
@@ -103,8 +124,13 @@ export interface ConvPlan {
   readonly disposed: boolean;
   /** The output shape for an input shape, without running anything. */
   outputShape(xShape: readonly number[]): number[];
-  /** Runs off the main thread. Rejects (never throws) on bad input or after dispose(). */
+  /**
+   * Runs off the main thread. Rejects (never throws) on bad input or after dispose(). On a DeviceTensor
+   * of the plan's backend it resolves to a DeviceTensor on that backend (`out` when given).
+   */
+  run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
   run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
+  runSync(x: DeviceTensor, options?: DeviceRunOptions): DeviceTensor;
   runSync(x: TensorInput, options?: RunOptions): Tensor;
   /** Frees the native plan once runs in flight finish. Idempotent. */
   dispose(): void;

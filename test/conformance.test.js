@@ -8,11 +8,12 @@
 const reference = require('./helpers/reference');
 const onnx = require('./helpers/onnx');
 const { CASES, build, describeCase } = require('./helpers/cases');
-const { target, describeOnTarget, expectClose, TOLERANCE, UNSUPPORTED } = require('./helpers/target');
+const { target, describeOnTarget, expectClose, LOOSEST_TOLERANCE, UNSUPPORTED } = require('./helpers/target');
 
 const t = target();
 const sk = t.sk;
 const backend = t.name;
+const precision = t.precision;
 const tol = t.tolerance;
 
 function computeReference(b) {
@@ -20,12 +21,12 @@ function computeReference(b) {
 }
 
 function oneShotSync(b, extra = {}) {
-  const opts = { ...b.opts, backend, ...extra };
+  const opts = { ...b.opts, backend, precision, ...extra };
   return b.transposed ? sk.convTransposeSync(b.x, b.w, opts) : sk.convSync(b.x, b.w, opts);
 }
 
 function oneShotAsync(b, extra = {}) {
-  const opts = { ...b.opts, backend, ...extra };
+  const opts = { ...b.opts, backend, precision, ...extra };
   return b.transposed ? sk.convTranspose(b.x, b.w, opts) : sk.conv(b.x, b.w, opts);
 }
 
@@ -96,7 +97,7 @@ describeOnTarget(t, 'conformance', () => {
       }
 
       test('plan: runSync and await run on two input shapes, then dispose', async () => {
-        const plan = sk.createConv({ ...main.opts, backend, weight: main.w, transposed: c.transposed });
+        const plan = sk.createConv({ ...main.opts, backend, precision, weight: main.w, transposed: c.transposed });
         try {
           expectClose(plan.runSync(main.x), ref(), tol, 'plan.runSync, first shape');
           expectClose(await plan.run(alt.x), refAlt(), tol, `plan.run, second shape [${alt.x.shape}]`);
@@ -125,7 +126,7 @@ describeOnTarget(t, 'conformance', () => {
     const c = CASES.find((k) => k.name === 'conv2d groups2');
     const b = build(c);
     test('input given as { data, dims } (ONNX Runtime style) and bias as a Tensor', () => {
-      const y = sk.convSync({ data: b.x.data, dims: b.x.shape }, b.w, { ...b.opts, bias: { data: b.bias, shape: [c.K] }, backend });
+      const y = sk.convSync({ data: b.x.data, dims: b.x.shape }, b.w, { ...b.opts, bias: { data: b.bias, shape: [c.K] }, backend, precision });
       expectClose(y, computeReference(b), tol, 'dims + Tensor bias');
     });
     test('Float32Array views at a non-zero byteOffset (input, weight, bias, out)', () => {
@@ -137,7 +138,7 @@ describeOnTarget(t, 'conformance', () => {
       const r = computeReference(b);
       const out = { data: view(new Float32Array(r.data.length).fill(NaN), 5), shape: r.shape.slice() };
       const y = sk.convSync({ data: view(b.x.data, 3), shape: b.x.shape }, { data: view(b.w.data, 7), shape: b.w.shape },
-        { ...b.opts, bias: view(b.bias, 1), out, backend });
+        { ...b.opts, bias: view(b.bias, 1), out, backend, precision });
       expect(y.data).toBe(out.data);
       expectClose(out, r, tol, 'views');
       const backing = new Float32Array(out.data.buffer);
@@ -146,7 +147,7 @@ describeOnTarget(t, 'conformance', () => {
     test('a plan keeps its own copy of weight and bias: changing them after createConv changes nothing', async () => {
       const w = { data: Float32Array.from(b.w.data), shape: b.w.shape };
       const bias = Float32Array.from(b.bias);
-      const plan = sk.createConv({ ...b.opts, bias, weight: w, backend });
+      const plan = sk.createConv({ ...b.opts, bias, weight: w, backend, precision });
       try {
         w.data.fill(0);
         bias.fill(100);
@@ -157,8 +158,7 @@ describeOnTarget(t, 'conformance', () => {
       }
     });
     test("backend: 'auto' runs on whichever backend is selected", () => {
-      const loosest = Math.max(...Object.values(TOLERANCE));
-      expectClose(sk.convSync(b.x, b.w, { ...b.opts, backend: 'auto' }), computeReference(b), loosest, "backend 'auto'");
+      expectClose(sk.convSync(b.x, b.w, { ...b.opts, backend: 'auto' }), computeReference(b), LOOSEST_TOLERANCE, "backend 'auto'");
     });
   });
 });

@@ -157,6 +157,14 @@ const cases = [
     "backend must be one of 'auto', 'cudnn', 'coreml', 'openvino', 'cpu', got 'gpu'"],
   ['backend spelled after the toolkit', conv1({ backend: 'cuda' }), RangeError,
     "backend must be one of 'auto', 'cudnn', 'coreml', 'openvino', 'cpu', got 'cuda' (did you mean 'cudnn'?)"],
+  ['unknown precision', conv1({ precision: 'bf16' }), RangeError,
+    "precision must be one of 'fp32', 'tf32', 'fp16', got 'bf16'"],
+  ['precision spelled as a dtype', conv1({ precision: 'float16' }), RangeError,
+    "precision must be one of 'fp32', 'tf32', 'fp16', got 'float16' (did you mean 'fp16'?)"],
+  ['precision as PyTorch\'s matmul precision', conv1({ precision: 'highest' }), RangeError,
+    "precision must be one of 'fp32', 'tf32', 'fp16', got 'highest' (did you mean 'fp32'?)"],
+  ['precision not a string', () => sk.createConv({ weight: w1, precision: 16 }), TypeError,
+    "precision must be one of 'fp32', 'tf32', 'fp16', got 16"],
 
   // options bags
   ['options not an object', () => sk.convSync(x1, w1, 3), TypeError, 'options must be an object, got 3'],
@@ -167,7 +175,7 @@ const cases = [
   ['ONNX spelling of groups', conv1({ group: 1 }), TypeError, "options.group is not a known option (did you mean 'groups'?)"],
   ['Keras data_format', conv1({ data_format: 'channels_last' }), TypeError, "options.data_format is not a known option (did you mean 'layout'?)"],
   ['nothing close', conv1({ foo: 1 }), TypeError,
-    'options.foo is not a known option (known options: stride, padding, dilation, groups, bias, activation, layout, weightLayout, outputPadding, backend, out, transposed)'],
+    'options.foo is not a known option (known options: stride, padding, dilation, groups, bias, activation, layout, weightLayout, outputPadding, backend, precision, out, transposed)'],
   ['transposed: true given to conv', conv1({ transposed: true }), RangeError,
     'transposed must be false or left out for conv(), got true (use convTranspose())'],
   ['transposed: false given to convTranspose', transposed1({ transposed: false }), RangeError,

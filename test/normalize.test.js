@@ -122,8 +122,14 @@ describe('the arrays handed to the native core (native-abi.ts)', () => {
   const fixed = normalizeFixed([6, 2, 3, 2], 'w.shape',
     { stride: [2, 3], padding: [[1, 0], 2], dilation: [1, 2], groups: 2, activation: 'relu6' }, false);
 
-  test('geometry: rank, transposed, layout, activation, groups, C, K, kernel, stride, dilation, weight layout', () => {
-    expect(Array.from(fixed.geometry)).toEqual([2, 0, 0, 2, 2, 4, 6, 3, 2, 1, 2, 3, 1, 1, 2, 1, 0]);
+  test('geometry: rank, transposed, layout, activation, groups, C, K, kernel, stride, dilation, weight layout, precision', () => {
+    expect(Array.from(fixed.geometry)).toEqual([2, 0, 0, 2, 2, 4, 6, 3, 2, 1, 2, 3, 1, 1, 2, 1, 0, 0]);
+  });
+
+  test('precision: fp32 0 (the default), tf32 1, fp16 2 (backend.h sk_precision)', () => {
+    const codes = [undefined, 'fp32', 'tf32', 'fp16'].map((precision) =>
+      normalizeFixed([6, 2, 3, 2], 'w.shape', { precision }, false).geometry[17]);
+    expect(codes).toEqual([0, 0, 1, 2]);
   });
 
   test('shape: batch, input size, output size, pad begins, pad ends (unused dimensions 1, 1, 0, 0)', () => {
@@ -135,7 +141,7 @@ describe('the arrays handed to the native core (native-abi.ts)', () => {
   test('transposed, channels_last, Keras weights', () => {
     const t = normalizeFixed([3, 3, 2, 3], 'w.shape',
       { layout: 'channels_last', weightLayout: 'channels_last', stride: 2, padding: 'same' }, true);
-    expect(Array.from(t.geometry)).toEqual([2, 1, 1, 0, 1, 3, 2, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1]);
+    expect(Array.from(t.geometry)).toEqual([2, 1, 1, 0, 1, 3, 2, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 0]);
     const part = resolveShape(t, [1, 5, 5, 3], 'x.shape');
     expect(Array.from(part.shape)).toEqual([1, 5, 5, 1, 10, 10, 1, 0, 0, 0, 1, 1, 0]);
     expect(part.outputShape).toEqual([1, 10, 10, 2]);

@@ -20,6 +20,7 @@ const WIDE_CONFIGS = Math.max(1, Math.round(CONFIGS / 4));
 const t = target();
 const sk = t.sk;
 const backend = t.name;
+const precision = t.precision;
 const tol = t.tolerance;
 
 function generator(seed) {
@@ -93,7 +94,7 @@ function randomCase(g, name, constraints = {}) {
 }
 
 function run(b, opts = b.opts, asyncRun = false) {
-  const o = { ...opts, backend };
+  const o = { ...opts, backend, precision };
   if (asyncRun) return b.transposed ? sk.convTranspose(b.x, b.w, o) : sk.conv(b.x, b.w, o);
   return b.transposed ? sk.convTransposeSync(b.x, b.w, o) : sk.convSync(b.x, b.w, o);
 }
@@ -203,7 +204,7 @@ describeOnTarget(t, 'invariants', () => {
         padding.push([begin, Math.max(end, 0)]);
         outputPadding.push(Math.max(-end, 0));
       }
-      const topts = { stride, dilation, groups: b.opts.groups || 1, padding, outputPadding, backend };
+      const topts = { stride, dilation, groups: b.opts.groups || 1, padding, outputPadding, backend, precision };
       const xt = sk.convTransposeSync(z, b.w, topts);
       expect(Array.from(xt.shape)).toEqual(b.x.shape);
       let lhs = 0;

@@ -5,6 +5,7 @@
 //   createPlan(backend, geometry, weight, bias)      -> NativePlan
 //   convSync(backend, request, weight, bias, x, y)
 //   conv(backend, request, weight, bias, x, y)       -> Promise<void>
+//   createDeviceTensor(backend, elements)            -> NativeDeviceTensor (uninitialised)
 //   abiVersion, numThreads
 //
 // request is the geometry array followed by the shape array (six arguments at most: node-addon-api
@@ -18,6 +19,7 @@
 
 #include "core/async_work.h"
 #include "core/backend_registry.h"
+#include "core/device_tensor.h"
 #include "core/js_abi.h"
 #include "core/native_plan.h"
 #include "core/one_shot_cache.h"
@@ -97,11 +99,13 @@ class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports) {
     plan_constructor_ = Napi::Persistent(PlanWrap::DefineClass(env));
+    device_tensor_constructor_ = Napi::Persistent(DeviceTensorWrap::DefineClass(env));
     DefineAddon(exports, {
         InstanceMethod<&Addon::Backends>("backends"),
         InstanceMethod<&Addon::CreatePlan>("createPlan"),
         InstanceMethod<&Addon::ConvSync>("convSync"),
         InstanceMethod<&Addon::Conv>("conv"),
+        InstanceMethod<&Addon::CreateDeviceTensor>("createDeviceTensor"),
         InstanceValue("abiVersion", Napi::Number::New(env, js::kFacadeAbiVersion), napi_enumerable),
         InstanceAccessor<&Addon::NumThreads>("numThreads"),
     });
@@ -157,7 +161,22 @@ class Addon : public Napi::Addon<Addon> {
         {info[2], info[3], info[4], info[5]});
   }
 
+  Napi::Value CreateDeviceTensor(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    const BackendSlot& backend = backend_or_throw(info[0]);
+    const double elements = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    if (!(elements >= 1 && elements <= kMaxTensorElements) || elements != static_cast<int64_t>(elements)) {
+      throw Napi::RangeError::New(env, "internal: elements must be an integer in [1, 2**32 - 1]");
+    }
+    return DeviceTensorWrap::New(env, device_tensor_constructor_, backend,
+                                 static_cast<int64_t>(elements));
+  }
+
+  // lib/tensor.ts MAX_ELEMENTS: the most elements any tensor may have.
+  static constexpr double kMaxTensorElements = 4294967295.0;
+
   Napi::FunctionReference plan_constructor_;
+  Napi::FunctionReference device_tensor_constructor_;
   OneShotCache one_shot_cache_;
 };
 

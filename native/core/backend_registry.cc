@@ -110,6 +110,17 @@ void adopt(BackendSlot& slot, const sk_backend* table) {
                   std::to_string(SK_BACKEND_ABI_VERSION);
     return;
   }
+  // The core picks the device path by whether buffer_create is set: half a set would be called
+  // through a NULL pointer.
+  const int buffer_entries = !!table->buffer_create + !!table->buffer_write + !!table->buffer_read +
+                             !!table->buffer_destroy + !!table->plan_run_device;
+  if (buffer_entries != 0 && buffer_entries != 5) {
+    slot.reason = (slot.path.empty() ? slot.name : slot.path) + " fills " +
+                  std::to_string(buffer_entries) +
+                  " of the 5 device-buffer entries (buffer_create, buffer_write, buffer_read, "
+                  "buffer_destroy, plan_run_device): a backend fills all of them or none";
+    return;
+  }
   sk_probe_result probe{};
   table->probe(&probe);
   probe.reason[sizeof(probe.reason) - 1] = '\0';

@@ -8,7 +8,7 @@ namespace stridekit::js {
 namespace geometry {
 constexpr int kRank = 0, kTransposed = 1, kLayout = 2, kActivation = 3, kGroups = 4,
               kInChannels = 5, kOutChannels = 6, kKernel = 7, kStride = 10, kDilation = 13,
-              kWeightLayout = 16, kLength = 17;
+              kWeightLayout = 16, kPrecision = 17, kLength = 18;
 }  // namespace geometry
 
 namespace shape {
@@ -16,6 +16,6 @@ constexpr int kBatch = 0, kInSize = 1, kOutSize = 4, kPadBegin = 7, kPadEnd = 10
 }  // namespace shape
 
 // The facade's ABI version: loader.ts refuses a core whose abiVersion differs.
-constexpr int kFacadeAbiVersion = 2;
+constexpr int kFacadeAbiVersion = 3;
 
 }  // namespace stridekit::js

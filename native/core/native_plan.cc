@@ -1,5 +1,7 @@
 #include "core/native_plan.h"
 
+#include "core/device_storage.h"
+
 namespace stridekit {
 
 namespace {
@@ -41,6 +43,21 @@ void NativePlan::run(const sk_conv_shape& shape, const float* x, float* y) {
   std::lock_guard<std::mutex> lock(run_mutex_);
   sk_error error{};
   sk_status status = table_->plan_run(handle_, &shape, x, y, &error);
+  error.message[sizeof(error.message) - 1] = '\0';
+  if (status != SK_OK) throw BackendError(failure(backend_name_, "run", status, error));
+}
+
+void NativePlan::run_device(const sk_conv_shape& shape, const DeviceStorage& x, DeviceStorage& y) {
+  if (x.table() != table_ || y.table() != table_) {
+    throw BackendError("a " + backend_name_ + " plan cannot run on tensors of another backend");
+  }
+  if (!x.buffer()) {
+    run(shape, x.host(), y.host());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(run_mutex_);
+  sk_error error{};
+  sk_status status = table_->plan_run_device(handle_, &shape, x.buffer(), y.buffer(), &error);
   error.message[sizeof(error.message) - 1] = '\0';
   if (status != SK_OK) throw BackendError(failure(backend_name_, "run", status, error));
 }

@@ -18,6 +18,8 @@ class BackendError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class DeviceStorage;
+
 class NativePlan {
  public:
   // weight in the ABI's channels-first layout; bias null or K values. Throws BackendError.
@@ -30,8 +32,13 @@ class NativePlan {
   // Serialised per plan. Throws BackendError.
   void run(const sk_conv_shape& shape, const float* x, float* y);
 
+  // The same on device-resident tensors of this plan's backend (the caller has checked that and
+  // their sizes): plan_run_device on device buffers, plan_run on host storage. Throws BackendError.
+  void run_device(const sk_conv_shape& shape, const DeviceStorage& x, DeviceStorage& y);
+
   const sk_conv_geometry& geometry() const { return geometry_; }
   const std::string& backend_name() const { return backend_name_; }
+  const sk_backend* table() const { return table_; }
 
  private:
   const sk_backend* table_;

@@ -1,6 +1,7 @@
 #include "core/plan_wrap.h"
 
 #include "core/async_work.h"
+#include "core/device_tensor.h"
 #include "core/js_abi.h"
 #include "core/request.h"
 
@@ -10,6 +11,8 @@ Napi::Function PlanWrap::DefineClass(Napi::Env env) {
   return ObjectWrap<PlanWrap>::DefineClass(
       env, "NativePlan",
       {InstanceMethod<&PlanWrap::RunSync>("runSync"), InstanceMethod<&PlanWrap::Run>("run"),
+       InstanceMethod<&PlanWrap::RunDeviceSync>("runDeviceSync"),
+       InstanceMethod<&PlanWrap::RunDevice>("runDevice"),
        InstanceMethod<&PlanWrap::Dispose>("dispose"),
        InstanceAccessor<&PlanWrap::Backend>("backend")});
 }
@@ -46,7 +49,56 @@ RunArgs read_run(const Napi::CallbackInfo& info, const NativePlan& plan) {
   return r;
 }
 
+// (shape, x, y) of a run on device-resident tensors, checked against the plan.
+struct DeviceRunArgs {
+  sk_conv_shape shape;
+  std::shared_ptr<DeviceStorage> x;
+  std::shared_ptr<DeviceStorage> y;
+};
+
+DeviceRunArgs read_device_run(const Napi::CallbackInfo& info, const NativePlan& plan) {
+  const Napi::Env env = info.Env();
+  const sk_conv_geometry& g = plan.geometry();
+  DeviceRunArgs r{read_shape(env, float64_data(info[0], "shape", js::shape::kLength), g),
+                  DeviceTensorWrap::storage_of(info[1], "x"),
+                  DeviceTensorWrap::storage_of(info[2], "y")};
+  for (const auto& [what, storage] : {std::pair{"x", r.x.get()}, std::pair{"y", r.y.get()}}) {
+    if (storage->table() != plan.table()) {
+      throw Napi::TypeError::New(env, std::string(what) + " is a DeviceTensor of " +
+                                          storage->backend_name() + ", the plan runs on " +
+                                          plan.backend_name());
+    }
+  }
+  if (r.x == r.y) throw Napi::RangeError::New(env, "internal: x and y are the same DeviceTensor");
+  if (r.x->elements() != input_elements(g, r.shape) ||
+      r.y->elements() != output_elements(g, r.shape)) {
+    throw Napi::RangeError::New(env, "internal: DeviceTensor sizes do not match the shape");
+  }
+  return r;
+}
+
 }  // namespace
+
+Napi::Value PlanWrap::RunDeviceSync(const Napi::CallbackInfo& info) {
+  NativePlan& plan = live_plan(info.Env());
+  const DeviceRunArgs r = read_device_run(info, plan);
+  try {
+    plan.run_device(r.shape, *r.x, *r.y);
+  } catch (const BackendError& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
+}
+
+// The work holds the plan and both storages: dispose() of any of them meanwhile frees nothing
+// until the run has finished.
+Napi::Value PlanWrap::RunDevice(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const DeviceRunArgs r = read_device_run(info, live_plan(env));
+  std::shared_ptr<NativePlan> shared = plan_;
+  return PromiseWork::Start(env, "stridekit:plan.runDevice",
+                            [shared, r] { shared->run_device(r.shape, *r.x, *r.y); }, {});
+}
 
 Napi::Value PlanWrap::RunSync(const Napi::CallbackInfo& info) {
   NativePlan& plan = live_plan(info.Env());

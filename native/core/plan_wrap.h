@@ -1,4 +1,6 @@
-// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise, dispose().
+// The JavaScript face of a NativePlan: runSync(shape, x, y), run(shape, x, y) -> Promise, dispose(),
+// and the same on device-resident tensors: runDeviceSync(shape, x, y), runDevice(shape, x, y) ->
+// Promise, x and y being NativeDeviceTensors of the plan's backend.
 #pragma once
 
 #include <napi.h>
@@ -21,6 +23,8 @@ class PlanWrap : public Napi::ObjectWrap<PlanWrap> {
  private:
   Napi::Value RunSync(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value RunDeviceSync(const Napi::CallbackInfo& info);
+  Napi::Value RunDevice(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Backend(const Napi::CallbackInfo& info);
 

@@ -13,32 +13,51 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const PACKAGE = process.env.STRIDEKIT_TEST_PACKAGE ? path.resolve(process.env.STRIDEKIT_TEST_PACKAGE) : ROOT;
 
 /**
- * Normalised error bound per backend: max|got - ref| / max(1, max|ref|), ref being reference.js
- * (float64) or ONNX Runtime (float32). Inputs and weights are uniform in [-1, 1), reductions up to
- * ~1,500 terms.
- *   cpu, openvino: float32 arithmetic; different summation orders (blocking, FMA) stay near 1e-6.
- *   cudnn: cuDNN may run float32 convolutions on TF32 tensor cores (10-bit mantissa), its default math
- *          on Ampere and later: about 5e-4 per product.
- *   coreml: float32 programs (STRIDEKIT_COREML_UNITS cpuOnly or cpuAndGPU) as cpu. Float16 (the precision
- *          fp16, or units that may pick the Neural Engine: `all`, the default, and cpuAndNeuralEngine):
- *          x, w, y rounded to float16 (relative 2^-11 = 4.9e-4). coreml_fp16_error.py simulates the worst
- *          cases (576 terms then tanh; 1,440 terms): 6.0e-3 with wider-than-fp16 sums (the GPU's default,
+ * Normalised error bound per backend and precision: max|got - ref| / max(1, max|ref|), ref being
+ * reference.js (float64) or ONNX Runtime (float32). Inputs and weights are uniform in [-1, 1),
+ * reductions up to ~1,500 terms, so max|ref| is ~10-40. `precision` is a permission (DESIGN.md), so a
+ * backend may always be more exact than its entry.
+ *   cpu, openvino: float32 arithmetic whatever the precision; different summation orders (blocking,
+ *          FMA) stay near 1e-6.
+ *   cudnn fp32: no TF32 (FMA math), but cuDNN may pick Winograd or FFT algorithms, whose transforms
+ *          grow float32 rounding 10-50x over direct summation (~5e-5 at these sizes); 2e-4 keeps 4x
+ *          margin and stays below what TF32 products give (~5e-4 per product), so a TF32 leak fails.
+ *   cudnn tf32: 10-bit mantissa products, fp32 sums: ~5e-4 per product, 5e-3 with margin.
+ *   cudnn fp16: inputs, weights and outputs rounded to 11-bit significands (~5e-4 relative each) with
+ *          fp32 accumulation (tensor cores accumulate in fp32): ~1e-3 at these sizes, 1e-2 for the
+ *          margin. An fp16 accumulator over 1,500 terms of magnitude ~30 would lose ~3e-2 and fail.
+ *   coreml: float32 programs (precision fp32 or tf32 with STRIDEKIT_COREML_UNITS cpuOnly or cpuAndGPU)
+ *          as cpu. Float16 (the precision fp16, or units that may pick the Neural Engine, which computes
+ *          in float16 whatever the program says: `all`, the default, and cpuAndNeuralEngine): x, w, y
+ *          rounded to float16 (relative 2^-11 = 4.9e-4). coreml_fp16_error.py simulates the worst cases
+ *          (576 terms then tanh; 1,440 terms): 6.0e-3 with wider-than-fp16 sums (the GPU's default,
  *          allowLowPrecisionAccumulationOnGPU = NO), 1.5e-2 with pairwise fp16 sums, 4.8e-2 with
  *          sequential fp16 sums. 2e-2 assumes the Neural Engine sums no worse than pairwise; unmeasured
  *          until a Mac runs it (README, Backends).
  */
-function coremlTolerance() {
-  const units = process.env.STRIDEKIT_COREML_UNITS || 'all';
-  const fp16 = process.env.STRIDEKIT_TEST_PRECISION === 'fp16' || units === 'all' || units === 'cpuAndNeuralEngine';
-  return fp16 ? 2e-2 : 1e-4;
-}
+const COREML_FP16 = 2e-2;
+const COREML_FP32 = ['all', 'cpuAndNeuralEngine'].includes(process.env.STRIDEKIT_COREML_UNITS || 'all')
+  ? COREML_FP16
+  : 1e-4;
 
 const TOLERANCE = {
-  cpu: 1e-4,
-  openvino: 1e-4,
-  cudnn: 5e-3,
-  coreml: coremlTolerance(),
+  cpu: { fp32: 1e-4, tf32: 1e-4, fp16: 1e-4 },
+  openvino: { fp32: 1e-4, tf32: 1e-4, fp16: 1e-4 },
+  cudnn: { fp32: 2e-4, tf32: 5e-3, fp16: 1e-2 },
+  coreml: { fp32: COREML_FP32, tf32: COREML_FP32, fp16: COREML_FP16 },
 };
+const PRECISIONS = ['fp32', 'tf32', 'fp16'];
+/** The loosest bound of all: for a call whose backend is not known in advance (backend 'auto'). */
+const LOOSEST_TOLERANCE = Math.max(...Object.values(TOLERANCE).flatMap((byPrecision) => Object.values(byPrecision)));
+
+/** STRIDEKIT_TEST_PRECISION (default fp32): the `precision` option the conformance tests pass. */
+function testPrecision() {
+  const precision = process.env.STRIDEKIT_TEST_PRECISION || 'fp32';
+  if (!PRECISIONS.includes(precision)) {
+    throw new Error(`STRIDEKIT_TEST_PRECISION must be one of ${PRECISIONS.join(', ')}, got '${precision}'`);
+  }
+  return precision;
+}
 
 /**
  * Cases a backend cannot run, by case name, with why. They are listed as skipped with that reason,
@@ -76,7 +95,8 @@ function loadStridekit() {
 }
 
 /**
- * { sk, name, info, skipReason, tolerance }: skipReason is set when the target backend is unavailable.
+ * { sk, name, info, precision, skipReason, tolerance }: skipReason is set when the target backend is
+ * unavailable; tolerance is the bound for that backend at `precision`.
  * Throws when the package cannot load, or when the target backend is unknown.
  */
 function target() {
@@ -87,13 +107,14 @@ function target() {
   if (!name) throw new Error(`backends() marks ${selected.length} backends selected: ${JSON.stringify(list)}`);
   const info = list.find((b) => b.name === name);
   if (!info) throw new Error(`STRIDEKIT_BACKEND=${name} is not a backend stridekit knows: ${list.map((b) => b.name).join(', ')}`);
-  const tolerance = TOLERANCE[name];
+  const precision = testPrecision();
+  const tolerance = TOLERANCE[name] && TOLERANCE[name][precision];
   if (tolerance === undefined) throw new Error(`no tolerance for backend ${name} in test/helpers/target.js`);
   if (!info.available) {
-    return { sk, name, info, tolerance, skipReason: info.reason || '(backends() gave no reason)' };
+    return { sk, name, info, precision, tolerance, skipReason: info.reason || '(backends() gave no reason)' };
   }
   if (loadError) throw loadError; // the backend is available, so refusing to load is a bug
-  return { sk, name, info, tolerance, skipReason: null };
+  return { sk, name, info, precision, tolerance, skipReason: null };
 }
 
 /** describe, or describe.skip with the reason in the title (and printed) when the target is unavailable. */
@@ -104,7 +125,8 @@ function describeOnTarget(t, title, body) {
     console.log(`stridekit tests skipped: ${title}: ${why}`);
     describe.skip(`${title} — skipped: ${why}`, body);
   } else {
-    describe(`${title} on ${t.name}${t.info.device ? ` (${t.info.device})` : ''}`, body);
+    const precision = t.precision === 'fp32' ? '' : `, precision ${t.precision}`;
+    describe(`${title} on ${t.name}${t.info.device ? ` (${t.info.device})` : ''}${precision}`, body);
   }
 }
 
@@ -125,4 +147,4 @@ function expectClose(got, ref, tolerance, what = 'result') {
   }
 }
 
-module.exports = { ROOT, PACKAGE, TOLERANCE, UNSUPPORTED, loadStridekit, target, describeOnTarget, expectClose, isFloat32Array };
+module.exports = { ROOT, PACKAGE, TOLERANCE, LOOSEST_TOLERANCE, UNSUPPORTED, loadStridekit, target, describeOnTarget, expectClose, isFloat32Array };
