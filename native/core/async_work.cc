@@ -93,6 +93,10 @@ void execute(const std::shared_ptr<Job>& job) {  // on the runner
 // Resolves or rejects the job's promise, then lets promise reactions run (the callback scope), as
 // a libuv callback into JavaScript does. Failures here mean the environment is going away.
 void settle(Channel& c, Job& job) {
+  // What the work captured (plans, device memory) is released before the promise's reactions run,
+  // as it would be by then had the work run synchronously: a disposed input is freed by the time
+  // `await run()` returns.
+  job.work = nullptr;
   napi_env env = c.env;
   napi_handle_scope handles;
   if (napi_open_handle_scope(env, &handles) != napi_ok) return;
