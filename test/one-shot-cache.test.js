@@ -1,5 +1,5 @@
 'use strict';
-// The core keeps the plan of the last small one-shot call (convSync, convTransposeSync) and reuses it
+// The core keeps the plan of the last small one-shot call (convSync, conv and their transposed kin) and reuses it
 // only when backend, options, weights and bias are equal value for value: these calls change each in
 // place or hand equal values in other buffers, and every result must still match the reference.
 
@@ -38,6 +38,17 @@ describeOnTarget(t, 'one-shot plan reuse', () => {
     check(sk.convSync(x, w, opts), 'without the bias');
     const copy = { data: Float32Array.from(w.data), shape: w.shape };
     check(sk.convSync(x, copy, opts), 'equal weights in another buffer');
+    // conv() keeps the plan it made for the next call too: each step below follows one that may have
+    // left a plan made from other values in the cache.
+    check(await sk.conv(x, w, opts), 'conv() with the same values');
+    check(await sk.conv(x, w, opts), 'conv() again');
+    w.data[5] += 0.25;
+    check(await sk.conv(x, w, opts), 'conv() after a weight changed in place');
+    check(sk.convSync(x, w, opts), 'convSync() after that');
+    w.data[5] -= 0.25;
+    check(await sk.conv(x, w, opts), 'conv() after the weight changed back');
+    const many = await Promise.all([1, 2, 3].map(() => sk.conv(x, w, opts)));
+    many.forEach((y, i) => check(y, `conv() ${i} of three in flight together`));
     expectClose(sk.convSync(x, w, { ...opts, padding: 0, activation: 'relu' }),
       reference.conv(x, w, { padding: 0, activation: 'relu' }), tol, 'other options');
     // The same values read in TensorFlow's layout are other weights.

@@ -148,17 +148,43 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
-  // Off the JavaScript thread (core/async_work.h), weight packing included.
+  // Off the JavaScript thread (core/async_work.h). The plan is the one-shot cache's when it
+  // matches (a comparison of at most 16 KiB, on this thread); otherwise the job makes it, weight
+  // packing and a vendor backend's model compilation included, and hands it to the cache when it
+  // settles, so a loop of conv() calls with the same small weights makes one plan, as convSync does.
   Napi::Value Conv(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    OneShot o = read_one_shot(info);
+    const OneShot o = read_one_shot(info);
+    const ConvCall& c = o.call;
+    std::shared_ptr<NativePlan> cached =
+        one_shot_cache_.find(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias);
+    if (cached) {
+      return PromiseWork::Start(
+          env, "stridekit:conv", [o, cached] { cached->run(o.shape, o.x, o.y); },
+          {info[2], info[3], info[4], info[5]});
+    }
+    struct Made {
+      std::shared_ptr<NativePlan> plan;
+      std::vector<float> weight, bias;  // what the plan was made from, for the cache's comparison
+    };
+    auto made = std::make_shared<Made>();
     return PromiseWork::Start(
         env, "stridekit:conv",
-        [o] {
+        [o, made] {
           const ConvCall& c = o.call;
-          make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias)->run(o.shape, o.x, o.y);
+          made->plan = make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias);
+          if (OneShotCache::keeps(c.geometry)) {
+            made->weight.assign(c.weight, c.weight + weight_elements(c.geometry));
+            made->bias.assign(c.bias, c.bias + (c.geometry.has_bias ? c.geometry.out_channels : 0));
+          }
+          made->plan->run(o.shape, o.x, o.y);
         },
-        {info[2], info[3], info[4], info[5]});
+        {info[2], info[3], info[4], info[5]},
+        [this, o, made] {
+          if (!made->plan || !OneShotCache::keeps(o.call.geometry)) return;
+          one_shot_cache_.keep(std::move(made->plan), *o.call.backend, o.call.geometry,
+                               o.call.weight_layout, std::move(made->weight), std::move(made->bias));
+        });
   }
 
   Napi::Value CreateDeviceTensor(const Napi::CallbackInfo& info) {

@@ -29,6 +29,7 @@ struct Channel;
 
 struct Job {
   std::function<void()> work;
+  std::function<void()> on_settled;  // on the JavaScript thread, after work
   std::string error;  // written by the runner; empty when the work succeeded
   napi_deferred deferred = nullptr;
   napi_async_context context = nullptr;
@@ -97,6 +98,14 @@ void settle(Channel& c, Job& job) {
   // as it would be by then had the work run synchronously: a disposed input is freed by the time
   // `await run()` returns.
   job.work = nullptr;
+  if (job.on_settled) {
+    try {
+      job.on_settled();
+    } catch (const std::exception&) {
+      // Only bookkeeping runs here (a cache update); the work's own result stands.
+    }
+    job.on_settled = nullptr;
+  }
   napi_env env = c.env;
   napi_handle_scope handles;
   if (napi_open_handle_scope(env, &handles) != napi_ok) return;
@@ -223,10 +232,12 @@ Channel& channel_of(napi_env env) {
 }  // namespace
 
 Napi::Promise PromiseWork::Start(Napi::Env env, const char* name, std::function<void()> work,
-                                 const std::vector<Napi::Value>& keep_alive) {
+                                 const std::vector<Napi::Value>& keep_alive,
+                                 std::function<void()> on_settled) {
   Channel& c = channel_of(env);
   auto job = std::make_shared<Job>();
   job->work = std::move(work);
+  job->on_settled = std::move(on_settled);
   job->channel = current_channel;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &job->deferred, &promise), Napi::Promise());

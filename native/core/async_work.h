@@ -20,8 +20,11 @@ class PromiseWork {
   // Starts `work` (run off the JavaScript thread; throw to reject) and returns its promise. `name`
   // names the async resource that async_hooks see. `keep_alive` values stay referenced until the
   // promise settles, so the garbage collector cannot free the buffers the work reads and writes.
+  // `on_settled`, when given, runs on the JavaScript thread after the work, before the promise
+  // settles: what the work made for this environment (a plan for its cache) is handed over there.
   static Napi::Promise Start(Napi::Env env, const char* name, std::function<void()> work,
-                             const std::vector<Napi::Value>& keep_alive);
+                             const std::vector<Napi::Value>& keep_alive,
+                             std::function<void()> on_settled = nullptr);
 };
 
 }  // namespace stridekit

@@ -36,19 +36,39 @@ bool OneShotCache::matches(const BackendSlot& backend, const sk_conv_geometry& g
          same_bytes(bias, bias_, geometry.has_bias ? static_cast<size_t>(geometry.out_channels) : 0);
 }
 
+std::shared_ptr<NativePlan> OneShotCache::find(const BackendSlot& backend,
+                                               const sk_conv_geometry& geometry, int weight_layout,
+                                               const float* weight, const float* bias) const {
+  return matches(backend, geometry, weight_layout, weight, bias) ? plan_ : nullptr;
+}
+
+bool OneShotCache::keeps(const sk_conv_geometry& geometry) {
+  return weight_elements(geometry) <= kMaxFloats;
+}
+
+void OneShotCache::keep(std::shared_ptr<NativePlan> plan, const BackendSlot& backend,
+                        const sk_conv_geometry& geometry, int weight_layout,
+                        std::vector<float> weight, std::vector<float> bias) {
+  if (!keeps(geometry)) return;
+  plan_ = std::move(plan);
+  backend_ = &backend;
+  geometry_ = geometry;
+  weight_layout_ = weight_layout;
+  weight_ = std::move(weight);
+  bias_ = std::move(bias);
+}
+
 std::shared_ptr<NativePlan> OneShotCache::plan(const BackendSlot& backend,
                                                const sk_conv_geometry& geometry, int weight_layout,
                                                const float* weight, const float* bias) {
-  if (matches(backend, geometry, weight_layout, weight, bias)) return plan_;
+  if (std::shared_ptr<NativePlan> cached = find(backend, geometry, weight_layout, weight, bias)) {
+    return cached;
+  }
   std::shared_ptr<NativePlan> plan = make_plan(backend, geometry, weight_layout, weight, bias);
-  const int64_t floats = weight_elements(geometry);
-  if (floats <= kMaxFloats) {
-    plan_ = plan;
-    backend_ = &backend;
-    geometry_ = geometry;
-    weight_layout_ = weight_layout;
-    weight_.assign(weight, weight + floats);
-    bias_.assign(bias, bias + (geometry.has_bias ? geometry.out_channels : 0));
+  if (keeps(geometry)) {
+    const int64_t floats = weight_elements(geometry);
+    keep(plan, backend, geometry, weight_layout, std::vector<float>(weight, weight + floats),
+         std::vector<float>(bias, bias + (geometry.has_bias ? geometry.out_channels : 0)));
   }
   return plan;
 }

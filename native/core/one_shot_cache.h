@@ -6,8 +6,9 @@
 // memcmp, less than packing, allocating and freeing a plan (bench/layers.json's tiny layer: 576
 // weights, ~0.1 us against ~0.8 us).
 //
-// One per addon instance, used only on that instance's JavaScript thread (convSync and
-// convTransposeSync); runs off the thread make their own plans.
+// One per addon instance, used only on that instance's JavaScript thread. convSync and
+// convTransposeSync go through plan(); conv and convTranspose find() the cached plan on the
+// JavaScript thread, make a new one off it when none matches, and keep() that one when they settle.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,18 @@ class OneShotCache {
   // converted here when a plan is made); bias is null or has K values. Throws BackendError.
   std::shared_ptr<NativePlan> plan(const BackendSlot& backend, const sk_conv_geometry& geometry,
                                    int weight_layout, const float* weight, const float* bias);
+
+  // The cached plan when these arguments match it, else null; never makes a plan.
+  std::shared_ptr<NativePlan> find(const BackendSlot& backend, const sk_conv_geometry& geometry,
+                                   int weight_layout, const float* weight, const float* bias) const;
+
+  // Keeps `plan`, made from exactly these values, for the next call; ignored for large weights.
+  void keep(std::shared_ptr<NativePlan> plan, const BackendSlot& backend,
+            const sk_conv_geometry& geometry, int weight_layout, std::vector<float> weight,
+            std::vector<float> bias);
+
+  // Whether a plan with this geometry would be kept: its weights have at most kMaxFloats values.
+  static bool keeps(const sk_conv_geometry& geometry);
 
  private:
   bool matches(const BackendSlot& backend, const sk_conv_geometry& geometry, int weight_layout,
