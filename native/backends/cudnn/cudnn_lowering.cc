@@ -84,12 +84,28 @@ std::string describe(const TensorView& view) {
   return text + "] offset " + std::to_string(view.offset);
 }
 
-Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape) {
+int lower_filter(const sk_conv_geometry& g, int64_t dims[kMaxTensorRank]) {
   if (g.rank < 1 || g.rank > SK_MAX_RANK) throw std::invalid_argument("rank must be 1, 2 or 3");
   if (g.groups < 1 || g.in_channels % g.groups || g.out_channels % g.groups) {
     throw std::invalid_argument("groups must divide both channel counts");
   }
+  const int spatial = std::max(2, static_cast<int>(g.rank));
+  const int lifted = spatial - g.rank;
+  dims[0] = g.transposed ? g.in_channels : g.out_channels;
+  dims[1] = (g.transposed ? g.out_channels : g.in_channels) / g.groups;
+  for (int j = 0; j < spatial; ++j) dims[2 + j] = j < lifted ? 1 : g.kernel[j - lifted];
+  for (int i = 0; i < 2 + spatial; ++i) {
+    if (dims[i] < 1 || dims[i] > std::numeric_limits<int32_t>::max()) {
+      throw std::length_error("filter dimension " + std::to_string(i) + " (" + std::to_string(dims[i]) +
+                              ") does not fit cuDNN's 32-bit descriptors");
+    }
+  }
+  return 2 + spatial;
+}
+
+Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape) {
   Lowering L;
+  L.filter_rank = lower_filter(g, L.filter_dims);
   L.transposed = g.transposed != 0;
   L.half = g.precision == SK_PRECISION_FP16;
   L.groups = g.groups;
@@ -115,9 +131,6 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
   }
 
   const int64_t in_channels = g.in_channels, out_channels = g.out_channels;
-  L.filter_rank = 2 + L.spatial;
-  L.filter_dims[0] = L.transposed ? in_channels : out_channels;
-  L.filter_dims[1] = (L.transposed ? out_channels : in_channels) / g.groups;
 
   int64_t in_sizes[SK_MAX_RANK], out_sizes[SK_MAX_RANK];
   int64_t staged_sizes[SK_MAX_RANK], staged_origin[SK_MAX_RANK];  // forward: x inside its zero border
@@ -131,7 +144,6 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
     out_sizes[j] = a.out;
     L.stride[j] = a.stride;
     L.dilation[j] = a.dilation;
-    L.filter_dims[2 + j] = a.kernel;
     if (!L.transposed) {
       // A pad of at least the kernel's extent only adds outputs made of padding; cuDNN's algorithms are
       // not all happy with it, so that part goes into the explicit border too.

@@ -85,7 +85,10 @@ struct Lowering {
 // does not fit cuDNN's 32-bit descriptors.
 Lowering lower_convolution(const sk_conv_geometry& geometry, const sk_conv_shape& shape);
 
-// "N=2 C=3 ... pads ..." for error messages.
+// The filter dims of lowering.filter_dims, which depend on the geometry only; returns their count.
+int lower_filter(const sk_conv_geometry& geometry, int64_t dims[kMaxTensorRank]);
+
+// "dims [...] strides [...] offset n", for error messages.
 std::string describe(const TensorView& view);
 
 }  // namespace stridekit::cudnn
