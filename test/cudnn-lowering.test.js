@@ -3,7 +3,8 @@
 // pads, outputPadding, rank 1 and channels-last into zero borders, crops and box copies. The fixture
 // test/fixtures/cudnn/lowering_check.cc, built here with the system C++ compiler, carries out those steps
 // with a naive model of each cuDNN call and compares y with a direct convolution from stridekit's own
-// definition, for thousands of random geometries. Each --mutate run breaks one part of the lowering on
+// definition, for thousands of random geometries (half of them with copies cut into pieces, as the
+// plugin cuts copies longer than cuDNN's 65535 per dimension). Each --mutate run breaks one part of the lowering on
 // purpose and must fail, so a check that cannot fail would show.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -37,10 +38,11 @@ const haveCompiler = spawnSync(compiler, ['--version'], { encoding: 'utf8' }).st
       expect(r.stdout + r.stderr).toMatch(/^ok 20000 cases/);
       expect(r.status).toBe(0);
       // Every path of the lowering was exercised, asymmetric pads most of all.
-      const [, fd, fs_, td, ts, asym] = /forward direct (\d+), forward staged (\d+), transposed direct (\d+), transposed staged (\d+); (\d+) with asymmetric/
+      const [, fd, fs_, td, ts, asym, pieces] = /forward direct (\d+), forward staged (\d+), transposed direct (\d+), transposed staged (\d+); (\d+) with asymmetric pads; (\d+) with copies in pieces/
         .exec(r.stdout).map(Number);
       for (const n of [fd, fs_, td, ts]) expect(n).toBeGreaterThan(100);
       expect(asym).toBeGreaterThan(10000);
+      expect(pieces).toBeGreaterThan(5000);
     });
 
     test.each([
@@ -48,6 +50,7 @@ const haveCompiler = spawnSync(compiler, ['--version'], { encoding: 'utf8' }).st
       ['zero', /y\[\d+\] = (nan|-?\d)/],
       ['crop', /outside a buffer|y\[\d+\] = /],
       ['layout', /y\[\d+\] = |outside a buffer/],
+      ['pieces', /y\[\d+\] = nan/],
     ])('the check fails when the lowering is broken (--mutate=%s)', (how, message) => {
       const r = run(3000, 1, `--mutate=${how}`);
       expect(r.status).toBe(1);

@@ -60,6 +60,22 @@ TensorView window(const TensorView& over, const int64_t* box_dims, const int64_t
 
 constexpr int64_t kNoOrigin[SK_MAX_RANK] = {0, 0, 0};
 
+// Appends copy to copies, cut along every dimension longer than max_dim into pieces of at most max_dim.
+void append_in_pieces(std::vector<BoxCopy>& copies, const BoxCopy& copy, int64_t max_dim, int from_dim = 0) {
+  for (int i = from_dim; i < copy.source.rank; ++i) {
+    if (copy.source.dims[i] <= max_dim) continue;
+    for (int64_t start = 0; start < copy.source.dims[i]; start += max_dim) {
+      BoxCopy piece = copy;
+      piece.source.dims[i] = piece.destination.dims[i] = std::min(max_dim, copy.source.dims[i] - start);
+      piece.source.offset += start * copy.source.strides[i];
+      piece.destination.offset += start * copy.destination.strides[i];
+      append_in_pieces(copies, piece, max_dim, i + 1);
+    }
+    return;
+  }
+  copies.push_back(copy);
+}
+
 void check_fits_int32(const TensorView& view, const char* what) {
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   int64_t reach = 0;  // the largest element index the view touches, relative to its offset
@@ -103,7 +119,8 @@ int lower_filter(const sk_conv_geometry& g, int64_t dims[kMaxTensorRank]) {
   return 2 + spatial;
 }
 
-Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape) {
+Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape, int64_t max_copy_dim) {
+  if (max_copy_dim < 1) throw std::invalid_argument("max_copy_dim must be positive");
   Lowering L;
   L.filter_rank = lower_filter(g, L.filter_dims);
   L.transposed = g.transposed != 0;
@@ -192,9 +209,10 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
     const TensorView staged = dense_view(shape.batch, in_channels, sizes, L.spatial, false);
     L.staged_x_elements = element_count(staged);
     L.zero_staged_x = !L.transposed && border;
-    L.copy_input = true;
-    L.input_copy = {Buffer::kUserX, Buffer::kStagedX, L.user_x,
-                    window(staged, L.user_x.dims, L.transposed ? kNoOrigin : staged_origin, L.spatial)};
+    append_in_pieces(L.input_copies,
+                     {Buffer::kUserX, Buffer::kStagedX, L.user_x,
+                      window(staged, L.user_x.dims, L.transposed ? kNoOrigin : staged_origin, L.spatial)},
+                     max_copy_dim);
     L.conv_input_buffer = Buffer::kStagedX;
     L.conv_input = staged;
   } else {
@@ -209,16 +227,20 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
     L.conv_output_buffer = Buffer::kConvY;
     L.conv_output = result;
     if (!L.transposed) {
-      L.copy_output = true;
-      L.output_copy = {Buffer::kConvY, Buffer::kUserY, window(result, L.user_y.dims, kNoOrigin, L.spatial), L.user_y};
+      append_in_pieces(L.output_copies,
+                       {Buffer::kConvY, Buffer::kUserY, window(result, L.user_y.dims, kNoOrigin, L.spatial), L.user_y},
+                       max_copy_dim);
     } else {
       int64_t box[kMaxTensorRank] = {shape.batch, out_channels};
       for (int j = 0; j < L.spatial; ++j) box[2 + j] = copied_sizes[j];
       L.zero_user_y = uncovered;
-      L.copy_output = !nothing_copied;
       // The window's first element is y's first element.
-      L.output_copy = {Buffer::kConvY, Buffer::kUserY, window(result, box, crop_origin, L.spatial),
-                       window(L.user_y, box, kNoOrigin, L.spatial)};
+      if (!nothing_copied) {
+        append_in_pieces(L.output_copies,
+                         {Buffer::kConvY, Buffer::kUserY, window(result, box, crop_origin, L.spatial),
+                          window(L.user_y, box, kNoOrigin, L.spatial)},
+                         max_copy_dim);
+      }
     }
   } else {
     L.conv_output_buffer = Buffer::kUserY;

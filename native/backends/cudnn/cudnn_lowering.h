@@ -15,16 +15,20 @@
 //   - channels-last input or output, and half precision, go through the same staging copies (cuDNN's
 //     cudnnTransformTensor copies between any strides and converts float <-> half on the way);
 //   - bias and activation are applied last, in float, on y in the caller's layout.
+// cudnnTransformTensor refuses dimensions above 65535 (CUDNN_STATUS_NOT_SUPPORTED at execution, as
+// oneDNN's cuDNN reorder notes), so each copy is cut into pieces whose every dimension stays below that.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "stridekit/backend.h"
 
 namespace stridekit::cudnn {
 
 constexpr int kMaxTensorRank = 2 + SK_MAX_RANK;  // N, C and up to 3 spatial dimensions
+constexpr int64_t kMaxCopyDim = 65535;           // the largest dimension one cudnnTransformTensor takes
 
 // A dense or strided view of a buffer, in elements, exactly what cudnnSetTensorNdDescriptor takes
 // (dims N, C, spatial...) plus the element offset of its first element in its buffer.
@@ -69,12 +73,10 @@ struct Lowering {
 
   int64_t staged_x_elements = 0;  // 0: no staged input buffer
   int64_t conv_y_elements = 0;    // 0: cuDNN writes y directly
-  bool zero_staged_x = false;     // the staged input has a zero border: clear it before the copy
-  bool copy_input = false;
-  BoxCopy input_copy;             // x -> staged x
-  bool zero_user_y = false;       // part of y is not covered by the output copy: clear y first
-  bool copy_output = false;
-  BoxCopy output_copy;            // conv y -> y (may be empty when the window misses the result)
+  bool zero_staged_x = false;         // the staged input has a zero border: clear it before the copies
+  std::vector<BoxCopy> input_copies;  // x -> staged x (none when cuDNN reads x itself)
+  bool zero_user_y = false;           // part of y is not covered by the output copies: clear y first
+  std::vector<BoxCopy> output_copies; // conv y -> y (none when cuDNN writes y itself, or the window misses)
 
   TensorView user_x, user_y;      // the caller's tensors (bias and activation run on user_y)
   int64_t user_x_elements = 0, user_y_elements = 0;
@@ -82,8 +84,10 @@ struct Lowering {
 
 // Works out the lowering for one plan geometry and one input shape. Throws std::invalid_argument when
 // the shape does not match the geometry (a core bug) and std::length_error when a dimension or stride
-// does not fit cuDNN's 32-bit descriptors.
-Lowering lower_convolution(const sk_conv_geometry& geometry, const sk_conv_shape& shape);
+// does not fit cuDNN's 32-bit descriptors. max_copy_dim is kMaxCopyDim except in the CPU check, which
+// makes it small to exercise the cutting of copies.
+Lowering lower_convolution(const sk_conv_geometry& geometry, const sk_conv_shape& shape,
+                           int64_t max_copy_dim = kMaxCopyDim);
 
 // The filter dims of lowering.filter_dims, which depend on the geometry only; returns their count.
 int lower_filter(const sk_conv_geometry& geometry, int64_t dims[kMaxTensorRank]);

@@ -110,13 +110,11 @@ ShapeState prepare_shape(sk_plan& plan, const sk_conv_shape& shape) {
   state.conv_input = create_tensor(L.conv_input, type);
   state.conv_output = create_tensor(L.conv_output, type);
   state.user_y = create_tensor(L.user_y, CUDNN_DATA_FLOAT);
-  if (L.copy_input) {
-    state.input_copy_source = create_tensor(L.input_copy.source, CUDNN_DATA_FLOAT);
-    state.input_copy_destination = create_tensor(L.input_copy.destination, type);
+  for (const BoxCopy& c : L.input_copies) {
+    state.input_copies.push_back({create_tensor(c.source, CUDNN_DATA_FLOAT), create_tensor(c.destination, type)});
   }
-  if (L.copy_output) {
-    state.output_copy_source = create_tensor(L.output_copy.source, type);
-    state.output_copy_destination = create_tensor(L.output_copy.destination, CUDNN_DATA_FLOAT);
+  for (const BoxCopy& c : L.output_copies) {
+    state.output_copies.push_back({create_tensor(c.source, type), create_tensor(c.destination, CUDNN_DATA_FLOAT)});
   }
   state.filter = create_filter(L.filter_dims, L.filter_rank, type);
 
@@ -201,10 +199,10 @@ void enqueue(sk_plan& plan, ShapeState& state, const void* x, void* y) {
     check_cuda(cudaMemsetAsync(plan.staged_x.get(), 0, static_cast<size_t>(L.staged_x_elements) * unit, stream),
                "cudaMemsetAsync (input border)");
   }
-  if (L.copy_input) {
-    const BoxCopy& c = L.input_copy;
-    check_cudnn(cudnnTransformTensor(handle, &kOne, state.input_copy_source.get(), address(c.from, c.source.offset),
-                                     &kZero, state.input_copy_destination.get(), address(c.to, c.destination.offset)),
+  for (size_t i = 0; i < L.input_copies.size(); ++i) {
+    const BoxCopy& c = L.input_copies[i];
+    check_cudnn(cudnnTransformTensor(handle, &kOne, state.input_copies[i].source.get(), address(c.from, c.source.offset),
+                                     &kZero, state.input_copies[i].destination.get(), address(c.to, c.destination.offset)),
                 "cudnnTransformTensor (input)");
   }
   void* conv_in = address(L.conv_input_buffer, L.conv_input.offset);
@@ -226,10 +224,10 @@ void enqueue(sk_plan& plan, ShapeState& state, const void* x, void* y) {
   if (L.zero_user_y) {
     check_cuda(cudaMemsetAsync(y, 0, static_cast<size_t>(L.user_y_elements) * 4, stream), "cudaMemsetAsync (output)");
   }
-  if (L.copy_output) {
-    const BoxCopy& c = L.output_copy;
-    check_cudnn(cudnnTransformTensor(handle, &kOne, state.output_copy_source.get(), address(c.from, c.source.offset),
-                                     &kZero, state.output_copy_destination.get(), address(c.to, c.destination.offset)),
+  for (size_t i = 0; i < L.output_copies.size(); ++i) {
+    const BoxCopy& c = L.output_copies[i];
+    check_cudnn(cudnnTransformTensor(handle, &kOne, state.output_copies[i].source.get(), address(c.from, c.source.offset),
+                                     &kZero, state.output_copies[i].destination.get(), address(c.to, c.destination.offset)),
                 "cudnnTransformTensor (output)");
   }
   if (plan.geometry.has_bias) {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <list>
+#include <vector>
 
 #include "cudnn_lowering.h"
 #include "cudnn_resources.h"
@@ -24,12 +25,17 @@
 
 namespace stridekit::cudnn {
 
+// The two descriptors of one lowered box copy (cudnnTransformTensor).
+struct CopyDescriptors {
+  TensorDescriptor source, destination;
+};
+
 // Everything one input shape needs: its lowering, descriptors and the algorithm found for it.
 struct ShapeState {
   sk_conv_shape shape{};  // the key: batch, sizes and pads
   Lowering lowering;
-  TensorDescriptor conv_input, conv_output, user_y, input_copy_source, input_copy_destination, output_copy_source,
-      output_copy_destination;
+  TensorDescriptor conv_input, conv_output, user_y;
+  std::vector<CopyDescriptors> input_copies, output_copies;  // one per lowering.*_copies entry
   FilterDescriptor filter;
   ConvolutionDescriptor convolution;
   int algorithm = 0;  // cudnnConvolutionFwdAlgo_t or cudnnConvolutionBwdDataAlgo_t
