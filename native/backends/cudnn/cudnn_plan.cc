@@ -49,10 +49,17 @@ cudnnMathType_t requested_math(int32_t precision) {
   return precision == SK_PRECISION_FP32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
 }
 
-// Whether an algorithm measured with math type m keeps the plan's precision promise.
-bool math_allowed(int32_t precision, cudnnMathType_t m) {
-  if (precision == SK_PRECISION_FP32) return m == CUDNN_FMA_MATH || (m == CUDNN_DEFAULT_MATH && device().major < 8);
-  return m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+// The math type an algorithm measured with math type `measured` runs with. FP32 always runs with FMA
+// math, whatever cudnnFind reports for float tensors (it may report DEFAULT math, which would allow TF32 on
+// compute 8.0+; PyTorch overrides it the same way when allow_tf32 is off). The others run as measured,
+// never with TENSOR_OP_MATH_ALLOW_CONVERSION, which may round float operands to half.
+bool run_math(int32_t precision, cudnnMathType_t measured, cudnnMathType_t* run) {
+  if (precision == SK_PRECISION_FP32) {
+    *run = CUDNN_FMA_MATH;
+    return true;
+  }
+  *run = measured;
+  return measured != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
 // Takes the fastest measured result that succeeded, keeps the precision and whose workspace fits.
@@ -64,7 +71,13 @@ void choose_algorithm(sk_plan& plan, ShapeState& state, const Perf* results, int
   for (int i = 0; i < count; ++i) {  // cudnnFind* sorts by time, fastest first
     const Perf& r = results[i];
     seen += (seen.empty() ? "" : ", ") + std::to_string(static_cast<int>(r.algo)) + ":" + cudnnGetErrorString(r.status);
-    if (r.status != CUDNN_STATUS_SUCCESS || !math_allowed(precision, r.mathType)) continue;
+    if (r.status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+        r.status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED) {
+      workspace_too_big = true;  // cudnnFind could not allocate this algorithm's workspace
+      continue;
+    }
+    cudnnMathType_t math;
+    if (r.status != CUDNN_STATUS_SUCCESS || !run_math(precision, r.mathType, &math)) continue;
     try {
       plan.workspace.reserve(r.memory, "the convolution's workspace");
     } catch (const DeviceError& e) {
@@ -74,7 +87,7 @@ void choose_algorithm(sk_plan& plan, ShapeState& state, const Perf* results, int
     }
     state.algorithm = static_cast<int>(r.algo);
     state.workspace_bytes = r.memory;
-    check_cudnn(cudnnSetConvolutionMathType(state.convolution.get(), r.mathType), "cudnnSetConvolutionMathType");
+    check_cudnn(cudnnSetConvolutionMathType(state.convolution.get(), math), "cudnnSetConvolutionMathType");
     return;
   }
   if (workspace_too_big) {

@@ -3,10 +3,9 @@
 // the algorithm measured for them (most recently used first, a few kept).
 //
 // Precision (sk_conv_geometry.precision), as cuDNN is told it:
-//   FP32  float tensors, CUDNN_FMA_MATH: no tensor-core TF32 products, so results are true single
-//         precision (differences from the CPU are summation order, ~1e-6 relative to the output scale).
-//         Only algorithms that cudnnFind reports with FMA math are taken (on GPUs before compute 8.0,
-//         which have no TF32, DEFAULT math is the same thing and is accepted too).
+//   FP32  float tensors, CUDNN_FMA_MATH on the descriptor while measuring and running, whatever math type
+//         cudnnFind reports: no tensor-core TF32 products, so results are true single precision
+//         (differences from the CPU are summation order, ~1e-6 relative to the output scale).
 //   TF32  float tensors, CUDNN_DEFAULT_MATH: on compute 8.0 and later cuDNN may multiply in TF32 (10-bit
 //         mantissa, fp32 accumulation), ~1e-3 relative error on unit-scale data. Never
 //         TENSOR_OP_MATH_ALLOW_CONVERSION, which may round float inputs to half.
