@@ -42,6 +42,10 @@ int requested_ordinal(std::string* reason) {
 }
 
 bool open_device_unguarded(std::string* description, std::string* reason) {
+  // A malformed setting is reported whatever the machine has.
+  const int ordinal = requested_ordinal(reason);
+  if (ordinal < 0) return false;
+
   // The CUDA runtime opens the driver library lazily and only says "insufficient driver" when it is
   // missing; looking for it first gives the precise reason. The handle is kept: the runtime uses it.
   if (!dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
@@ -72,8 +76,6 @@ bool open_device_unguarded(std::string* description, std::string* reason) {
     return false;
   }
 
-  const int ordinal = requested_ordinal(reason);
-  if (ordinal < 0) return false;
   if (ordinal >= count) {
     *reason = "STRIDEKIT_CUDA_DEVICE=" + std::to_string(ordinal) + " but this machine has " + std::to_string(count) +
               " CUDA device" + (count == 1 ? "" : "s") + " (0.." + std::to_string(count - 1) + ")";
