@@ -51,7 +51,7 @@ if (skipReason) console.log(`stridekit tests skipped: cudnn plugin ABI: ${skipRe
     const fake = path.join(dir, 'fake-driver');
     fs.mkdirSync(fake, { recursive: true });
     const source = path.join(fake, 'fake.cc');
-    fs.writeFileSync(source, 'extern "C" int stridekit_not_a_cuda_driver = 1;\n');
+    fs.writeFileSync(source, 'extern "C" { int stridekit_not_a_cuda_driver = 1; }\n');
     const built = spawnSync(compiler, ['-shared', '-fPIC', '-o', path.join(fake, 'libcuda.so.1'), source], { encoding: 'utf8' });
     expect(built.status).toBe(0);
     const r = probe({ LD_LIBRARY_PATH: fake });
