@@ -3,7 +3,9 @@
 // naively on the CPU from its descriptors, rejecting what cuDNN rejects) and a libcuda.so.1 stub, put in
 // front of the real libraries with LD_LIBRARY_PATH. Then the real plugin, through the real core, runs:
 //   - the whole conformance table (test/conformance.test.js with STRIDEKIT_BACKEND=cudnn), which checks
-//     its lowering, descriptors, pointer offsets, bias, activations, layouts and plan caching;
+//     its lowering, descriptors, pointer offsets, bias, activations, layouts and plan caching, while the
+//     mock aborts on any tensor that reaches outside device memory and any asynchronous copy whose host
+//     side is not page-locked;
 //   - its C ABI harness: device buffers against plan_run, out of device memory, no leak;
 //   - a JavaScript call that runs out of device memory and gets an error instead of a crash.
 // What this cannot check is cuDNN itself on a GPU (its kernels, its algorithm support, real streams): the
@@ -54,8 +56,10 @@ if (skipReason) console.log(`stridekit tests skipped: cudnn on a mock GPU: ${ski
       ['libcuda.so.1', stub],
     ];
     for (const [name, source] of builds) {
+      // The mock cuDNN asks the mock runtime whether each pointer it is given is device memory.
+      const link = name === 'libcudnn.so.9' ? ['-L', mock, '-l:libcudart.so.13'] : [];
       const r = spawnSync(compiler, ['-std=c++17', '-O1', '-shared', '-fPIC', '-Wall', '-Wextra', '-Werror', ...includes,
-        `-Wl,-soname,${name}`, source, '-o', path.join(mock, name)], { encoding: 'utf8' });
+        `-Wl,-soname,${name}`, source, '-o', path.join(mock, name), ...link], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`building ${name} failed:\n${r.stderr}`);
     }
     const harness = spawnSync(compiler, ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-I', path.join(root, 'native', 'include'),
@@ -71,6 +75,9 @@ if (skipReason) console.log(`stridekit tests skipped: cudnn on a mock GPU: ${ski
     expect(r.stdout).toMatch(/^available 1$/m);
     expect(r.stdout).toMatch(/^device stridekit mock GPU \(cuda:0, compute 9\.0, 1\.0 GiB\), cuDNN 9\.\d+\.\d+, CUDA runtime 13\.5, driver 13\.5$/m);
     expect(r.stdout).toMatch(/^device buffers match plan_run$/m);
+    // The mock ignores math types, so tf32 is fp32 here; fp16 goes through half tensors and rounds.
+    expect(r.stdout).toMatch(/^precision tf32: max difference from fp32 0 /m);
+    expect(r.stdout).toMatch(/^precision fp16: max difference from fp32 (?!0 )[\d.e-]+ /m);
     expect(r.stdout).toMatch(/^out of memory reported: cudnn: buffer creation failed: out of GPU memory: a device tensor needs 1024\.0 TiB/m);
     expect(r.stdout).toMatch(/^mock device memory still allocated: 0 bytes$/m);
     expect(r.status).toBe(0);
