@@ -7,7 +7,8 @@
 #      wheels, site-packages/nvidia/cu13/{include,lib};
 #   3. a CUDA toolkit where find_package(CUDAToolkit) finds one by itself (nvcc on PATH, /usr/local/cuda).
 # cuDNN 9 (cudnn.h, libcudnn.so.9), first found wins:
-#   1. CUDNN_ROOT or CUDNN_PATH (a CMake cache variable or an environment variable): <dir>/include, <dir>/lib*;
+#   1. CUDNN_ROOT or CUDNN_PATH (a CMake cache variable or an environment variable): <dir>/include, <dir>/lib*,
+#      and only there: a cuDNN named explicitly is that one or none;
 #   2. this checkout's .venv-cuda/: the nvidia-cudnn-cu13 wheel, site-packages/nvidia/cudnn/{include,lib};
 #   3. next to the CUDA runtime found above, and the system's default paths (Debian's libcudnn9-dev-cuda-*).
 # Not found: the plugin is skipped with one line saying why, and everything else still builds.
@@ -71,17 +72,22 @@ foreach(cudnn_variable CUDNN_ROOT CUDNN_PATH)
   endif()
 endforeach()
 set(cudnn_given_roots "${cudnn_roots}")
-if(cudnn_venv_nvidia)
-  list(APPEND cudnn_roots "${cudnn_venv_nvidia}/cudnn")
+set(cudnn_search_options "")
+if(cudnn_given_roots)
+  set(cudnn_search_options NO_DEFAULT_PATH)  # a cuDNN named explicitly is that one or none
+else()
+  if(cudnn_venv_nvidia)
+    list(APPEND cudnn_roots "${cudnn_venv_nvidia}/cudnn")
+  endif()
+  if(cudnn_cudart_library)
+    get_filename_component(cudnn_cudart_dir "${cudnn_cudart_library}" DIRECTORY)
+    get_filename_component(cudnn_cudart_dir "${cudnn_cudart_dir}/.." ABSOLUTE)
+    list(APPEND cudnn_roots "${cudnn_cudart_dir}")
+  endif()
 endif()
-if(cudnn_cudart_library)
-  get_filename_component(cudnn_cudart_dir "${cudnn_cudart_library}" DIRECTORY)
-  get_filename_component(cudnn_cudart_dir "${cudnn_cudart_dir}/.." ABSOLUTE)
-  list(APPEND cudnn_roots "${cudnn_cudart_dir}")
-endif()
-find_path(cudnn_include_dir cudnn_version.h HINTS ${cudnn_roots} PATH_SUFFIXES include)
+find_path(cudnn_include_dir cudnn_version.h HINTS ${cudnn_roots} PATH_SUFFIXES include ${cudnn_search_options})
 find_library(cudnn_library NAMES cudnn libcudnn.so.9 HINTS ${cudnn_roots}
-             PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu lib/aarch64-linux-gnu)
+             PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu lib/aarch64-linux-gnu ${cudnn_search_options})
 
 set(cudnn_major "")
 if(cudnn_include_dir)
