@@ -60,20 +60,32 @@ TensorView window(const TensorView& over, const int64_t* box_dims, const int64_t
 
 constexpr int64_t kNoOrigin[SK_MAX_RANK] = {0, 0, 0};
 
-// Appends copy to copies, cut along every dimension longer than max_dim into pieces of at most max_dim.
-void append_in_pieces(std::vector<BoxCopy>& copies, const BoxCopy& copy, int64_t max_dim, int from_dim = 0) {
+// Calls piece(copy piece, index of its first element) for copy cut along every dimension longer than
+// max_dim into pieces of at most max_dim elements.
+template <typename Piece>
+void for_each_piece(const BoxCopy& copy, int64_t max_dim, Piece&& piece, int from_dim = 0,
+                    const int64_t* start = nullptr) {
+  int64_t first[kMaxTensorRank] = {};
+  if (start) std::copy(start, start + kMaxTensorRank, first);
   for (int i = from_dim; i < copy.source.rank; ++i) {
     if (copy.source.dims[i] <= max_dim) continue;
-    for (int64_t start = 0; start < copy.source.dims[i]; start += max_dim) {
-      BoxCopy piece = copy;
-      piece.source.dims[i] = piece.destination.dims[i] = std::min(max_dim, copy.source.dims[i] - start);
-      piece.source.offset += start * copy.source.strides[i];
-      piece.destination.offset += start * copy.destination.strides[i];
-      append_in_pieces(copies, piece, max_dim, i + 1);
+    for (int64_t begin = 0; begin < copy.source.dims[i]; begin += max_dim) {
+      BoxCopy part = copy;
+      part.source.dims[i] = part.destination.dims[i] = std::min(max_dim, copy.source.dims[i] - begin);
+      part.source.offset += begin * copy.source.strides[i];
+      part.destination.offset += begin * copy.destination.strides[i];
+      int64_t part_first[kMaxTensorRank];
+      std::copy(first, first + kMaxTensorRank, part_first);
+      part_first[i] += begin;
+      for_each_piece(part, max_dim, piece, i + 1, part_first);
     }
     return;
   }
-  copies.push_back(copy);
+  piece(copy, first);
+}
+
+void append_in_pieces(std::vector<BoxCopy>& copies, const BoxCopy& copy, int64_t max_dim) {
+  for_each_piece(copy, max_dim, [&](const BoxCopy& part, const int64_t*) { copies.push_back(part); });
 }
 
 void check_fits_int32(const TensorView& view, const char* what) {
@@ -246,6 +258,10 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
     L.conv_output_buffer = Buffer::kUserY;
     L.conv_output = L.user_y;
   }
+
+  // y itself, in pieces, for bias and activation; each piece takes the bias slice of its channels.
+  for_each_piece({Buffer::kUserY, Buffer::kUserY, L.user_y, L.user_y}, max_copy_dim,
+                 [&](const BoxCopy& part, const int64_t* first) { L.output_pieces.push_back({part.source, first[1]}); });
 
   check_fits_int32(L.user_x, "input");
   check_fits_int32(L.user_y, "output");

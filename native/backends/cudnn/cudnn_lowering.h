@@ -16,7 +16,8 @@
 //     cudnnTransformTensor copies between any strides and converts float <-> half on the way);
 //   - bias and activation are applied last, in float, on y in the caller's layout.
 // cudnnTransformTensor refuses dimensions above 65535 (CUDNN_STATUS_NOT_SUPPORTED at execution, as
-// oneDNN's cuDNN reorder notes), so each copy is cut into pieces whose every dimension stays below that.
+// oneDNN's cuDNN reorder notes), so each copy is cut into pieces whose every dimension stays below that;
+// bias and activation are applied piece by piece the same way, as a precaution for long 1-D signals.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,12 @@ struct BoxCopy {
   TensorView source, destination;
 };
 
+// One piece of y for bias and activation: its view, and the channels it holds (the bias slice it takes).
+struct OutputPiece {
+  TensorView view;
+  int64_t first_channel = 0;
+};
+
 struct Lowering {
   bool transposed = false;
   bool half = false;           // compute in float16 (SK_PRECISION_FP16)
@@ -78,7 +85,8 @@ struct Lowering {
   bool zero_user_y = false;           // part of y is not covered by the output copies: clear y first
   std::vector<BoxCopy> output_copies; // conv y -> y (none when cuDNN writes y itself, or the window misses)
 
-  TensorView user_x, user_y;      // the caller's tensors (bias and activation run on user_y)
+  TensorView user_x, user_y;      // the caller's tensors
+  std::vector<OutputPiece> output_pieces;  // user_y cut for bias and activation (one piece when small)
   int64_t user_x_elements = 0, user_y_elements = 0;
 };
 

@@ -122,7 +122,13 @@ ShapeState prepare_shape(sk_plan& plan, const sk_conv_shape& shape) {
   const cudnnDataType_t type = compute_type(L);
   state.conv_input = create_tensor(L.conv_input, type);
   state.conv_output = create_tensor(L.conv_output, type);
-  state.user_y = create_tensor(L.user_y, CUDNN_DATA_FLOAT);
+  for (const OutputPiece& piece : L.output_pieces) {
+    TensorView bias = piece.view;  // (1, K', 1, ...): broadcast over the batch and every position
+    for (int i = 0; i < bias.rank; ++i) bias.dims[i] = i == 1 ? piece.view.dims[1] : 1;
+    for (int i = 0; i < bias.rank; ++i) bias.strides[i] = i == 0 ? bias.dims[1] : 1;
+    bias.offset = piece.first_channel;
+    state.output_pieces.push_back({create_tensor(piece.view, CUDNN_DATA_FLOAT), create_tensor(bias, CUDNN_DATA_FLOAT)});
+  }
   for (const BoxCopy& c : L.input_copies) {
     state.input_copies.push_back({create_tensor(c.source, CUDNN_DATA_FLOAT), create_tensor(c.destination, type)});
   }
@@ -243,14 +249,18 @@ void enqueue(sk_plan& plan, ShapeState& state, const void* x, void* y) {
                                      &kZero, state.output_copies[i].destination.get(), address(c.to, c.destination.offset)),
                 "cudnnTransformTensor (output)");
   }
-  if (plan.geometry.has_bias) {
-    check_cudnn(cudnnAddTensor(handle, &kOne, plan.bias_descriptor.get(), plan.bias.get(), &kOne, state.user_y.get(), y),
-                "cudnnAddTensor (bias)");
-  }
-  if (plan.activation.get()) {
-    check_cudnn(cudnnActivationForward(handle, plan.activation.get(), &kOne, state.user_y.get(), y, &kZero,
-                                       state.user_y.get(), y),
-                "cudnnActivationForward");
+  for (size_t i = 0; i < L.output_pieces.size(); ++i) {
+    const OutputPiece& piece = L.output_pieces[i];
+    const PieceDescriptors& d = state.output_pieces[i];
+    void* y_piece = address(Buffer::kUserY, piece.view.offset);
+    if (plan.geometry.has_bias) {
+      const float* bias = static_cast<const float*>(plan.bias.get()) + piece.first_channel;
+      check_cudnn(cudnnAddTensor(handle, &kOne, d.bias.get(), bias, &kOne, d.y.get(), y_piece), "cudnnAddTensor (bias)");
+    }
+    if (plan.activation.get()) {
+      check_cudnn(cudnnActivationForward(handle, plan.activation.get(), &kOne, d.y.get(), y_piece, &kZero, d.y.get(), y_piece),
+                  "cudnnActivationForward");
+    }
   }
 }
 
@@ -330,12 +340,6 @@ sk_plan* create_plan(const sk_conv_geometry& geometry, const float* weight, cons
     const size_t k = static_cast<size_t>(geometry.out_channels);
     plan->bias.reserve(k * 4, "the bias");
     check_cuda(cudaMemcpy(plan->bias.get(), bias, k * 4, cudaMemcpyHostToDevice), "cudaMemcpy (bias)");
-    TensorView view;  // (1, K, 1, 1[, 1]): broadcast over the batch and every position
-    view.rank = filter_rank;
-    for (int i = 0; i < view.rank; ++i) view.dims[i] = 1;
-    view.dims[1] = geometry.out_channels;
-    for (int i = 0; i < view.rank; ++i) view.strides[i] = i == 0 ? geometry.out_channels : 1;
-    plan->bias_descriptor = create_tensor(view, CUDNN_DATA_FLOAT);
   }
   return plan.release();
 }

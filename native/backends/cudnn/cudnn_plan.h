@@ -29,12 +29,18 @@ struct CopyDescriptors {
   TensorDescriptor source, destination;
 };
 
+// One piece of y for bias and activation: y's view there and the bias slice's (1, K', 1, ...) view.
+struct PieceDescriptors {
+  TensorDescriptor y, bias;
+};
+
 // Everything one input shape needs: its lowering, descriptors and the algorithm found for it.
 struct ShapeState {
   sk_conv_shape shape{};  // the key: batch, sizes and pads
   Lowering lowering;
-  TensorDescriptor conv_input, conv_output, user_y;
+  TensorDescriptor conv_input, conv_output;
   std::vector<CopyDescriptors> input_copies, output_copies;  // one per lowering.*_copies entry
+  std::vector<PieceDescriptors> output_pieces;               // one per lowering.output_pieces entry
   FilterDescriptor filter;
   ConvolutionDescriptor convolution;
   int algorithm = 0;  // cudnnConvolutionFwdAlgo_t or cudnnConvolutionBwdDataAlgo_t
@@ -53,7 +59,6 @@ struct sk_plan {
   stridekit::cudnn::Handle handle;
   stridekit::cudnn::DeviceMemory weight;  // float, or half for FP16; channels first as the ABI gives it
   stridekit::cudnn::DeviceMemory bias;    // K floats, when has_bias
-  stridekit::cudnn::TensorDescriptor bias_descriptor;
   stridekit::cudnn::ActivationDescriptor activation;
   stridekit::cudnn::DeviceMemory workspace, staged_x, conv_y;  // grown as shapes need
   stridekit::cudnn::DeviceMemory device_x, device_y;          // plan_run's copies of the host tensors
