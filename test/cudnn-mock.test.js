@@ -1,0 +1,113 @@
+// The cudnn plugin's own code, run without a GPU: test/fixtures/cudnn/mock/ builds stand-ins for
+// libcudart.so.13 and libcudnn.so.9 (host memory as device memory; every cuDNN call the plugin makes done
+// naively on the CPU from its descriptors, rejecting what cuDNN rejects) and a libcuda.so.1 stub, put in
+// front of the real libraries with LD_LIBRARY_PATH. Then the real plugin, through the real core, runs:
+//   - the whole conformance table (test/conformance.test.js with STRIDEKIT_BACKEND=cudnn), which checks
+//     its lowering, descriptors, pointer offsets, bias, activations, layouts and plan caching, while the
+//     mock aborts on any tensor that reaches outside device memory and any asynchronous copy whose host
+//     side is not page-locked;
+//   - its C ABI harness: device buffers against plan_run, out of device memory, no leak;
+//   - a JavaScript call that runs out of device memory and gets an error instead of a crash.
+// What this cannot check is cuDNN itself on a GPU (its kernels, its algorithm support, real streams): the
+// mock follows cuDNN's documented semantics, which is exactly what the plugin relies on.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const plugin = path.join(root, 'build', 'Release', 'libstridekit_cudnn.so');
+const compiler = process.env.CXX || 'c++';
+
+// The headers the mock is compiled against: those of npm run setup:cuda.
+function venvNvidia() {
+  const lib = path.join(root, '.venv-cuda', 'lib');
+  if (!fs.existsSync(lib)) return null;
+  for (const python of fs.readdirSync(lib).sort().reverse()) {
+    const dir = path.join(lib, python, 'site-packages', 'nvidia');
+    if (fs.existsSync(path.join(dir, 'cudnn', 'include', 'cudnn.h')) && fs.existsSync(path.join(dir, 'cu13', 'include', 'crt'))) return dir;
+  }
+  return null;
+}
+
+const nvidia = venvNvidia();
+let skipReason = null;
+if (process.platform !== 'linux') skipReason = `the mock libraries are Linux shared objects; this is ${process.platform}`;
+else if (!fs.existsSync(plugin)) skipReason = `${path.relative(root, plugin)} was not built (npm run setup:cuda && npm run build)`;
+else if (!nvidia) skipReason = 'no CUDA and cuDNN headers in .venv-cuda/ to build the mock against (npm run setup:cuda)';
+else if (spawnSync(compiler, ['--version']).status !== 0) skipReason = `no C++ compiler (${compiler})`;
+if (skipReason) console.log(`stridekit tests skipped: cudnn on a mock GPU: ${skipReason}`); // eslint-disable-line no-console
+
+(skipReason ? describe.skip : describe)(skipReason ? `cudnn on a mock GPU — skipped: ${skipReason}` : 'cudnn plugin on a mock GPU', () => {
+  let dir;
+  let mock;
+  let env;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-cudnn-mock-'));
+    mock = path.join(dir, 'lib');
+    fs.mkdirSync(mock);
+    const fixtures = path.join(root, 'test', 'fixtures', 'cudnn');
+    const includes = ['-I', path.join(nvidia, 'cu13', 'include'), '-I', path.join(nvidia, 'cudnn', 'include')];
+    const stub = path.join(dir, 'driver.cc');
+    fs.writeFileSync(stub, 'extern "C" { int stridekit_mock_driver = 1; }\n');
+    const builds = [
+      ['libcudart.so.13', path.join(fixtures, 'mock', 'mock_cudart.cc')],
+      ['libcudnn.so.9', path.join(fixtures, 'mock', 'mock_cudnn.cc')],
+      ['libcuda.so.1', stub],
+    ];
+    for (const [name, source] of builds) {
+      // The mock cuDNN asks the mock runtime whether each pointer it is given is device memory.
+      const link = name === 'libcudnn.so.9' ? ['-L', mock, '-l:libcudart.so.13'] : [];
+      const r = spawnSync(compiler, ['-std=c++17', '-O1', '-shared', '-fPIC', '-Wall', '-Wextra', '-Werror', ...includes,
+        `-Wl,-soname,${name}`, source, '-o', path.join(mock, name), ...link], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`building ${name} failed:\n${r.stderr}`);
+    }
+    const harness = spawnSync(compiler, ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-I', path.join(root, 'native', 'include'),
+      path.join(fixtures, 'plugin_probe.cc'), '-o', path.join(dir, 'plugin_probe'), '-ldl'], { encoding: 'utf8' });
+    if (harness.status !== 0) throw new Error(`building the harness failed:\n${harness.stderr}`);
+    env = { ...process.env, LD_LIBRARY_PATH: [mock, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+  }, 120000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('the C ABI on the mock device: buffers match plan_run, out of memory is reported, nothing leaks', () => {
+    const r = spawnSync(path.join(dir, 'plugin_probe'), [plugin], { encoding: 'utf8', env });
+    expect(r.stdout).not.toMatch(/FAIL/);
+    expect(r.stdout).toMatch(/^available 1$/m);
+    expect(r.stdout).toMatch(/^device stridekit mock GPU \(cuda:0, compute 9\.0, 1\.0 GiB\), cuDNN 9\.\d+\.\d+, CUDA runtime 13\.5, driver 13\.5$/m);
+    expect(r.stdout).toMatch(/^device buffers match plan_run$/m);
+    // The mock ignores math types, so tf32 is fp32 here; fp16 goes through half tensors and rounds.
+    expect(r.stdout).toMatch(/^precision tf32: max difference from fp32 0 /m);
+    expect(r.stdout).toMatch(/^precision fp16: max difference from fp32 (?!0 )[\d.e-]+ /m);
+    expect(r.stdout).toMatch(/^out of memory reported: cudnn: buffer creation failed: out of GPU memory: a device tensor needs 1024\.0 TiB/m);
+    expect(r.stdout).toMatch(/^mock device memory still allocated: 0 bytes$/m);
+    expect(r.status).toBe(0);
+  });
+
+  test('the whole conformance table passes through the real plugin and core on the mock device', () => {
+    const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+    const r = spawnSync(process.execPath, [jest, 'test/conformance.test.js', '--reporters=default', '--ci'], {
+      cwd: root, encoding: 'utf8', env: { ...env, STRIDEKIT_BACKEND: 'cudnn' }, timeout: 300000,
+    });
+    const out = r.stdout + r.stderr;
+    expect(out).toMatch(/conformance on cudnn \(stridekit mock GPU/);
+    expect(out).not.toMatch(/\d+ failed/);
+    const counts = /Tests:\s+(?:(\d+) skipped, )?(\d+) passed, (\d+) total/.exec(out);
+    expect(counts).not.toBeNull();
+    expect(Number(counts[2])).toBeGreaterThan(300);
+    expect(Number(counts[1] || 0)).toBeLessThan(5); // only cases with no ONNX Runtime golden
+    expect(r.status).toBe(0);
+  }, 300000);
+
+  test('a convolution that does not fit in device memory is an Error, not a crash', () => {
+    const script = `
+      const sk = require(${JSON.stringify(root)});
+      const x = { data: new Float32Array(1 * 8 * 64 * 64), shape: [1, 8, 64, 64] };
+      const w = { data: new Float32Array(8 * 8 * 3 * 3), shape: [8, 8, 3, 3] };
+      try { sk.convSync(x, w, { padding: 1, backend: 'cudnn' }); console.log('no error'); }
+      catch (e) { console.log('error: ' + e.message); }`;
+    // 64 KiB of "device": the weights fit, the 128 KiB input does not.
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...env, STRIDEKIT_MOCK_CUDA_MEMORY: '65536' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^error: .*out of GPU memory: the input needs 128\.0 KiB/m);
+  });
+});
