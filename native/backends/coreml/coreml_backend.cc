@@ -11,34 +11,12 @@
 #include "coreml_plan.h"
 #include "coreml_runtime.h"
 #include "stridekit/backend.h"
+#include "stridekit/backend_guard.h"
 
 namespace stridekit::coreml {
 namespace {
 
-void copy_text(char* dst, size_t size, const std::string& text) { std::snprintf(dst, size, "%s", text.c_str()); }
-
-// Runs body; turns an exception into a status and "coreml: <what> failed: <message>".
-template <typename Body>
-sk_status guarded(const char* what, sk_error* error, Body&& body) {
-  std::string message;
-  sk_status status = SK_ERROR_DEVICE;
-  try {
-    body();
-    return SK_OK;
-  } catch (const std::bad_alloc&) {
-    status = SK_ERROR_OUT_OF_MEMORY;
-    message = "out of memory";
-  } catch (const std::invalid_argument& e) {
-    status = SK_ERROR_INVALID;
-    message = e.what();
-  } catch (const std::exception& e) {
-    message = e.what();
-  } catch (...) {
-    message = "unknown exception";
-  }
-  if (error) copy_text(error->message, sizeof(error->message), std::string("coreml: ") + what + " failed: " + message);
-  return status;
-}
+constexpr char kName[] = "coreml";
 
 void probe(sk_probe_result* result) {
   std::string device, reason;
@@ -55,7 +33,7 @@ void probe(sk_probe_result* result) {
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,
                       sk_error* error) {
-  return guarded("plan creation", error, [&] {
+  return guarded(kName, "plan creation", error, [&] {
     if (!geometry || !weight || !plan) throw std::invalid_argument("null geometry, weight or plan");
     if (geometry->rank < 1 || geometry->rank > SK_MAX_RANK) {
       throw std::invalid_argument("rank " + std::to_string(geometry->rank) + " is not 1, 2 or 3");
@@ -65,7 +43,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
 }
 
 sk_status plan_run(sk_plan* plan, const sk_conv_shape* shape, const float* x, float* y, sk_error* error) {
-  return guarded("run", error, [&] {
+  return guarded(kName, "run", error, [&] {
     if (!plan || !shape || !x || !y) throw std::invalid_argument("null plan, shape or buffer");
     run_plan(*plan, *shape, x, y);
   });

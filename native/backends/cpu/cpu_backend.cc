@@ -1,27 +1,24 @@
 // The CPU backend's table: probe, plan creation (choose a path, pack the weights once), run, destroy.
 #include "backends/cpu/cpu_backend.h"
 
-#include <cstdio>
-#include <cstring>
-#include <new>
+#include <memory>
 #include <string>
 
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/cpu_plan.h"
 #include "core/thread_pool.h"
+#include "stridekit/backend_guard.h"
 
 namespace stridekit::cpu {
 namespace {
 
-void copy_message(char* dst, size_t size, const std::string& text) {
-  std::snprintf(dst, size, "%s", text.c_str());
-}
+constexpr char kName[] = "cpu";
 
 void probe(sk_probe_result* result) {
   result->available = 1;
   result->reason[0] = '\0';
   const int threads = ThreadPool::instance().size();
-  copy_message(result->device, sizeof(result->device),
+  copy_text(result->device, sizeof(result->device),
                cpu_description() + ", " + std::to_string(threads) +
                    (threads == 1 ? " thread" : " threads"));
 }
@@ -36,8 +33,8 @@ sk_plan::Path choose_path(const sk_conv_geometry& g) {
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias,
                       sk_plan** out, sk_error* error) {
-  try {
-    auto* plan = new sk_plan();
+  return guarded(kName, "packing the weights", error, [&] {
+    auto plan = std::make_unique<sk_plan>();
     plan->geometry = *geometry;
     plan->path = choose_path(*geometry);
     plan->kernel = select_microkernel();
@@ -47,28 +44,20 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
       case sk_plan::Path::kTransposedGemm: pack_transposed_gemm(*plan, weight); break;
       case sk_plan::Path::kDepthwise: pack_depthwise(*plan, weight); break;
     }
-    *out = plan;
-    return SK_OK;
-  } catch (const std::bad_alloc&) {
-    copy_message(error->message, sizeof(error->message), "cpu: out of memory packing weights");
-    return SK_ERROR_OUT_OF_MEMORY;
-  }
+    *out = plan.release();
+  });
 }
 
 sk_status plan_run(sk_plan* plan, const sk_conv_shape* shape, const float* x, float* y,
                    sk_error* error) {
-  try {
+  return guarded(kName, "run", error, [&] {
     const ConvProblem p = make_problem(plan->geometry, *shape);
     switch (plan->path) {
       case sk_plan::Path::kForwardGemm: run_forward_gemm(*plan, p, x, y); break;
       case sk_plan::Path::kTransposedGemm: run_transposed_gemm(*plan, p, x, y); break;
       case sk_plan::Path::kDepthwise: run_depthwise(*plan, p, x, y); break;
     }
-    return SK_OK;
-  } catch (const std::bad_alloc&) {
-    copy_message(error->message, sizeof(error->message), "cpu: out of memory for scratch buffers");
-    return SK_ERROR_OUT_OF_MEMORY;
-  }
+  });
 }
 
 void plan_destroy(sk_plan* plan) { delete plan; }

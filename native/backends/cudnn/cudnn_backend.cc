@@ -11,39 +11,12 @@
 #include "cudnn_plan.h"
 #include "cudnn_runtime.h"
 #include "stridekit/backend.h"
+#include "stridekit/backend_guard.h"
 
 namespace stridekit::cudnn {
 namespace {
 
-void copy_text(char* dst, size_t size, const std::string& text) { std::snprintf(dst, size, "%s", text.c_str()); }
-
-template <typename Body>
-sk_status guarded(const char* what, sk_error* error, Body&& body) {
-  std::string message;
-  sk_status status = SK_ERROR_DEVICE;
-  try {
-    body();
-    return SK_OK;
-  } catch (const DeviceError& e) {
-    status = e.status();
-    message = e.what();
-  } catch (const std::bad_alloc&) {
-    status = SK_ERROR_OUT_OF_MEMORY;
-    message = "out of host memory";
-  } catch (const std::invalid_argument& e) {
-    status = SK_ERROR_INVALID;
-    message = e.what();
-  } catch (const std::length_error& e) {
-    status = SK_ERROR_UNSUPPORTED;
-    message = e.what();
-  } catch (const std::exception& e) {
-    message = e.what();
-  } catch (...) {
-    message = "unknown exception";
-  }
-  if (error) copy_text(error->message, sizeof(error->message), std::string("cudnn: ") + what + " failed: " + message);
-  return status;
-}
+constexpr char kName[] = "cudnn";
 
 bool g_available = false;  // set by probe; nothing touches CUDA before a successful one
 
@@ -61,7 +34,7 @@ void probe(sk_probe_result* result) {
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,
                       sk_error* error) {
-  return guarded("plan creation", error, [&] {
+  return guarded(kName, "plan creation", error, [&] {
     if (!geometry || !weight || !plan) throw std::invalid_argument("null geometry, weight or plan");
     require_device();
     *plan = create_plan(*geometry, weight, bias);
@@ -69,7 +42,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
 }
 
 sk_status plan_run(sk_plan* plan, const sk_conv_shape* shape, const float* x, float* y, sk_error* error) {
-  return guarded("run", error, [&] {
+  return guarded(kName, "run", error, [&] {
     if (!plan || !shape || !x || !y) throw std::invalid_argument("null plan, shape or buffer");
     run_plan(*plan, *shape, x, y);
   });
@@ -78,7 +51,7 @@ sk_status plan_run(sk_plan* plan, const sk_conv_shape* shape, const float* x, fl
 void plan_destroy(sk_plan* plan) { destroy_plan(plan); }
 
 sk_status buffer_create(size_t bytes, sk_buffer** buffer, sk_error* error) {
-  return guarded("buffer creation", error, [&] {
+  return guarded(kName, "buffer creation", error, [&] {
     if (!buffer) throw std::invalid_argument("null buffer");
     require_device();
     use_device();
@@ -90,7 +63,7 @@ sk_status buffer_create(size_t bytes, sk_buffer** buffer, sk_error* error) {
 }
 
 sk_status buffer_write(sk_buffer* buffer, const void* source, size_t bytes, sk_error* error) {
-  return guarded("buffer write", error, [&] {
+  return guarded(kName, "buffer write", error, [&] {
     if (!buffer || (!source && bytes)) throw std::invalid_argument("null buffer or source");
     if (bytes != buffer->bytes) {
       throw std::invalid_argument("writing " + std::to_string(bytes) + " bytes into a buffer of " +
@@ -106,7 +79,7 @@ sk_status buffer_write(sk_buffer* buffer, const void* source, size_t bytes, sk_e
 }
 
 sk_status buffer_read(const sk_buffer* buffer, void* destination, size_t bytes, sk_error* error) {
-  return guarded("buffer read", error, [&] {
+  return guarded(kName, "buffer read", error, [&] {
     if (!buffer || (!destination && bytes)) throw std::invalid_argument("null buffer or destination");
     if (bytes != buffer->bytes) {
       throw std::invalid_argument("reading " + std::to_string(bytes) + " bytes from a buffer of " +
@@ -126,7 +99,7 @@ void buffer_destroy(sk_buffer* buffer) {
 
 sk_status plan_run_device(sk_plan* plan, const sk_conv_shape* shape, const sk_buffer* x, sk_buffer* y,
                           sk_error* error) {
-  return guarded("run", error, [&] {
+  return guarded(kName, "run", error, [&] {
     if (!plan || !shape || !x || !y) throw std::invalid_argument("null plan, shape or buffer");
     run_plan_on_device(*plan, *shape, *x, *y);
   });

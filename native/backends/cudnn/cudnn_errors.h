@@ -11,16 +11,14 @@
 #include <cudnn.h>
 
 #include "stridekit/backend.h"
+#include "stridekit/backend_guard.h"
 
 namespace stridekit::cudnn {
 
-class DeviceError : public std::runtime_error {
+// A CUDA or cuDNN failure with the status it becomes at the ABI (backend_guard.h reports it).
+class DeviceError : public StatusError {
  public:
-  DeviceError(sk_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  sk_status status() const { return status_; }
-
- private:
-  sk_status status_;
+  using StatusError::StatusError;
 };
 
 // "1.5 GiB", "640 KiB": sizes in messages.
