@@ -6,7 +6,7 @@ import { resolveBackend } from './backends';
 import {
   checkDeviceOut, DeviceTensor, deviceInput, deviceWhereHostExpected, isDeviceTensor, rejectDeviceWeight,
 } from './device-tensor';
-import { withCallerStack } from './errors';
+import { withAwaitingStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import { REQUEST } from './native-abi';
@@ -70,12 +70,12 @@ function runSync(direction: Direction, x: unknown, w: unknown, options: unknown)
   return call.result;
 }
 
-async function run(direction: Direction, callSite: Error, x: unknown, w: unknown, options: unknown): Promise<Tensor> {
+async function run(direction: Direction, x: unknown, w: unknown, options: unknown): Promise<Tensor> {
   const call = prepare(direction, x, w, options);
   try {
     await binding().conv(call.backend, request, call.weight, call.bias, call.x, call.y);
   } catch (error) {
-    throw withCallerStack(error, callSite);
+    throw withAwaitingStack(error);
   }
   return call.result;
 }
@@ -108,12 +108,12 @@ function runDeviceSync(direction: Direction, x: DeviceTensor, w: unknown, option
   }
 }
 
-async function runDevice(direction: Direction, callSite: Error, x: DeviceTensor, w: unknown, options: unknown): Promise<DeviceTensor> {
+async function runDevice(direction: Direction, x: DeviceTensor, w: unknown, options: unknown): Promise<DeviceTensor> {
   const { plan, out } = devicePlan(direction, x, w, options);
   try {
     return await plan.run(x, { out });
   } catch (error) {
-    throw withCallerStack(error, callSite);
+    throw withAwaitingStack(error);
   } finally {
     plan.dispose();
   }
@@ -127,7 +127,7 @@ async function runDevice(direction: Direction, callSite: Error, x: DeviceTensor,
 export function conv(x: DeviceTensor, w: TensorInput, options?: DeviceConvOptions): Promise<DeviceTensor>;
 export function conv(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor>;
 export function conv(x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions): Promise<Tensor | DeviceTensor> {
-  return isDeviceTensor(x) ? runDevice(FORWARD, new Error(), x, w, options) : run(FORWARD, new Error(), x, w, options);
+  return isDeviceTensor(x) ? runDevice(FORWARD, x, w, options) : run(FORWARD, x, w, options);
 }
 
 /** conv on the calling thread; throws what conv rejects with. */
@@ -147,7 +147,7 @@ export function convTranspose(x: TensorInput, w: TensorInput, options?: ConvOpti
 export function convTranspose(
   x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions,
 ): Promise<Tensor | DeviceTensor> {
-  return isDeviceTensor(x) ? runDevice(TRANSPOSED, new Error(), x, w, options) : run(TRANSPOSED, new Error(), x, w, options);
+  return isDeviceTensor(x) ? runDevice(TRANSPOSED, x, w, options) : run(TRANSPOSED, x, w, options);
 }
 
 /** convTranspose on the calling thread; throws what convTranspose rejects with. */

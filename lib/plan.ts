@@ -8,7 +8,7 @@ import {
   beginUse, checkDeviceOut, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected, isDeviceTensor,
   rejectDeviceWeight,
 } from './device-tensor';
-import { withCallerStack } from './errors';
+import { withAwaitingStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import type { NativeDeviceTensor, NativePlan } from './native-abi';
@@ -90,7 +90,7 @@ class Plan implements ConvPlan {
   run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
   run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
   run(x: TensorInput | DeviceTensor, options?: RunOptions | DeviceRunOptions): Promise<Tensor | DeviceTensor> {
-    return isDeviceTensor(x) ? this.#runDevice(new Error(), x, options) : this.#run(new Error(), x, options);
+    return isDeviceTensor(x) ? this.#runDevice(x, options) : this.#run(x, options);
   }
 
   #runDeviceSync(x: DeviceTensor, options: unknown): DeviceTensor {
@@ -104,7 +104,7 @@ class Plan implements ConvPlan {
     return run.result;
   }
 
-  async #runDevice(callSite: Error, x: DeviceTensor, options: unknown): Promise<DeviceTensor> {
+  async #runDevice(x: DeviceTensor, options: unknown): Promise<DeviceTensor> {
     const run = this.#prepareDevice(x, options);
     const endRead = beginUse(x, 'read');
     const endWrite = beginUse(run.result, 'write');
@@ -112,7 +112,7 @@ class Plan implements ConvPlan {
       await run.native.runDevice(run.shape, run.x, run.y);
     } catch (error) {
       if (run.fresh) run.result.dispose();
-      throw withCallerStack(error, callSite);
+      throw withAwaitingStack(error);
     } finally {
       endRead();
       endWrite();
@@ -120,12 +120,12 @@ class Plan implements ConvPlan {
     return run.result;
   }
 
-  async #run(callSite: Error, x: TensorInput, options: unknown): Promise<Tensor> {
+  async #run(x: TensorInput, options: unknown): Promise<Tensor> {
     const run = this.#prepare(x, options);
     try {
       await run.native.run(run.shape, run.x, run.result.data);
     } catch (error) {
-      throw withCallerStack(error, callSite);
+      throw withAwaitingStack(error);
     }
     return run.result;
   }

@@ -321,16 +321,30 @@ describe('without the native addon', () => {
   });
 });
 
-describe('native failures carry the caller\'s stack', () => {
-  const { withCallerStack } = require('../dist/errors');
+describe('native failures carry the awaiting caller\'s stack', () => {
+  const { withAwaitingStack } = require('../dist/errors');
 
-  test('the message and class stay, the frames become the call site\'s', () => {
-    function callSiteOfUser() { return new Error(); }
-    const native = new RangeError('backend cpu: out of memory');
-    native.stack = 'RangeError: backend cpu: out of memory';
-    const result = withCallerStack(native, callSiteOfUser());
-    expect(result).toBe(native);
-    expect(result.stack.split('\n')[0]).toBe('RangeError: backend cpu: out of memory');
-    expect(result.stack).toContain('callSiteOfUser');
+  test('the message and class stay, the frames become those of the async functions awaiting the call', () => {
+    // In a child node: jest rewrites stack frames and drops V8's "async" markers. The rejection is made
+    // as a native one arrives, with no JavaScript frames, and awaited two calls deep.
+    const script = `
+      const { withAwaitingStack } = require(${JSON.stringify(path.join(root, 'dist', 'errors'))});
+      const nativeFailure = () => new Promise((resolve, reject) => setImmediate(() => {
+        const native = new RangeError('backend cpu: out of memory');
+        native.stack = 'RangeError: backend cpu: out of memory';
+        reject(native);
+      }));
+      async function stridekitRun() {
+        try { await nativeFailure(); } catch (error) { throw withAwaitingStack(error); }
+      }
+      async function usersInference() { await stridekitRun(); }
+      usersInference().catch((e) => process.stdout.write(e.constructor.name + '\\n' + e.stack));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const [name, header, ...frames] = r.stdout.split('\n');
+    expect(name).toBe('RangeError');
+    expect(header).toBe('RangeError: backend cpu: out of memory');
+    expect(frames[0]).toMatch(/^ +at stridekitRun /);
+    expect(frames[1]).toMatch(/^ +at async usersInference /);
   });
+
 });
