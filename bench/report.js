@@ -3,7 +3,9 @@
 // bench/results/.
 //
 // A row is { layer, gflop, results: { [peer name]: { ms, gflops, shareOfPeak, ... } | { skipped } } };
-// a peer is { name, short } (short: the table's column header, name: the full name, legend and JSON key).
+// a peer is { name, short } (short: the table's column header, name: the full name, legend and JSON key),
+// and { bridgeOf } for a vendor runtime called directly: the name of the stridekit peer that runs the
+// same model through the bridge (its "vs" column becomes a "bridge" column: stridekit's ms / the peer's).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -24,6 +26,16 @@ function speedup(row, reference, peer) {
   return b.ms / a.ms;
 }
 
+/**
+ * How many times longer stridekit's run through the bridge took than the vendor called directly
+ * (median run, or with `best` the fastest run of each), or null.
+ */
+function bridgeRatio(row, directPeer, best = false) {
+  const plugin = row.results[directPeer.bridgeOf], direct = row.results[directPeer.name];
+  if (!ran(plugin) || !ran(direct)) return null;
+  return best ? plugin.minMs / direct.minMs : plugin.ms / direct.ms;
+}
+
 function geometricMean(values) {
   if (values.length === 0) return null;
   return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
@@ -40,7 +52,8 @@ function printGrid(header, body) {
 /** Prints the peers, then table 1 (ms, GFLOP/s, speed-ups) and table 2 (share of the GEMM peak). */
 function printTable(rows, peers, reference, peak) {
   const ref = peers.find((p) => p.name === reference);
-  const others = peers.filter((p) => p.name !== reference);
+  const others = peers.filter((p) => p.name !== reference && !p.bridgeOf);
+  const directs = peers.filter((p) => p.bridgeOf);
   const footnotes = [];
   const shortWidth = Math.max(...peers.map((p) => p.short.length));
 
@@ -48,8 +61,12 @@ function printTable(rows, peers, reference, peak) {
   for (const p of peers) console.log(`  ${pad(p.short, shortWidth)}  ${p.name}${p.timed ? `: ${p.timed}` : ''}`);
 
   console.log(`\nmedian ms (GFLOP/s); "vs X": how many times faster ${ref.short} ran than X (above 1: ${ref.short} is faster)`);
+  for (const p of directs) {
+    const plugin = peers.find((q) => q.name === p.bridgeOf);
+    console.log(`"bridge": ${plugin ? plugin.short : p.bridgeOf} ms / ${p.short} ms, what stridekit adds around the same model (1.00x: nothing); "best": the same for the fastest run of each`);
+  }
   printGrid(
-    ['layer', 'GFLOP', ...peers.map((p) => p.short), ...others.map((p) => `vs ${p.short}`)],
+    ['layer', 'GFLOP', ...peers.map((p) => p.short), ...others.map((p) => `vs ${p.short}`), ...directs.flatMap(() => ['bridge', 'best'])],
     rows.map((row) => [
       row.layer,
       row.gflop.toFixed(3),
@@ -70,6 +87,10 @@ function printTable(rows, peers, reference, peak) {
         const ratio = speedup(row, reference, p.name);
         return ratio === null ? 'n/a' : `${ratio.toFixed(2)}x`;
       }),
+      ...directs.flatMap((p) => [false, true].map((best) => {
+        const ratio = bridgeRatio(row, p, best);
+        return ratio === null ? 'n/a' : `${ratio.toFixed(3)}x`;
+      })),
     ]),
   );
   for (const f of footnotes) console.log(f);
@@ -129,9 +150,9 @@ function niceAxis(v) {
 
 /**
  * Horizontal grouped bars of GFLOP/s per layer and peer, with the measured GEMM peak as a dashed line.
- * options: { title, subtitle, peak: { gflops } }
+ * options: { title, subtitle, peak: { gflops }, notes: lines of text printed under the chart }
  */
-function writeSvg(file, rows, peers, { title, subtitle = '', peak = null } = {}) {
+function writeSvg(file, rows, peers, { title, subtitle = '', peak = null, notes: extraNotes = [] } = {}) {
   const width = 980, margin = 12, fontSize = 11;
   const labelWidth = Math.min(260, Math.max(120, ...rows.map((r) => textWidth(r.layer, fontSize) + 16)));
   const plotLeft = margin + labelWidth, plotWidth = width - plotLeft - 56;
@@ -156,7 +177,7 @@ function writeSvg(file, rows, peers, { title, subtitle = '', peak = null } = {})
     if (result && result.skipped) return [`${p.name} on ${r.layer}: ${result.skipped}`];
     if (result && result.note) return [`† ${p.name} on ${r.layer}: ${result.note}`];
     return [];
-  }));
+  })).concat(extraNotes);
   const noteLines = notes.flatMap((note) => wrap(note, Math.floor((width - 2 * margin) / textWidth('x', 10))));
   const height = top + plotHeight + 48 + noteLines.length * 14;
 
@@ -216,4 +237,4 @@ function writeSvg(file, rows, peers, { title, subtitle = '', peak = null } = {})
   fs.writeFileSync(file, `${parts.join('\n')}\n`);
 }
 
-module.exports = { printTable, speedup, geometricMean, writeJson, writeSvg, ran };
+module.exports = { printTable, speedup, bridgeRatio, geometricMean, writeJson, writeSvg, ran };

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench [-- --threads N] [--layer substring] [--out dir] [--save name] [--tfjs-threaded]
+// npm run bench [-- --threads N] [--layer substring] [--peers substring] [--rounds N] [--out dir] [--save name] [--tfjs-threaded]
 //
 // Runs every layer of bench/layers.json on each available stridekit backend and, in the same process
 // with the same thread count, on the peers a Node.js user would pick instead (onnxruntime-node's CPU
-// execution provider, @tensorflow/tfjs-backend-wasm). Prints the peers and what each one's timed region
-// includes, a table (ms, GFLOP/s, stridekit's speed-up over each peer), each entry's share of the
-// machine's measured GEMM peak, the geometric-mean speed-up and worst layer per peer, and the per-call
-// time on the tiny layer; writes JSON and an SVG chart under bench/results/ (latest.*, and <name>.*
-// with --save <name>, for a run to be recorded in the repository).
+// execution provider, @tensorflow/tfjs-backend-wasm). When the openvino backend is available, OpenVINO
+// called directly (bench/peers/openvino-direct.js: the same model and properties, timed in C++) runs
+// too, and the ratio of stridekit's openvino plan to it is the cost of the bridge. Prints the peers and
+// what each one's timed region includes, a table (ms, GFLOP/s, stridekit's speed-up over each peer, the
+// bridge ratio), each entry's share of the machine's measured GEMM peak, the geometric-mean speed-up and
+// worst layer per peer, and the per-call time on the tiny layer; writes JSON and an SVG chart under
+// bench/results/ (latest.*, and <name>.*  with --save <name>, for a run to be recorded in the repository).
 
 const os = require('node:os');
 const path = require('node:path');
@@ -16,11 +18,22 @@ const path = require('node:path');
 const USAGE = `usage: npm run bench -- [options]
   --threads N        threads for every peer (default: $STRIDEKIT_NUM_THREADS or the CPUs available)
   --layer TEXT       only the layers whose name contains TEXT
+  --peers TEXT       only the peers whose name contains TEXT (e.g. openvino: the plugin and OpenVINO direct)
   --out DIR          where to write the results (default: bench/results)
   --save NAME        also write DIR/NAME.json and DIR/NAME.svg (latest.* are not committed; these are)
+  --rounds N         time every layer N times on every peer, the peers in turn, and keep each peer's
+                     lowest median (default 1): a burst of load from elsewhere then spoils one round, not
+                     the comparison
   --tfjs-threaded    experimental: start tfjs-backend-wasm's threaded build in Node through a start-up
                      workaround (out of the box it runs single-threaded in Node); see bench/peers/tfjs-wasm.js
-  --help             this text`;
+  --help             this text
+
+peers: stridekit's backends (plan.runSync and convSync each), onnxruntime-node, tfjs-backend-wasm and,
+when the openvino backend is available, "openvino (direct)": OpenVINO's C++ runtime called directly on
+the model the plugin compiles, with the same properties and thread count (built on demand with cmake
+from bench/peers/openvino-direct/ in build/plugins/, so after npm run build). Its columns "bridge" and
+"best" are stridekit openvino plan / openvino (direct), on median and on fastest runs: what the facade,
+the core and the plugin add (1.00x: nothing).`;
 
 function fail(message) {
   console.error(`${message}\n${USAGE}`);
@@ -42,6 +55,8 @@ if (flag('help')) {
 
 const threads = Number(argument('threads', process.env.STRIDEKIT_NUM_THREADS || os.availableParallelism()));
 if (!Number.isInteger(threads) || threads < 1) fail(`--threads must be a positive integer, got ${argument('threads')}`);
+const rounds = Number(argument('rounds', 1));
+if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds must be a positive integer, got ${argument('rounds')}`);
 const saveName = argument('save', null);
 if (saveName !== null && !/^[\w.-]+$/.test(saveName)) fail(`--save takes a file name (letters, digits, _ . -), got ${saveName}`);
 // The pool is sized when the addon loads: set the count before stridekit is required.
@@ -50,10 +65,11 @@ process.env.STRIDEKIT_NUM_THREADS = String(threads);
 const sk = require('..');
 const { loadSuite } = require('./layers');
 const { measure, measureOverhead } = require('./timing');
-const { printTable, speedup, geometricMean, writeJson, writeSvg } = require('./report');
+const { printTable, speedup, bridgeRatio, geometricMean, writeJson, writeSvg } = require('./report');
 const { stridekitPeers } = require('./peers/stridekit');
 const { onnxruntimePeer } = require('./peers/onnxruntime');
 const { tfjsWasmPeer } = require('./peers/tfjs-wasm');
+const { openvinoDirectPeer } = require('./peers/openvino-direct');
 
 function maxRelativeError(actual, expected) {
   let err = 0, scale = 1;
@@ -86,7 +102,10 @@ async function gemmPeak(previous = null) {
   return previous && previous.gflops >= peak.gflops ? previous : peak;
 }
 
-/** Per-call time on the tiny layer: stridekit's four entry points, then each other peer's timed call. */
+/**
+ * Per-call time on the tiny layer: stridekit's four entry points on the cpu backend (and plan.runSync
+ * on openvino when it is there), then each other peer's timed call.
+ */
 async function callOverhead(layer, otherPeers) {
   const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: 'cpu', ...layer.options });
   const out = { data: new Float32Array(layer.yShape.reduce((a, b) => a * b, 1)), shape: layer.yShape };
@@ -98,27 +117,69 @@ async function callOverhead(layer, otherPeers) {
     'conv (async)': await measureOverhead(() => sk.conv(layer.x, layer.w, options)),
   };
   plan.dispose();
+  if (sk.backends().some((b) => b.name === 'openvino' && b.available)) {
+    const openvinoPlan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: 'openvino', ...layer.options });
+    stridekit['openvino plan.runSync'] = await measureOverhead(() => openvinoPlan.runSync(layer.x, { out }));
+    openvinoPlan.dispose();
+  }
   const peers = {};
   for (const peer of otherPeers) {
     const job = await peer.prepare(layer);
     if (job.unsupported) continue;
-    peers[peer.name] = await measureOverhead(job.run);
+    peers[peer.name] = job.measureOverhead ? await job.measureOverhead() : await measureOverhead(job.run);
     job.dispose();
   }
   return { layer: layer.name, stridekit, peers };
 }
 
+// The bridge is within target when the plugin's plan takes at most this many times OpenVINO's own run.
+const BRIDGE_TARGET = 1.1;
+
+function bridgeSummary(rows, peers) {
+  const directPeer = peers.find((p) => p.bridgeOf);
+  const compared = rows.filter((r) => r.bridge);
+  if (!directPeer || compared.length === 0) return null;
+  const worst = compared.reduce((a, b) => (b.bridge.ratio > a.bridge.ratio ? b : a));
+  return {
+    plugin: directPeer.bridgeOf,
+    direct: directPeer.name,
+    meaning: 'median ms of the plugin plan / median ms of OpenVINO called directly, per layer: what the facade, the core and the plugin add (bestRun: the same for the fastest run of each)',
+    geometricMean: geometricMean(compared.map((r) => r.bridge.ratio)),
+    bestRunGeometricMean: geometricMean(compared.map((r) => r.bridge.bestRunRatio)),
+    worstRatio: worst.bridge.ratio,
+    worstLayer: worst.layer,
+    target: BRIDGE_TARGET,
+    layersCompared: compared.length,
+    layersWithinTarget: compared.filter((r) => r.bridge.ratio <= BRIDGE_TARGET).length,
+    layersWithinTargetBestRun: compared.filter((r) => r.bridge.bestRunRatio <= BRIDGE_TARGET).length,
+  };
+}
+
+/** The bridge ratio of every layer, for the chart's notes. */
+function bridgeNotes(rows, s) {
+  const perLayer = rows.filter((r) => r.bridge).map((r) => `${r.layer} ${r.bridge.ratio.toFixed(2)}x`).join(', ');
+  return [`bridge (${s.plugin} / ${s.direct}, median ms; 1.00x: the bridge adds nothing): ${perLayer}; geometric mean ${s.geometricMean.toFixed(2)}x (fastest runs: ${s.bestRunGeometricMean.toFixed(2)}x)`];
+}
+
 async function main() {
   const layers = loadSuite(argument('layer'));
   if (layers.length === 0) fail(`no layer matches --layer ${argument('layer')}`);
-  const peers = [...stridekitPeers(sk), onnxruntimePeer(threads), await tfjsWasmPeer(threads, { threaded: flag('tfjs-threaded') })];
+  // OpenVINO called directly sits right after the plugin's plan, the run whose bridge it measures.
+  const ownPeers = stridekitPeers(sk);
+  const direct = await openvinoDirectPeer(sk, threads);
+  const plugin = ownPeers.findIndex((p) => p.name === direct.bridgeOf);
+  const at = plugin < 0 ? ownPeers.length : plugin + 1;
+  const peers = [...ownPeers.slice(0, at), direct, ...ownPeers.slice(at), onnxruntimePeer(threads), await tfjsWasmPeer(threads, { threaded: flag('tfjs-threaded') })];
   for (const p of peers) if (p.threads === undefined && p.backend) p.threads = threads;
-  const usable = peers.filter((p) => !p.unavailable);
+  const wanted = argument('peers', null);
+  const usable = peers.filter((p) => !p.unavailable && (!wanted || p.name.includes(wanted)));
+  if (usable.length === 0) fail(`no available peer matches --peers ${wanted}`);
   for (const p of peers) if (p.unavailable) console.log(`skipping ${p.name}: ${p.unavailable}`);
   const reference = usable[0].name;
   const machine = `${os.cpus()[0].model.trim()}, ${os.cpus().length} CPUs, ${os.platform()}-${os.arch()}`;
   const date = new Date().toISOString();
-  console.log(`stridekit benchmark — ${machine}; ${threads} threads for every peer; node ${process.version}; ${date}`);
+  const roundsText = rounds > 1 ? `; ${rounds} rounds per layer, every peer's lowest median kept` : '';
+  console.log(`stridekit benchmark — ${machine}; ${threads} threads for every peer${roundsText}; node ${process.version}; ${date}`);
   console.log(sk.backends().map((b) => `${b.name}: ${b.available ? b.device : `unavailable (${b.reason})`}`).join('\n'));
   for (const p of usable) if (p.note) console.log(`${p.name}: ${p.note}`);
 
@@ -129,24 +190,42 @@ async function main() {
   for (const layer of layers) {
     process.stderr.write(`${layer.name} ...`);
     const row = { layer: layer.name, gflop: layer.flops / 1e9, results: {} };
-    let expected = null;
+    const jobs = [];
     for (const peer of usable) {
       const job = await peer.prepare(layer);
-      if (job.unsupported) {
-        row.results[peer.name] = { skipped: job.unsupported };
-        continue;
+      if (job.unsupported) row.results[peer.name] = { skipped: job.unsupported };
+      else jobs.push({ peer, job, best: null, medians: [] });
+    }
+    // Every peer once per round, in turn, so that a burst of load from elsewhere falls on all of them;
+    // each keeps its round with the lowest median.
+    for (let round = 0; round < rounds; round++) {
+      for (const entry of jobs) {
+        // A peer timed in its own process (OpenVINO called directly) measures itself, with measure()'s protocol.
+        const timing = entry.job.measure ? await entry.job.measure() : await measure(entry.job.run);
+        entry.medians.push(timing.ms);
+        if (!entry.best || timing.ms < entry.best.ms) entry.best = timing;
+        if (round === rounds - 1) process.stderr.write(` ${entry.peer.short}`);
       }
-      const { ms, minMs, runs } = await measure(job.run);
+    }
+    let expected = null;
+    for (const { peer, job, best, medians } of jobs) {
+      const { ms, minMs, runs, ...measured } = best;
       const output = job.output();
       if (!expected) expected = Float32Array.from(output);
       const error = output.length === expected.length ? maxRelativeError(output, expected) : Infinity;
       const gflops = layer.flops / ms / 1e6;
-      row.results[peer.name] = { ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, maxRelativeError: error, ...(job.note ? { note: job.note } : {}) };
+      row.results[peer.name] = {
+        ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, maxRelativeError: error,
+        ...(rounds > 1 ? { roundMedians: medians } : {}), ...measured, ...(job.note ? { note: job.note } : {}),
+      };
       if (!(error <= 1e-3)) console.warn(`\nwarning: ${peer.name} differs from ${reference} on ${layer.name} by ${error}`);
       job.dispose();
-      process.stderr.write(` ${peer.short}`);
     }
     process.stderr.write('\n');
+    for (const p of usable.filter((b) => b.bridgeOf)) {
+      const ratio = bridgeRatio(row, p);
+      if (ratio !== null) row.bridge = { plugin: p.bridgeOf, direct: p.name, ratio, bestRunRatio: bridgeRatio(row, p, true) };
+    }
     rows.push(row);
   }
   // The peak again, now that everything else has run: keep the better measurement, and every share.
@@ -158,7 +237,7 @@ async function main() {
   console.log('');
   const summary = {};
   for (const peer of usable) {
-    if (peer.name === reference) continue;
+    if (peer.name === reference || peer.bridgeOf) continue; // the bridge line below speaks for OpenVINO direct
     const ratios = rows.map((r) => ({ layer: r.layer, ratio: speedup(r, reference, peer.name) })).filter((v) => v.ratio !== null);
     if (ratios.length === 0) continue;
     const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
@@ -172,6 +251,13 @@ async function main() {
     const s = summary[peer.name];
     const skipped = s.layersSkipped.length ? `; ${s.layersSkipped.length} unsupported, left out` : '';
     console.log(`${reference} vs ${peer.name}: geometric mean ${s.geometricMeanSpeedup.toFixed(2)}x over ${s.layersCompared} layers${skipped}, worst layer ${s.slowestRatio.toFixed(2)}x (${s.slowestLayer})`);
+  }
+
+  const bridge = bridgeSummary(rows, usable);
+  if (bridge) {
+    const s = bridge;
+    const within = Math.round(100 * (s.target - 1));
+    console.log(`bridge (${s.plugin} / ${s.direct}): geometric mean ${s.geometricMean.toFixed(3)}x over ${s.layersCompared} layers, worst ${s.worstRatio.toFixed(3)}x (${s.worstLayer}); within ${within}% on ${s.layersWithinTarget} of ${s.layersCompared}; fastest runs: geometric mean ${s.bestRunGeometricMean.toFixed(3)}x, within ${within}% on ${s.layersWithinTargetBestRun}`);
   }
 
   const tiny = layers.find((l) => l.name.startsWith('tiny'));
@@ -190,18 +276,21 @@ async function main() {
   }));
   const data = {
     date, machine, threads, node: process.version, stridekit: require('../package.json').version,
-    timing: 'median of repeated runs after a warm-up (2 warm-up calls, at least 5 runs and 0.6 s; a layer whose first call takes over 2 s: 1 warm-up and 3 runs)',
+    timing: 'median of repeated runs after a warm-up (2 warm-up calls, at least 5 runs and 0.6 s; a layer whose first call takes over 2 s: 1 warm-up and 3 runs)' +
+      (rounds > 1 ? `; ${rounds} rounds, every peer in turn in each, the lowest of a peer's ${rounds} medians kept (roundMedians lists them)` : ''),
+    rounds,
     gemmPeak: peak, reference, peers: peerInfo,
     skipped: peers.filter((p) => p.unavailable).map((p) => ({ name: p.name, reason: p.unavailable })),
-    summary, overheadMicroseconds: overhead, rows,
+    summary, ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,
   };
   const title = `stridekit benchmark: ${threads} thread${threads === 1 ? '' : 's'} per peer`;
-  const subtitle = `${machine}; node ${process.version}; ${date.slice(0, 16).replace('T', ' ')} UTC; bars: GFLOP/s, median of repeated runs`;
+  const subtitle = `${machine}; node ${process.version}; ${date.slice(0, 16).replace('T', ' ')} UTC; bars: GFLOP/s, median of repeated runs${rounds > 1 ? ` (lowest of ${rounds} rounds)` : ''}`;
   const names = ['latest', ...(saveName ? [saveName] : [])];
   for (const name of names) {
     writeJson(path.join(outDir, `${name}.json`), data);
-    writeSvg(path.join(outDir, `${name}.svg`), rows, usable, { title, subtitle, peak });
+    writeSvg(path.join(outDir, `${name}.svg`), rows, usable, { title, subtitle, peak, notes: bridge ? bridgeNotes(rows, bridge) : [] });
   }
+  for (const p of peers) if (p.close) await p.close();
   console.log(`\nwrote ${names.map((n) => path.relative(process.cwd(), path.join(outDir, n))).map((f) => `${f}.json, ${f}.svg`).join(', ')}`);
   return peers.some((p) => p.keepsProcessAlive);
 }

@@ -18,6 +18,9 @@ struct CompiledShape {
   ov::Shape input_shape, output_shape;
   ov::CompiledModel compiled;
   ov::InferRequest request;
+  // The caller's buffers the request's input and output tensors wrap now (null before the first run).
+  const float* bound_x = nullptr;
+  float* bound_y = nullptr;
 };
 
 // Shapes kept per plan: a plan run on many sizes recompiles instead of growing without bound.

@@ -50,7 +50,8 @@ std::string join(const std::vector<std::string>& names) {
   return out.empty() ? "none" : out;
 }
 
-// Only properties the device accepts: an unknown key makes compile_model throw.
+}  // namespace
+
 ov::AnyMap compile_config(const ov::Core& core, const std::string& device, int threads) {
   std::vector<ov::PropertyName> supported;
   try {
@@ -76,8 +77,6 @@ ov::AnyMap compile_config(const ov::Core& core, const std::string& device, int t
   }
   return config;
 }
-
-}  // namespace
 
 std::string tidy_message(const std::string& what) {
   std::istringstream lines(what);

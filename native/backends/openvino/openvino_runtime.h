@@ -20,6 +20,11 @@ bool open_runtime(std::string* description, std::string* reason);
 // The runtime opened by a successful open_runtime(); plans are only created after one.
 const Runtime& runtime();
 
+// The properties every model is compiled with on device: the LATENCY performance hint, float32
+// inference precision and, when threads > 0, INFERENCE_NUM_THREADS; only those the device accepts (an
+// unknown key makes compile_model throw). bench/peers/openvino-direct compiles with the same map.
+ov::AnyMap compile_config(const ov::Core& core, const std::string& device, int threads);
+
 // An OpenVINO exception's text without its "Exception from <file>:<line>:" lines, on one line.
 std::string tidy_message(const std::string& what);
 

@@ -1,0 +1,175 @@
+'use strict';
+// OpenVINO called directly, the peer beside stridekit's openvino backend: what the plugin, the core and
+// the facade add around OpenVINO (the cost of the bridge) is the ratio of the two.
+//
+// The driver, bench/peers/openvino-direct/openvino_direct.cc, compiles the model the plugin compiles
+// (the plugin's own model_builder.cc and compile properties) and times ov::InferRequest::infer() in
+// C++, with the protocol of bench/timing.js. This module builds it (the CMake target
+// stridekit_openvino_direct, in the plugin build folder that `npm run build` configured), starts it once
+// per benchmark, and hands it one layer at a time: the tensors as raw float32 files in a temporary
+// folder, the geometry and timing parameters on one line of stdin; it answers with one JSON line and
+// writes its output for the benchmark's error check. Process start-up, file reading and compile_model
+// stay outside the timings.
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const { TIMING_DEFAULTS, OVERHEAD_DEFAULTS } = require('../timing');
+
+const ROOT = path.join(__dirname, '..', '..');
+const BUILD_DIR = path.join(ROOT, 'build', 'plugins'); // scripts/build-native.js builds the plugins here
+const TARGET = 'stridekit_openvino_direct';
+const EXECUTABLE = path.join(BUILD_DIR, 'bench', process.platform === 'win32' ? `${TARGET}.exe` : TARGET);
+const NAME = 'openvino (direct)';
+const SHORT = 'ov direct';
+// The stridekit peer whose run this one measures the bridge of (bench/peers/stridekit.js names it).
+const PLUGIN_PEER = 'stridekit openvino plan';
+
+/** The target built (or found up to date) in the plugin build folder; a reason string when that fails. */
+function buildDriver() {
+  if (!fs.existsSync(path.join(BUILD_DIR, 'CMakeCache.txt'))) {
+    return `${path.relative(ROOT, BUILD_DIR)}/ is not configured: run npm run build first`;
+  }
+  const built = spawnSync('cmake', ['--build', BUILD_DIR, '--target', TARGET, '--config', 'Release'], { encoding: 'utf8' });
+  if (built.error) return `cannot run cmake to build the driver: ${built.error.message}`;
+  if (built.status !== 0) {
+    const last = `${built.stdout}\n${built.stderr}`.trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+    return `building the driver (cmake --build ${path.relative(ROOT, BUILD_DIR)} --target ${TARGET}) failed: ${last}`;
+  }
+  return fs.existsSync(EXECUTABLE) ? null : `the driver was built but ${EXECUTABLE} is missing`;
+}
+
+/** The driver process, as a function from one request line to its parsed JSON reply. */
+function startDriver() {
+  const child = spawn(EXECUTABLE, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let ended = null;
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    const next = waiting.shift();
+    if (next) next.resolve(line);
+  });
+  child.on('exit', (code, signal) => {
+    ended = `the driver exited (${signal || `code ${code}`})`;
+    for (const w of waiting.splice(0)) w.reject(new Error(ended));
+  });
+  child.on('error', (error) => {
+    ended = `the driver failed to start: ${error.message}`;
+    for (const w of waiting.splice(0)) w.reject(new Error(ended));
+  });
+  const nextReply = () => new Promise((resolve, reject) => {
+    if (ended) reject(new Error(ended));
+    else waiting.push({ resolve: (line) => resolve(JSON.parse(line)), reject });
+  });
+  return {
+    hello: nextReply(),
+    request(line) {
+      const reply = nextReply();
+      child.stdin.write(`${line}\n`);
+      return reply;
+    },
+    close: () => new Promise((resolve) => {
+      if (ended) return resolve();
+      child.once('exit', resolve);
+      child.stdin.end();
+      return undefined;
+    }),
+  };
+}
+
+/** The layer as the core hands it to the plugin: geometry and fully explicit shape, one field a word. */
+function layerFields(layer, files) {
+  const rank = layer.rank;
+  const perDim = (v, fallback) => (v === undefined ? Array(rank).fill(fallback) : Array.isArray(v) ? v : Array(rank).fill(v));
+  const pads = layer.options.padding.map((p) => (Array.isArray(p) ? p : [p, p]));
+  const fields = {
+    rank,
+    transposed: 0,
+    layout: 0, // channels first, as bench/layers.js lays every layer out
+    activation: 0,
+    groups: layer.options.groups || 1,
+    c: layer.x.shape[1],
+    k: layer.w.shape[0],
+    kernel: layer.w.shape.slice(2),
+    stride: perDim(layer.options.stride, 1),
+    dilation: perDim(layer.options.dilation, 1),
+    batch: layer.x.shape[0],
+    in: layer.x.shape.slice(2),
+    out: layer.yShape.slice(2),
+    pad_begin: pads.map((p) => p[0]),
+    pad_end: pads.map((p) => p[1]),
+    ...files,
+  };
+  return Object.entries(fields).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : value}`).join(' ');
+}
+
+function writeFloats(file, data) {
+  fs.writeFileSync(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+}
+
+async function openvinoDirectPeer(sk, threads) {
+  const openvino = sk.backends().find((b) => b.name === 'openvino');
+  if (!openvino || !openvino.available) {
+    const why = openvino ? openvino.reason : 'not known to this stridekit';
+    return { name: NAME, short: SHORT, unavailable: `no bridge to measure: the openvino backend is unavailable (${why})` };
+  }
+  const problem = buildDriver();
+  if (problem) return { name: NAME, short: SHORT, unavailable: problem };
+  const driver = startDriver();
+  let hello;
+  try {
+    hello = await driver.hello;
+  } catch (error) {
+    return { name: NAME, short: SHORT, unavailable: error.message };
+  }
+  // The device the plugin compiles for: it reads the same variable (native/backends/openvino/openvino_runtime.cc).
+  const device = process.env.STRIDEKIT_OPENVINO_DEVICE || 'CPU';
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-bench-openvino-'));
+  const common = `device=${device} threads=${threads}`;
+
+  return {
+    name: NAME,
+    short: SHORT,
+    threads,
+    version: hello.openvino,
+    bridgeOf: PLUGIN_PEER,
+    timed: `ov::InferRequest::infer() in a C++ process on the request's own tensors, filled once; the plugin's model and compile properties (${device}, INFERENCE_NUM_THREADS ${threads}); compile and process start outside timing`,
+    async prepare(layer) {
+      const files = { x: path.join(folder, 'x.f32'), w: path.join(folder, 'w.f32'), bias: path.join(folder, 'bias.f32'), y: path.join(folder, 'y.f32') };
+      writeFloats(files.x, layer.x.data);
+      writeFloats(files.w, layer.w.data);
+      writeFloats(files.bias, layer.bias);
+      fs.rmSync(files.y, { force: true });
+      const fields = layerFields(layer, files);
+      const ask = async (line) => {
+        const reply = await driver.request(line);
+        if (!reply.ok) throw new Error(`${NAME} on ${layer.name}: ${reply.error}`);
+        return reply;
+      };
+      const t = TIMING_DEFAULTS, o = OVERHEAD_DEFAULTS;
+      return {
+        async measure() {
+          const r = await ask(`mode=time ${common} ${fields} warmup=${t.warmup} min_runs=${t.minRuns} max_runs=${t.maxRuns} min_seconds=${t.minSeconds} slow_seconds=${t.slowSeconds} slow_runs=${t.slowRuns}`);
+          return { ms: r.ms, minMs: r.minMs, runs: r.runs, compileMs: r.compileMs, properties: r.properties };
+        },
+        async measureOverhead() {
+          const r = await ask(`mode=overhead ${common} ${fields} batch_calls=${o.batch} batches=${o.batches} warmup_batches=${o.warmupBatches}`);
+          return r.microsecondsPerCall;
+        },
+        output: () => {
+          const bytes = fs.readFileSync(files.y);
+          return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        },
+        dispose: () => {},
+      };
+    },
+    async close() {
+      await driver.close();
+      fs.rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { openvinoDirectPeer, PLUGIN_PEER };

@@ -1,0 +1,287 @@
+// OpenVINO called directly: the peer that `npm run bench` sets beside stridekit's openvino backend, so
+// that what the plugin and the core add around OpenVINO (the cost of the bridge) can be read off.
+//
+// It compiles the very model the plugin compiles — the same model_builder.cc, the same compile_config()
+// (LATENCY hint, f32 inference precision, INFERENCE_NUM_THREADS) — and times ov::InferRequest::infer()
+// on the request's own input and output tensors, filled once: OpenVINO as its own documentation has a
+// C++ program call it, with no N-API, no core and no per-run tensor set-up in between.
+//
+// Protocol (bench/peers/openvino-direct.js): on start, one JSON line {"ok":true,"openvino":...,"device":...}.
+// Then one request per line on stdin, space-separated key=value fields, lists comma-separated:
+//   mode=time|overhead device=CPU threads=N rank=R transposed=0|1 layout=0|1 activation=A groups=G c=C k=K
+//   kernel=.. stride=.. dilation=.. batch=N in=.. out=.. pad_begin=.. pad_end=..
+//   x=FILE w=FILE [bias=FILE] [y=FILE]          raw little-endian float32; y is written after timing
+//   warmup= min_runs= max_runs= min_seconds= slow_seconds= slow_runs=   (mode=time: bench/timing.js measure)
+//   batch_calls= batches= warmup_batches=                                 (mode=overhead: measureOverhead)
+// and one JSON line in reply: {"ok":true,"compileMs":..,"ms":..,"minMs":..,"runs":..,"properties":{..}} or
+// {"ok":true,...,"microsecondsPerCall":..} or {"ok":false,"error":"..."}. Process start-up, file reading
+// and compile_model are outside every timing. End of input ends the process.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <openvino/core/version.hpp>
+#include <openvino/runtime/core.hpp>
+#include <openvino/runtime/properties.hpp>
+
+#include "model_builder.h"
+#include "openvino_runtime.h"
+#include "stridekit/backend.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Fields = std::map<std::string, std::string>;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+Fields parse_fields(const std::string& line) {
+  Fields fields;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    const size_t eq = word.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument("field without '=': " + word);
+    fields[word.substr(0, eq)] = word.substr(eq + 1);
+  }
+  return fields;
+}
+
+const std::string& field(const Fields& fields, const std::string& key) {
+  auto it = fields.find(key);
+  if (it == fields.end()) throw std::invalid_argument("missing field " + key);
+  return it->second;
+}
+
+int64_t integer(const Fields& fields, const std::string& key) { return std::stoll(field(fields, key)); }
+double number(const Fields& fields, const std::string& key) { return std::stod(field(fields, key)); }
+
+// "3,3" into values[0..rank); exactly rank values.
+void integers(const Fields& fields, const std::string& key, int rank, int64_t* values) {
+  std::istringstream list(field(fields, key));
+  std::string item;
+  int n = 0;
+  while (std::getline(list, item, ',')) {
+    if (n == rank) break;
+    values[n++] = std::stoll(item);
+  }
+  if (n != rank || std::getline(list, item, ',')) {
+    throw std::invalid_argument(key + " needs " + std::to_string(rank) + " values, got " + field(fields, key));
+  }
+}
+
+std::vector<float> read_floats(const std::string& file, size_t count) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<float> values(count);
+  in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(count * sizeof(float)));
+  if (!in || in.peek() != std::char_traits<char>::eof()) {
+    throw std::invalid_argument(file + " does not hold exactly " + std::to_string(count) + " float32 values");
+  }
+  return values;
+}
+
+void write_floats(const std::string& file, const float* values, size_t count) {
+  std::ofstream out(file, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(values), static_cast<std::streamsize>(count * sizeof(float)));
+  if (!out) throw std::runtime_error("cannot write " + file);
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+// The geometry and shape of the request, as the core would hand them to the plugin.
+void read_layer(const Fields& f, sk_conv_geometry* g, sk_conv_shape* s) {
+  *g = sk_conv_geometry{};
+  *s = sk_conv_shape{};
+  g->struct_size = sizeof(sk_conv_geometry);
+  s->struct_size = sizeof(sk_conv_shape);
+  g->rank = static_cast<int32_t>(integer(f, "rank"));
+  if (g->rank < 1 || g->rank > SK_MAX_RANK) throw std::invalid_argument("rank must be 1, 2 or 3");
+  g->transposed = static_cast<int32_t>(integer(f, "transposed"));
+  g->layout = static_cast<int32_t>(integer(f, "layout"));
+  g->activation = static_cast<int32_t>(integer(f, "activation"));
+  g->has_bias = f.count("bias") ? 1 : 0;
+  g->groups = integer(f, "groups");
+  g->in_channels = integer(f, "c");
+  g->out_channels = integer(f, "k");
+  g->precision = SK_PRECISION_FP32;
+  integers(f, "kernel", g->rank, g->kernel);
+  integers(f, "stride", g->rank, g->stride);
+  integers(f, "dilation", g->rank, g->dilation);
+  s->batch = integer(f, "batch");
+  integers(f, "in", g->rank, s->in_size);
+  integers(f, "out", g->rank, s->out_size);
+  integers(f, "pad_begin", g->rank, s->pad_begin);
+  integers(f, "pad_end", g->rank, s->pad_end);
+}
+
+size_t element_count(const ov::Shape& shape) {
+  size_t n = 1;
+  for (size_t d : shape) n *= d;
+  return n;
+}
+
+// What the compiled model settled on, so that the report can show both sides ran alike.
+std::string compiled_properties(const ov::CompiledModel& compiled) {
+  std::string out = "{";
+  auto add = [&](const std::string& key, const std::string& value) {
+    out += (out.size() > 1 ? "," : "") + json_string(key) + ":" + value;
+  };
+  try {
+    add("INFERENCE_NUM_THREADS", std::to_string(compiled.get_property(ov::inference_num_threads)));
+    add("NUM_STREAMS", std::to_string(compiled.get_property(ov::num_streams).num));
+    std::ostringstream hint, precision;
+    hint << compiled.get_property(ov::hint::performance_mode);
+    precision << compiled.get_property(ov::hint::inference_precision);
+    add("PERFORMANCE_HINT", json_string(hint.str()));
+    add("INFERENCE_PRECISION_HINT", json_string(precision.str()));
+  } catch (const std::exception&) {
+    // a device that does not report one of these: the others are still worth showing
+  }
+  return out + "}";
+}
+
+// Times infer() as bench/timing.js measure() times a call: a warm-up, then runs until both a minimum
+// count and a minimum time are reached (a slow first call: one warm-up, a few runs); median and fastest.
+std::string time_infer(ov::InferRequest& request, const Fields& f) {
+  const int warmup = static_cast<int>(integer(f, "warmup")), min_runs = static_cast<int>(integer(f, "min_runs"));
+  const int max_runs = static_cast<int>(integer(f, "max_runs")), slow_runs = static_cast<int>(integer(f, "slow_runs"));
+  const double min_ms = number(f, "min_seconds") * 1000, slow_ms = number(f, "slow_seconds") * 1000;
+  const auto first = Clock::now();
+  request.infer();
+  const bool slow = milliseconds_since(first) > slow_ms;
+  for (int i = 1; i < (slow ? 1 : warmup); ++i) request.infer();
+  const int wanted = slow ? slow_runs : min_runs;
+  std::vector<double> times;
+  const auto start = Clock::now();
+  while (static_cast<int>(times.size()) < max_runs &&
+         (static_cast<int>(times.size()) < wanted || (!slow && milliseconds_since(start) < min_ms))) {
+    const auto t0 = Clock::now();
+    request.infer();
+    times.push_back(milliseconds_since(t0));
+  }
+  return "\"ms\":" + json_number(median(times)) + ",\"minMs\":" +
+         json_number(*std::min_element(times.begin(), times.end())) + ",\"runs\":" + std::to_string(times.size());
+}
+
+// Microseconds per infer() in batches, as bench/timing.js measureOverhead() times a cheap call.
+std::string time_overhead(ov::InferRequest& request, const Fields& f) {
+  const int batch = static_cast<int>(integer(f, "batch_calls")), batches = static_cast<int>(integer(f, "batches"));
+  const int warmup_batches = static_cast<int>(integer(f, "warmup_batches"));
+  auto run_batch = [&] {
+    for (int i = 0; i < batch; ++i) request.infer();
+  };
+  request.infer();
+  for (int i = 0; i < warmup_batches; ++i) run_batch();
+  std::vector<double> per_call;
+  for (int b = 0; b < batches; ++b) {
+    const auto t0 = Clock::now();
+    run_batch();
+    per_call.push_back(milliseconds_since(t0) * 1000 / batch);
+  }
+  return "\"microsecondsPerCall\":" + json_number(median(per_call));
+}
+
+std::string handle(ov::Core& core, const std::string& line) {
+  const Fields f = parse_fields(line);
+  sk_conv_geometry g;
+  sk_conv_shape s;
+  read_layer(f, &g, &s);
+  const int64_t per_group = (g.transposed ? g.out_channels : g.in_channels) / g.groups;
+  int64_t weight_count = (g.transposed ? g.in_channels : g.out_channels) * per_group;
+  for (int i = 0; i < g.rank; ++i) weight_count *= g.kernel[i];
+  const ov::Shape x_shape = stridekit::openvino::input_shape(g, s);
+  const ov::Shape y_shape = stridekit::openvino::output_shape(g, s);
+  const std::vector<float> x = read_floats(field(f, "x"), element_count(x_shape));
+  const std::vector<float> w = read_floats(field(f, "w"), static_cast<size_t>(weight_count));
+  const std::vector<float> bias =
+      g.has_bias ? read_floats(field(f, "bias"), static_cast<size_t>(g.out_channels)) : std::vector<float>();
+
+  const std::string& device = field(f, "device");
+  const auto compile_start = Clock::now();
+  const auto model = stridekit::openvino::build_model(g, s, w.data(), g.has_bias ? bias.data() : nullptr);
+  ov::CompiledModel compiled =
+      core.compile_model(model, device, stridekit::openvino::compile_config(core, device, static_cast<int>(integer(f, "threads"))));
+  ov::InferRequest request = compiled.create_infer_request();
+  const double compile_ms = milliseconds_since(compile_start);
+
+  ov::Tensor input = request.get_input_tensor();
+  std::memcpy(input.data<float>(), x.data(), x.size() * sizeof(float));
+  const std::string& mode = field(f, "mode");
+  std::string timing;
+  if (mode == "time") {
+    timing = time_infer(request, f);
+  } else if (mode == "overhead") {
+    timing = time_overhead(request, f);
+  } else {
+    throw std::invalid_argument("mode must be time or overhead, got " + mode);
+  }
+  ov::Tensor output = request.get_output_tensor();
+  if (output.get_shape() != y_shape) {
+    throw std::runtime_error("OpenVINO produced " + stridekit::openvino::shape_text(output.get_shape()) +
+                             ", expected " + stridekit::openvino::shape_text(y_shape));
+  }
+  if (f.count("y")) write_floats(field(f, "y"), output.data<float>(), element_count(y_shape));
+  return "{\"ok\":true,\"compileMs\":" + json_number(compile_ms) + "," + timing +
+         ",\"properties\":" + compiled_properties(compiled) + "}";
+}
+
+}  // namespace
+
+int main() {
+  std::ios::sync_with_stdio(false);
+  ov::Core core;
+  {
+    std::string build = ov::get_openvino_version().buildNumber;
+    std::cout << "{\"ok\":true,\"openvino\":" << json_string(build.substr(0, build.find('-'))) << "}" << std::endl;
+  }
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.empty()) continue;
+    std::string reply;
+    try {
+      reply = handle(core, line);
+    } catch (const std::exception& e) {
+      reply = "{\"ok\":false,\"error\":" + json_string(stridekit::openvino::tidy_message(e.what())) + "}";
+    }
+    std::cout << reply << std::endl;
+  }
+  return 0;
+}
