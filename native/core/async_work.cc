@@ -20,9 +20,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long the JavaScript thread keeps its event loop polling after it starts a job. Long enough
-// for a small layer (the benchmark's tiny layer computes in ~8 us), short because while the loop
-// polls it takes a core from the computation.
+// How long the JavaScript thread keeps its event loop polling after it starts a job, when the
+// environment's previous job took less than that. Long enough for a small layer (the benchmark's
+// tiny layer computes in ~8 us). Only then: while the loop polls it takes a core from the
+// computation, which on the 2-core development VM made a 50 us layer's plan.run() take 130-160 us
+// instead of 70-90 us; for the tiny layer polling halves plan.run() (12 us instead of 21 us).
 constexpr auto kPollAfterStart = std::chrono::microseconds(25);
 
 struct Channel;
@@ -31,6 +33,7 @@ struct Job {
   std::function<void()> work;
   std::function<void()> on_settled;  // on the JavaScript thread, after work
   std::string error;  // written by the runner; empty when the work succeeded
+  Clock::duration took{};  // written by the runner: how long work ran
   napi_deferred deferred = nullptr;
   napi_async_context context = nullptr;
   std::vector<napi_ref> keep_alive;
@@ -49,6 +52,7 @@ struct Channel {
   // JavaScript thread only.
   int in_flight = 0;  // started, not yet settled
   Clock::time_point poll_until;
+  Clock::duration last_took{};  // how long the last settled job's work ran
 
   // Shared with the runner.
   std::mutex mutex;
@@ -70,6 +74,7 @@ void execute(const std::shared_ptr<Job>& job) {  // on the runner
     if (c.closed) return;
     c.running = true;
   }
+  const Clock::time_point start = Clock::now();
   try {
     job->work();
   } catch (const std::bad_alloc&) {
@@ -80,6 +85,7 @@ void execute(const std::shared_ptr<Job>& job) {  // on the runner
   } catch (...) {
     job->error = "native failure";
   }
+  job->took = Clock::now() - start;
   std::lock_guard<std::mutex> lock(c.mutex);
   c.running = false;
   if (c.closed) {
@@ -151,6 +157,7 @@ void drain(Channel& c) {
     }
     for (const std::shared_ptr<Job>& job : done) {
       if (--c.in_flight == 0) uv_unref(reinterpret_cast<uv_handle_t*>(c.wake));
+      c.last_took = job->took;
       settle(c, *job);  // may start new jobs: promise reactions run in here
     }
     const bool idle = c.in_flight == 0 || Clock::now() > c.poll_until;
@@ -251,8 +258,10 @@ Napi::Promise PromiseWork::Start(Napi::Env env, const char* name, std::function<
   }
 
   if (c.in_flight++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(c.wake));
-  c.poll_until = Clock::now() + kPollAfterStart;
-  if (!c.polling) {
+  if (c.last_took < kPollAfterStart) {
+    c.poll_until = Clock::now() + kPollAfterStart;
+  }
+  if (c.last_took < kPollAfterStart && !c.polling) {
     {
       std::lock_guard<std::mutex> lock(c.mutex);
       c.polling = true;

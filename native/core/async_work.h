@@ -2,9 +2,9 @@
 // plan.run() and every other asynchronous call of the addon.
 //
 // The work runs on the process-wide JobRunner (core/job_runner.h), never on the JavaScript thread.
-// Its result comes back through one uv_async_t per JavaScript environment; for a short while after
-// starting a job the environment's event loop polls instead of sleeping (a uv_idle_t), so a small
-// layer's result is picked up without a kernel wake-up. A worker thread that is terminated while its
+// Its result comes back through one uv_async_t per JavaScript environment; when the environment's
+// previous job was short, its event loop polls for a short while after starting the next one instead
+// of sleeping (a uv_idle_t), so a small layer's result is picked up without a kernel wake-up. A worker thread that is terminated while its
 // job runs waits for that job in its cleanup hook: the job writes into that environment's buffers.
 #pragma once
 
