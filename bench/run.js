@@ -235,22 +235,42 @@ async function main() {
   printTable(rows, usable, reference, peak);
 
   console.log('');
-  const summary = {};
-  for (const peer of usable) {
-    if (peer.name === reference || peer.bridgeOf) continue; // the bridge line below speaks for OpenVINO direct
-    const ratios = rows.map((r) => ({ layer: r.layer, ratio: speedup(r, reference, peer.name) })).filter((v) => v.ratio !== null);
-    if (ratios.length === 0) continue;
-    const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
-    summary[peer.name] = {
+  // How many times faster `a` ran than `b` over the layers both ran: geometric mean and worst layer.
+  const compare = (a, b) => {
+    const ratios = rows.map((r) => ({ layer: r.layer, ratio: speedup(r, a, b) })).filter((v) => v.ratio !== null);
+    if (ratios.length === 0) return null;
+    const worst = ratios.reduce((x, y) => (y.ratio < x.ratio ? y : x));
+    return {
       geometricMeanSpeedup: geometricMean(ratios.map((v) => v.ratio)),
       slowestRatio: worst.ratio,
       slowestLayer: worst.layer,
       layersCompared: ratios.length,
-      layersSkipped: rows.filter((r) => r.results[peer.name] && r.results[peer.name].skipped).map((r) => r.layer),
+      layersSkipped: rows.filter((r) => r.results[b] && r.results[b].skipped).map((r) => r.layer),
     };
-    const s = summary[peer.name];
+  };
+  const line = (a, b, s) => {
     const skipped = s.layersSkipped.length ? `; ${s.layersSkipped.length} unsupported, left out` : '';
-    console.log(`${reference} vs ${peer.name}: geometric mean ${s.geometricMeanSpeedup.toFixed(2)}x over ${s.layersCompared} layers${skipped}, worst layer ${s.slowestRatio.toFixed(2)}x (${s.slowestLayer})`);
+    console.log(`${a} vs ${b}: geometric mean ${s.geometricMeanSpeedup.toFixed(2)}x over ${s.layersCompared} layers${skipped}, worst layer ${s.slowestRatio.toFixed(2)}x (${s.slowestLayer})`);
+  };
+  const summary = {};
+  for (const peer of usable) {
+    if (peer.name === reference || peer.bridgeOf) continue; // the bridge line below speaks for OpenVINO direct
+    const s = compare(reference, peer.name);
+    if (!s) continue;
+    summary[peer.name] = s;
+    line(reference, peer.name, s);
+  }
+  // Every other stridekit backend's plan against the outside peers too: each backend has its own
+  // targets (the cpu backend's against onnxruntime-node, say), whichever backend 'auto' selects.
+  const planSummaries = {};
+  const outside = usable.filter((p) => !p.backend && !p.bridgeOf);
+  for (const plan of usable.filter((p) => p.backend && p.name !== reference && p.name.endsWith(' plan'))) {
+    for (const peer of outside) {
+      const s = compare(plan.name, peer.name);
+      if (!s) continue;
+      (planSummaries[plan.name] ||= {})[peer.name] = s;
+      line(plan.name, peer.name, s);
+    }
   }
 
   const bridge = bridgeSummary(rows, usable);
@@ -281,7 +301,7 @@ async function main() {
     rounds,
     gemmPeak: peak, reference, peers: peerInfo,
     skipped: peers.filter((p) => p.unavailable).map((p) => ({ name: p.name, reason: p.unavailable })),
-    summary, ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,
+    summary, planSummaries, ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,
   };
   const title = `stridekit benchmark: ${threads} thread${threads === 1 ? '' : 's'} per peer`;
   const subtitle = `${machine}; node ${process.version}; ${date.slice(0, 16).replace('T', ' ')} UTC; bars: GFLOP/s, median of repeated runs${rounds > 1 ? ` (lowest of ${rounds} rounds)` : ''}`;

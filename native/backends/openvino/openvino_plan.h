@@ -21,6 +21,8 @@ struct CompiledShape {
   // The caller's buffers the request's input and output tensors wrap now (null before the first run).
   const float* bound_x = nullptr;
   float* bound_y = nullptr;
+  bool y_checked = false;   // whether a run since binding bound_y has set y_in_place
+  bool y_in_place = false;  // whether infer() writes into bound_y itself
 };
 
 // Shapes kept per plan: a plan run on many sizes recompiles instead of growing without bound.
