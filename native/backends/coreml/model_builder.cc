@@ -10,6 +10,7 @@
 
 #include "mil_block.h"
 #include "protobuf_writer.h"
+#include "stridekit/conv_shape.h"
 
 namespace stridekit::coreml {
 namespace {
@@ -39,19 +40,6 @@ Shape tensor_shape(const sk_conv_geometry& g, int64_t batch, int64_t channels, c
   for (int i = 0; i < g.rank; ++i) shape.push_back(spatial[i]);
   if (channels_last) shape.push_back(channels);
   return shape;
-}
-
-// Order that moves channels from the end to position 1 (to_channels_first) or back.
-std::vector<int64_t> layout_order(int rank, bool to_channels_first) {
-  std::vector<int64_t> order{0};
-  if (to_channels_first) {
-    order.push_back(rank + 1);
-    for (int i = 1; i <= rank; ++i) order.push_back(i);
-  } else {
-    for (int i = 2; i <= rank + 1; ++i) order.push_back(i);
-    order.push_back(1);
-  }
-  return order;
 }
 
 int64_t effective_kernel(const sk_conv_geometry& g, int i) { return (g.kernel[i] - 1) * g.dilation[i] + 1; }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cudnn_runtime.h"
+#include "stridekit/conv_shape.h"
 
 namespace stridekit::cudnn {
 namespace {
@@ -18,23 +19,6 @@ const float kOne = 1.0f, kZero = 0.0f;  // cuDNN's alpha and beta: float for flo
 
 cudnnDataType_t compute_type(const Lowering& L) { return L.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
 size_t compute_bytes(const Lowering& L) { return L.half ? 2 : 4; }
-
-int64_t product(const int64_t* values, int n) {
-  int64_t p = 1;
-  for (int i = 0; i < n; ++i) p *= values[i];
-  return p;
-}
-
-bool same_shape(const sk_conv_shape& a, const sk_conv_shape& b, int rank) {
-  if (a.batch != b.batch) return false;
-  for (int i = 0; i < rank; ++i) {
-    if (a.in_size[i] != b.in_size[i] || a.out_size[i] != b.out_size[i] || a.pad_begin[i] != b.pad_begin[i] ||
-        a.pad_end[i] != b.pad_end[i]) {
-      return false;
-    }
-  }
-  return true;
-}
 
 const char* precision_name(int32_t precision) {
   switch (precision) {

@@ -9,6 +9,8 @@
 
 #include <openvino/opsets/opset13.hpp>
 
+#include "stridekit/conv_shape.h"
+
 namespace stridekit::openvino {
 namespace {
 
@@ -16,19 +18,6 @@ namespace ops = ov::opset13;
 
 std::shared_ptr<ops::Constant> i64_constant(const std::vector<int64_t>& values) {
   return ops::Constant::create(ov::element::i64, ov::Shape{values.size()}, values);
-}
-
-// Order that moves channels from the end to position 1 (to_channels_first) or back.
-std::vector<int64_t> layout_order(int rank, bool to_channels_first) {
-  std::vector<int64_t> order{0};
-  if (to_channels_first) {
-    order.push_back(rank + 1);
-    for (int i = 1; i <= rank; ++i) order.push_back(i);
-  } else {
-    for (int i = 2; i <= rank + 1; ++i) order.push_back(i);
-    order.push_back(1);
-  }
-  return order;
 }
 
 ov::Output<ov::Node> transpose(const ov::Output<ov::Node>& x, int rank, bool to_channels_first) {

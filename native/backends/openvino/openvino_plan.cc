@@ -9,26 +9,10 @@
 
 #include "model_builder.h"
 #include "openvino_runtime.h"
+#include "stridekit/conv_shape.h"
 
 namespace stridekit::openvino {
 namespace {
-
-int64_t product(const int64_t* values, int rank) {
-  int64_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= values[i];
-  return n;
-}
-
-bool same_shape(const sk_conv_shape& a, const sk_conv_shape& b, int rank) {
-  if (a.batch != b.batch) return false;
-  for (int i = 0; i < rank; ++i) {
-    if (a.in_size[i] != b.in_size[i] || a.out_size[i] != b.out_size[i] || a.pad_begin[i] != b.pad_begin[i] ||
-        a.pad_end[i] != b.pad_end[i]) {
-      return false;
-    }
-  }
-  return true;
-}
 
 CompiledShape compile(const sk_plan& plan, const sk_conv_shape& shape) {
   const sk_conv_geometry& g = plan.geometry;
