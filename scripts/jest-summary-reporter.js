@@ -11,6 +11,24 @@
 const fs = require('fs');
 const path = require('path');
 
+/**
+ * Writes all of text to fd. stdout may be a non-blocking pipe (`npm test | tee log`): one writeSync
+ * then writes only what the pipe has room for (64 KiB, a few hundred skipped lines) or throws EAGAIN,
+ * and the rest, the summary line included, would be lost. So: write, and wait for the reader, until done.
+ */
+function writeAll(fd, text) {
+  const bytes = Buffer.from(text);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let offset = 0; offset < bytes.length;) {
+    try {
+      offset += fs.writeSync(fd, bytes, offset);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1); // 1 ms for the reader to drain the pipe
+    }
+  }
+}
+
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const lines = [];
@@ -26,7 +44,7 @@ class SummaryReporter {
     }
     const skipped = results.numPendingTests + results.numTodoTests;
     lines.push(`${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped`);
-    process.once('exit', () => fs.writeSync(1, `\n${lines.join('\n')}\n`));
+    process.once('exit', () => writeAll(1, `\n${lines.join('\n')}\n`));
   }
 }
 
