@@ -199,6 +199,14 @@ function lift3(values, fill) {
   return [...new Array(3 - values.length).fill(fill), ...values];
 }
 
+/** Sizes, kernel, strides, dilations and leading pads as three dimensions each (rank 1 and 2 padded). */
+function lifted(g, pads, outSize) {
+  return {
+    i: lift3(g.inSize, 1), o: lift3(outSize, 1), k: lift3(g.kernel, 1), s: lift3(g.stride, 1),
+    d: lift3(g.dilation, 1), p: lift3(pads.map((p) => p[0]), 0),
+  };
+}
+
 function epilogue(acc, K, outPixels, N, bias, activation) {
   const act = activation ? ACTIVATIONS[activation] : null;
   if (activation && !act) fail(`unknown activation ${activation}`);
@@ -220,12 +228,8 @@ function forwardChannelsFirst(x, w, g, pads, outSize, bias, activation) {
   const { N, C, K, groups } = g;
   const Cg = C / groups;
   const Kg = K / groups;
-  const [i0, i1, i2] = lift3(g.inSize, 1);
-  const [o0, o1, o2] = lift3(outSize, 1);
-  const [k0, k1, k2] = lift3(g.kernel, 1);
-  const [s0, s1, s2] = lift3(g.stride, 1);
-  const [d0, d1, d2] = lift3(g.dilation, 1);
-  const [p0, p1, p2] = lift3(pads.map((p) => p[0]), 0);
+  const { i: [i0, i1, i2], o: [o0, o1, o2], k: [k0, k1, k2], s: [s0, s1, s2], d: [d0, d1, d2], p: [p0, p1, p2] } =
+    lifted(g, pads, outSize);
   const inPixels = i0 * i1 * i2;
   const outPixels = o0 * o1 * o2;
   const taps = k0 * k1 * k2;
@@ -270,12 +274,8 @@ function transposedChannelsFirst(x, w, g, pads, outSize, bias, activation) {
   const { N, C, K, groups } = g;
   const Cg = C / groups;
   const Kg = K / groups;
-  const [i0, i1, i2] = lift3(g.inSize, 1);
-  const [o0, o1, o2] = lift3(outSize, 1);
-  const [k0, k1, k2] = lift3(g.kernel, 1);
-  const [s0, s1, s2] = lift3(g.stride, 1);
-  const [d0, d1, d2] = lift3(g.dilation, 1);
-  const [p0, p1, p2] = lift3(pads.map((p) => p[0]), 0);
+  const { i: [i0, i1, i2], o: [o0, o1, o2], k: [k0, k1, k2], s: [s0, s1, s2], d: [d0, d1, d2], p: [p0, p1, p2] } =
+    lifted(g, pads, outSize);
   const inPixels = i0 * i1 * i2;
   const outPixels = o0 * o1 * o2;
   const taps = k0 * k1 * k2;
