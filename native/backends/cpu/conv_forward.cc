@@ -25,9 +25,9 @@ inline int64_t input_offset(const ConvProblem& p, const Origin& o, const TapOffs
 }
 
 // channels_first patches in the B role: index = output pixel, depth = (c, tap) of one group.
-// The input is read through its stride phases (phases.h), where consecutive output pixels of one
-// output row read consecutive floats; each packed strip is cut into such runs once per panel, and a
-// run then packs as one contiguous copy with zeros where it leaves the input.
+// The input is read through its bordered stride phases (phases.h), where consecutive output pixels
+// of one output row read consecutive floats and padding reads the border's zeros. Each packed strip
+// is cut into such runs once per panel; a (run, depth) pair is then one contiguous copy.
 struct PatchesChannelsFirst {
   const ConvProblem& p;
   const PhaseLayout& phases;
@@ -35,66 +35,46 @@ struct PatchesChannelsFirst {
   int64_t channel_stride;  // floats from one channel's phases to the next
 
   struct Run {
-    int32_t strip, lane, count;  // lanes [lane, lane + count) of one strip
-    int64_t od, oh, ow;          // output coordinates of the run's first lane
+    int64_t pixel;  // phases.pixel_offset of the run's first pixel
+    float* dst;     // its first lane in the strip, at depth 0 of the panel
+    int64_t count;  // lanes
   };
 
   Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
     const int64_t strips = (count + kNR - 1) / kNR;
     const int64_t max_runs = count + strips;
     const size_t index_bytes =
-        static_cast<size_t>(max_runs) * sizeof(Run) + static_cast<size_t>(p.taps) * sizeof(TapPhase);
+        static_cast<size_t>(max_runs) * sizeof(Run) + static_cast<size_t>(kc) * sizeof(int64_t);
     Run* runs = reinterpret_cast<Run*>(thread_scratch(kScratchIndex, index_bytes / sizeof(float) + 1));
-    TapPhase* taps = reinterpret_cast<TapPhase*>(runs + max_runs);
-    for (int64_t tap = 0; tap < p.taps; ++tap) taps[tap] = tap_phase(p, phases, tap);
+    int64_t* source = reinterpret_cast<int64_t*>(runs + max_runs);  // per depth: its channel's tap
     int64_t run_count = 0;
     for (int64_t s = 0; s < strips; ++s) {
       const int64_t first = start + s * kNR;
       const int64_t lanes = std::min<int64_t>(kNR, start + count - first);
+      float* strip = scratch + s * kc * kNR;
       for (int64_t lane = 0; lane < lanes;) {
         const int64_t pixel = first + lane;
         const int64_t ow = pixel % p.out[2], row = pixel / p.out[2];
         const int64_t n = std::min(lanes - lane, p.out[2] - ow);
-        runs[run_count++] = {static_cast<int32_t>(s), static_cast<int32_t>(lane),
-                             static_cast<int32_t>(n), row / p.out[1], row % p.out[1], ow};
+        runs[run_count++] = {phases.pixel_offset(row / p.out[1], row % p.out[1], ow), strip + lane, n};
         lane += n;
       }
       if (lanes < kNR) {  // the last strip's unused lanes multiply into columns nobody stores
-        float* dst = scratch + s * kc * kNR;
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int64_t lane = lanes; lane < kNR; ++lane) dst[k * kNR + lane] = 0.f;
-        }
+        for (int64_t k = 0; k < kc; ++k) std::fill(strip + k * kNR + lanes, strip + (k + 1) * kNR, 0.f);
       }
     }
-    const int64_t* size = phases.size;
-    int64_t c = k0 / p.taps, tap = k0 % p.taps;
     for (int64_t k = 0; k < kc; ++k) {
-      const TapPhase& t = taps[tap];
-      const float* phase = x + c * channel_stride + t.phase_offset;
-      for (int64_t r = 0; r < run_count; ++r) {
-        const Run& run = runs[r];
-        float* dst = scratch + (run.strip * kc + k) * kNR + run.lane;
-        const int64_t jd = run.od + t.shift[0], jh = run.oh + t.shift[1];
-        const int64_t jw = run.ow + t.shift[2];
-        if (jd < 0 || jd >= size[0] || jh < 0 || jh >= size[1]) {
-          for (int32_t i = 0; i < run.count; ++i) dst[i] = 0.f;
-          continue;
-        }
-        // Lanes i with 0 <= jw + i < size[2] read the phase; the rest are padding.
-        const int64_t lo = std::min<int64_t>(run.count, std::max<int64_t>(0, -jw));
-        const int64_t hi = std::max(lo, std::min<int64_t>(run.count, size[2] - jw));
-        const float* src = phase + (jd * size[1] + jh) * size[2] + jw;
-        // The same run of the next channel: its planes are far apart, too far for the hardware
-        // prefetcher to follow.
-        __builtin_prefetch(src + channel_stride + lo);
-        __builtin_prefetch(src + channel_stride + hi - 1);
-        for (int64_t i = 0; i < lo; ++i) dst[i] = 0.f;
-        for (int64_t i = lo; i < hi; ++i) dst[i] = src[i];
-        for (int64_t i = hi; i < run.count; ++i) dst[i] = 0.f;
-      }
-      if (++tap == p.taps) {
-        tap = 0;
-        ++c;
+      const int64_t c = (k0 + k) / p.taps, tap = (k0 + k) % p.taps;
+      source[k] = c * channel_stride + phases.tap_offset(p, tap);
+    }
+    for (int64_t r = 0; r < run_count; ++r) {
+      const Run& run = runs[r];
+      const float* src = x + run.pixel;
+      float* dst = run.dst;
+      if (run.count == kNR) {  // a whole strip from one output row: the common case, fixed-size copies
+        for (int64_t k = 0; k < kc; ++k, dst += kNR) std::copy_n(src + source[k], kNR, dst);
+      } else {
+        for (int64_t k = 0; k < kc; ++k, dst += kNR) std::copy_n(src + source[k], run.count, dst);
       }
     }
     return {scratch, kc * kNR};
@@ -278,12 +258,12 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   }
 
   if (!p.channels_last) {
-    // Strided: split every input plane into its phases first (one pass over the input, in
+    // Split every input plane into its bordered phases first (one pass over the input, in
     // parallel), so that packing the patches is contiguous copies.
     const PhaseLayout phases(p);
     const float* source = x;
     int64_t channel_stride = p.in_pixels;
-    if (phases.count > 1) {
+    if (!phases.identity) {
       float* split = thread_scratch(kScratchShared, static_cast<size_t>(p.batch * p.C * phases.floats()));
       pool.parallel_for(p.batch * p.C, [&](int64_t plane, int) {
         phases.split(p, x + plane * p.in_pixels, split + plane * phases.floats());

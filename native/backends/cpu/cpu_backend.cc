@@ -38,6 +38,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
     plan->geometry = *geometry;
     plan->path = choose_path(*geometry);
     plan->kernel = select_microkernel();
+    plan->depthwise_row = select_depthwise_row_kernel();
     if (bias && geometry->has_bias) plan->bias.assign(bias, bias + geometry->out_channels);
     switch (plan->path) {
       case sk_plan::Path::kForwardGemm: pack_forward_gemm(*plan, weight); break;

@@ -17,6 +17,7 @@ struct sk_plan {
   int64_t group_stride = 0;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::MicroKernel kernel;
+  stridekit::cpu::DepthwiseRowKernel depthwise_row;
 };
 
 namespace stridekit::cpu {

@@ -1,12 +1,11 @@
 // Depthwise convolution (one input channel per group, a small channel multiplier): a GEMM would
 // waste most of every tile, so it runs as direct loops vectorised along the contiguous dimension:
-// output width for channels_first (over stride phases, so strided taps read consecutive floats),
-// channels for channels_last.
+// output width for channels_first (a row kernel over bordered stride phases, so strided taps read
+// consecutive floats and the taps of a row accumulate in registers), channels for channels_last.
 #include <algorithm>
 
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/epilogue.h"
-#include "backends/cpu/multiversion.h"
 #include "backends/cpu/phases.h"
 #include "backends/cpu/scratch.h"
 #include "core/thread_pool.h"
@@ -31,36 +30,28 @@ void pack_depthwise(sk_plan& plan, const float* weight) {
 
 namespace {
 
-// One output channel of one image.
-SK_MULTIVERSION void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout& phases,
+// One output channel of one image, over the bordered phases of its input plane (phases.h): every
+// tap of a row is a plain vector load, padding included, and each output is written once.
+void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout& phases,
                                    const float* plane, int64_t k, float* out) {
-  if (phases.count > 1) {
+  if (!phases.identity) {
     float* split = thread_scratch(kScratchPackA, static_cast<size_t>(phases.floats()));
     phases.split(p, plane, split);
     plane = split;
   }
+  int64_t* tap_at = reinterpret_cast<int64_t*>(
+      thread_scratch(kScratchIndex, static_cast<size_t>(p.taps) * sizeof(int64_t) / sizeof(float)));
+  for (int64_t tap = 0; tap < p.taps; ++tap) tap_at[tap] = phases.tap_offset(p, tap);
   const float* w = plan.packed.data() + k * p.taps;
-  std::fill(out, out + p.out_pixels, 0.f);
-  for (int64_t tap = 0; tap < p.taps; ++tap) {
-    const TapPhase t = tap_phase(p, phases, tap);
-    const float* phase = plane + t.phase_offset;
-    const int64_t lo = std::max<int64_t>(0, -t.shift[2]);
-    const int64_t hi = std::min<int64_t>(p.out[2], phases.size[2] - t.shift[2]);
-    const float wt = w[tap];
-    for (int64_t od = 0; od < p.out[0]; ++od) {
-      const int64_t jd = od + t.shift[0];
-      if (jd < 0 || jd >= phases.size[0]) continue;
-      for (int64_t oh = 0; oh < p.out[1]; ++oh) {
-        const int64_t jh = oh + t.shift[1];
-        if (jh < 0 || jh >= phases.size[1]) continue;
-        const float* src = phase + (jd * phases.size[1] + jh) * phases.size[2] + t.shift[2];
-        float* dst = out + (od * p.out[1] + oh) * p.out[2];
-        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wt * src[ow];
-      }
+  const float bias = plan.bias.empty() ? 0.f : plan.bias[k];
+  for (int64_t od = 0; od < p.out[0]; ++od) {
+    for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+      const float* src = plane + phases.pixel_offset(od, oh, 0);
+      float* dst = out + (od * p.out[1] + oh) * p.out[2];
+      plan.depthwise_row(src, tap_at, w, p.taps, bias, p.out[2], dst);
+      apply_epilogue(dst, p.out[2], 1, p.out[2], nullptr, true, p.activation);
     }
   }
-  const float* bias = plan.bias.empty() ? nullptr : plan.bias.data() + k;
-  apply_epilogue(out, p.out_pixels, 1, p.out_pixels, bias, true, p.activation);
 }
 
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,

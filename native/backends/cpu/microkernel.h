@@ -1,5 +1,6 @@
-// The register-blocked inner kernel of every GEMM-shaped convolution: a kMR x kNR tile of C from
-// one packed strip of A (kc x kMR, column of MR values per k) and one of B (kc x kNR).
+// The register-blocked inner kernels, one per instruction set (microkernel_generic.cc,
+// microkernel_avx2.cc), picked at run time: the GEMM tile of every GEMM-shaped convolution, and the
+// output row of a depthwise one.
 #pragma once
 
 #include <cstdint>
@@ -21,5 +22,18 @@ void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int6
 
 // The fastest kernel this processor runs.
 MicroKernel select_microkernel();
+
+// One output row of a depthwise convolution: dst[i] = bias + sum over taps of w[tap] * src[tap_at[tap]
+// + i], for i < count. src is the row's first pixel in bordered stride phases (phases.h), where every
+// tap of every pixel reads valid memory, padding included.
+using DepthwiseRowKernel = void (*)(const float* src, const int64_t* tap_at, const float* w,
+                                    int64_t taps, float bias, int64_t count, float* dst);
+
+void depthwise_row_generic(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                           float bias, int64_t count, float* dst);
+void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                        float bias, int64_t count, float* dst);
+
+DepthwiseRowKernel select_depthwise_row_kernel();
 
 }  // namespace stridekit::cpu

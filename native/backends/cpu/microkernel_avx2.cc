@@ -1,4 +1,4 @@
-// AVX2 + FMA kernel, compiled for that target function by function so the rest of the binary still
+// AVX2 + FMA kernels, compiled for that target function by function so the rest of the binary still
 // runs on any x86-64; select_microkernel() only picks it when the processor has both.
 #include "backends/cpu/microkernel.h"
 
@@ -68,6 +68,44 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
   }
 }
 
+__attribute__((target("avx2,fma"))) void depthwise_row_avx2(const float* src, const int64_t* tap_at,
+                                                            const float* w, int64_t taps, float bias,
+                                                            int64_t count, float* dst) {
+  const __m256 b = _mm256_set1_ps(bias);
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {  // four vectors of pixels per pass over the taps
+    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const float* s = src + tap_at[tap] + i;
+      const __m256 wt = _mm256_broadcast_ss(w + tap);
+      a0 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s), a0);
+      a1 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 8), a1);
+      a2 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 16), a2);
+      a3 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 24), a3);
+    }
+    _mm256_storeu_ps(dst + i, a0);
+    _mm256_storeu_ps(dst + i + 8, a1);
+    _mm256_storeu_ps(dst + i + 16, a2);
+    _mm256_storeu_ps(dst + i + 24, a3);
+  }
+  for (; i + 8 <= count; i += 8) {
+    __m256 a = b;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + tap), _mm256_loadu_ps(src + tap_at[tap] + i), a);
+    }
+    _mm256_storeu_ps(dst + i, a);
+  }
+  if (i < count) {  // the last 1-7 pixels: masked lanes are neither read nor written
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count - i)), lanes);
+    __m256 a = b;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + tap), _mm256_maskload_ps(src + tap_at[tap] + i, mask), a);
+    }
+    _mm256_maskstore_ps(dst + i, mask, a);
+  }
+}
+
 }  // namespace stridekit::cpu
 
 #else
@@ -77,6 +115,10 @@ namespace stridekit::cpu {
 void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                       int nr, bool accumulate) {
   microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate);
+}
+void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                        float bias, int64_t count, float* dst) {
+  depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
 }
 }  // namespace stridekit::cpu
 

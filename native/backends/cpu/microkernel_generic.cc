@@ -25,11 +25,45 @@ void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, i
   }
 }
 
+namespace {
+
+// `N` pixels accumulated together: with N a compile-time constant the compiler keeps them in
+// registers.
+template <int64_t N>
+void depthwise_run(const float* src, const int64_t* tap_at, const float* w, int64_t taps, float bias,
+                   float* dst) {
+  float acc[N];
+  for (int64_t i = 0; i < N; ++i) acc[i] = bias;
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    const float* s = src + tap_at[tap];
+    const float wt = w[tap];
+    for (int64_t i = 0; i < N; ++i) acc[i] += wt * s[i];
+  }
+  for (int64_t i = 0; i < N; ++i) dst[i] = acc[i];
+}
+
+}  // namespace
+
+void depthwise_row_generic(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                           float bias, int64_t count, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) depthwise_run<8>(src + i, tap_at, w, taps, bias, dst + i);
+  for (; i < count; ++i) depthwise_run<1>(src + i, tap_at, w, taps, bias, dst + i);
+}
+
 MicroKernel select_microkernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx2_fma) return microkernel_avx2;
 #endif
   return microkernel_generic;
+}
+
+
+DepthwiseRowKernel select_depthwise_row_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx2_fma) return depthwise_row_avx2;
+#endif
+  return depthwise_row_generic;
 }
 
 }  // namespace stridekit::cpu

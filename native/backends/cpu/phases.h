@@ -1,6 +1,8 @@
-// An input plane split by stride phase: phase (ad, ah, aw) holds x[j * stride + a] at index j, zero
-// where that falls outside the input. A strided kernel tap then reads consecutive floats of one
-// phase, so strided layers pack and accumulate with plain vector copies and no bounds arithmetic.
+// An input plane split by stride phase, inside a zero border: phase (ad, ah, aw) holds
+// x[j * stride + a] at index border + j, zero where that falls outside the input, and the border is
+// wide enough that every kernel tap of every output pixel reads inside its phase. A strided tap then
+// reads consecutive floats of one phase with no bounds arithmetic at all: padding is the zeros it
+// finds there. Strided layers pack patches and accumulate depthwise taps with plain vector copies.
 #pragma once
 
 #include <algorithm>
@@ -13,87 +15,59 @@ namespace stridekit::cpu {
 // floor(a / b) for b > 0.
 inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// The phase shift of kernel tap `t` along dimension d: input coordinate o * stride - pad + t * dilation
+// = (o + shift) * stride + a, so output o reads index o + shift of phase a.
+inline int64_t tap_shift(const ConvProblem& p, int d, int64_t t) {
+  return floor_div(t * p.dilation[d] - p.pad[d], p.stride[d]);
+}
+
 struct PhaseLayout {
-  int64_t size[3];  // per phase: ceil(in / stride)
-  int64_t plane;    // floats per phase
-  int64_t count;    // phases per input plane
+  int64_t size[3];    // input positions per phase: ceil(in / stride)
+  int64_t border[3];  // zeros before a phase's first input position
+  int64_t extent[3];  // floats per phase along each dimension, borders included
+  int64_t plane;      // floats per phase
+  int64_t count;      // phases per input plane
+  bool identity;      // one phase and no border: the split would copy the plane unchanged
 
   explicit PhaseLayout(const ConvProblem& p) {
-    for (int d = 0; d < 3; ++d) size[d] = (p.in[d] + p.stride[d] - 1) / p.stride[d];
-    plane = size[0] * size[1] * size[2];
+    identity = true;
+    for (int d = 0; d < 3; ++d) {
+      size[d] = (p.in[d] + p.stride[d] - 1) / p.stride[d];
+      // Shifts grow with the tap, so the first and the last tap bound what any output reads.
+      const int64_t lowest = tap_shift(p, d, 0), highest = tap_shift(p, d, p.kernel[d] - 1);
+      border[d] = std::max<int64_t>(0, -lowest);
+      extent[d] = border[d] + std::max(size[d], p.out[d] + highest);
+      identity = identity && border[d] == 0 && extent[d] == p.in[d] && p.stride[d] == 1;
+    }
+    plane = extent[0] * extent[1] * extent[2];
     count = p.stride[0] * p.stride[1] * p.stride[2];
   }
 
   // Floats the split of one input plane takes.
   int64_t floats() const { return count * plane; }
 
-  void split(const ConvProblem& p, const float* in, float* out) const {
-    const int64_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2];
-    const int64_t width = p.in[2], row = size[2];
-    const int64_t whole = width / sw;  // groups of sw input columns that are all inside the row
-    float* dst[16];                      // one row per w-phase; strides above 16 take the slow path
-    for (int64_t ad = 0; ad < sd; ++ad) {
-      for (int64_t ah = 0; ah < sh; ++ah) {
-        for (int64_t jd = 0; jd < size[0]; ++jd) {
-          const int64_t id = jd * sd + ad;
-          for (int64_t jh = 0; jh < size[1]; ++jh) {
-            const int64_t ih = jh * sh + ah;
-            float* first = out + ((ad * sh + ah) * sw * plane) + (jd * size[1] + jh) * row;
-            if (id >= p.in[0] || ih >= p.in[1]) {
-              for (int64_t aw = 0; aw < sw; ++aw) std::fill(first + aw * plane, first + aw * plane + row, 0.f);
-              continue;
-            }
-            // Each input row is read once, left to right, and dealt to the sw phase rows.
-            const float* src = in + (id * p.in[1] + ih) * width;
-            if (sw == 1) {
-              std::copy(src, src + width, first);
-              continue;
-            }
-            if (sw == 2) {  // the common stride: a fixed two-way deinterleave the compiler vectorises
-              float* even = first;
-              float* odd = first + plane;
-              for (int64_t jw = 0; jw < whole; ++jw) {
-                even[jw] = src[2 * jw];
-                odd[jw] = src[2 * jw + 1];
-              }
-            } else if (sw <= 16) {
-              for (int64_t aw = 0; aw < sw; ++aw) dst[aw] = first + aw * plane;
-              for (int64_t jw = 0; jw < whole; ++jw) {
-                for (int64_t aw = 0; aw < sw; ++aw) dst[aw][jw] = src[jw * sw + aw];
-              }
-            }
-            for (int64_t aw = 0; aw < sw; ++aw) {
-              float* d = first + aw * plane;
-              for (int64_t jw = sw <= 16 ? whole : 0; jw < row; ++jw) {  // the row's tail
-                const int64_t iw = jw * sw + aw;
-                d[jw] = iw < width ? src[iw] : 0.f;
-              }
-            }
-          }
-        }
-      }
+  // Where output pixel (od, oh, ow) reads, relative to where output pixel 0 reads, in any phase.
+  int64_t pixel_offset(int64_t od, int64_t oh, int64_t ow) const {
+    return (od * extent[1] + oh) * extent[2] + ow;
+  }
+
+  // Where output pixel 0 reads kernel tap `tap`, from the start of one input plane's phases.
+  int64_t tap_offset(const ConvProblem& p, int64_t tap) const {
+    const int64_t t[3] = {tap / (p.kernel[1] * p.kernel[2]), (tap / p.kernel[2]) % p.kernel[1],
+                          tap % p.kernel[2]};
+    int64_t phase = 0, offset = 0;
+    for (int d = 0; d < 3; ++d) {
+      const int64_t shift = tap_shift(p, d, t[d]);
+      const int64_t a = t[d] * p.dilation[d] - p.pad[d] - shift * p.stride[d];
+      phase = phase * p.stride[d] + a;
+      offset = offset * extent[d] + border[d] + shift;
     }
+    return phase * plane + offset;
   }
-};
 
-// Where a kernel tap reads, in phase terms: input coordinate o * stride - pad + tap offset
-// = (o + shift) * stride + a, so output o reads index o + shift of phase a.
-struct TapPhase {
-  int64_t phase_offset;  // floats from the first phase to phase a
-  int64_t shift[3];
+  // One input plane (in) into its phases (out, floats() floats). Each input row is read once, left to
+  // right, and dealt to its stride[2] phase rows.
+  void split(const ConvProblem& p, const float* in, float* out) const;
 };
-
-inline TapPhase tap_phase(const ConvProblem& p, const PhaseLayout& layout, int64_t tap) {
-  const TapOffset t = tap_offset(p, tap);
-  const int64_t offset[3] = {t.d - p.pad[0], t.h - p.pad[1], t.w - p.pad[2]};
-  TapPhase result{};
-  int64_t a[3];
-  for (int d = 0; d < 3; ++d) {
-    result.shift[d] = floor_div(offset[d], p.stride[d]);
-    a[d] = offset[d] - result.shift[d] * p.stride[d];
-  }
-  result.phase_offset = ((a[0] * p.stride[1] + a[1]) * p.stride[2] + a[2]) * layout.plane;
-  return result;
-}
 
 }  // namespace stridekit::cpu
