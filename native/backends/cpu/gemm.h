@@ -73,7 +73,9 @@ struct StridedMatrixSource {
   }
 };
 
-// Bias and activation for one GEMM tile; bias already points at the tile's first row or column.
+// Bias and activation for one GEMM tile; bias already points at the tile's first row or column. The
+// micro-kernel adds the bias and applies relu / relu6 as it stores the last depth block; other
+// activations follow strip by strip, while the strip is still in L1.
 // With transposed_out set, each finished strip is also copied out transposed, while still in L1:
 // row i, column j of the tile lands at transposed_out[j * transposed_ld + i].
 struct TileEpilogue {
@@ -95,6 +97,7 @@ template <class ASource, class BSource>
 void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
                int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
                const TileEpilogue& epilogue, float* a_scratch, float* b_scratch) {
+  const bool in_kernel_activation = kernel_applies(epilogue.activation);
   for (int64_t k0 = 0; k0 < depth; k0 += kKC) {
     const int64_t kc = std::min(kKC, depth - k0);
     const bool first = k0 == 0;
@@ -107,15 +110,20 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
       for (int64_t j = 0; j < nc; j += kNR) {
         const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - j));
         const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
+        // The last depth block stores the finished tile: bias and relu / relu6 go in with it.
+        KernelEpilogue in_kernel{epilogue.bias, epilogue.bias_per_row,
+                                 in_kernel_activation ? epilogue.activation : SK_ACTIVATION_NONE};
+        if (in_kernel.bias && !epilogue.bias_per_row) in_kernel.bias += j;
         for (int64_t i = 0; i < mb; i += kMR) {
           const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
+          if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i0 + i;
           kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c_block + i * ldc + j, ldc,
-                 mr, nr, !first);
+                 mr, nr, !first, last ? &in_kernel : nullptr);
         }
         if (last) {
-          const float* bias = epilogue.bias;
-          if (bias) bias += epilogue.bias_per_row ? i0 : j;
-          apply_epilogue(c_block + j, ldc, mb, nr, bias, epilogue.bias_per_row, epilogue.activation);
+          if (!in_kernel_activation) {
+            apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
+          }
           if (epilogue.transposed_out) {
             for (int jj = 0; jj < nr; ++jj) {
               float* dst = epilogue.transposed_out + (j + jj) * epilogue.transposed_ld + i0;

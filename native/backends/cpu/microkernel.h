@@ -5,20 +5,38 @@
 
 #include <cstdint>
 
+#include "stridekit/backend.h"
+
 namespace stridekit::cpu {
 
 constexpr int kMR = 6;   // rows of C per tile: 12 of the 16 ymm registers hold the 6x16 accumulator
 constexpr int kNR = 16;  // columns of C per tile: two 8-float vectors
 
-// C[0..mr) x [0..nr) (row stride ldc) = (accumulate ? C : 0) + A * B. Packed strips are always full
-// (zero padded); mr <= kMR and nr <= kNR say how much of the tile is stored.
+// What the last depth block of a tile adds in registers before its one store: the bias (bias[i] on
+// row i, or bias[j] on column j; null for none) and a piecewise-linear activation (none, relu or
+// relu6; the others, which need exp or tanh, are applied by the caller afterwards).
+struct KernelEpilogue {
+  const float* bias;
+  bool bias_per_row;
+  int activation;
+};
+
+// Whether KernelEpilogue applies `activation` itself.
+inline bool kernel_applies(int activation) {
+  return activation == SK_ACTIVATION_NONE || activation == SK_ACTIVATION_RELU ||
+         activation == SK_ACTIVATION_RELU6;
+}
+
+// C[0..mr) x [0..nr) (row stride ldc) = (accumulate ? C : 0) + A * B, then `last` (may be null).
+// Packed strips are always full (zero padded); mr <= kMR and nr <= kNR say how much of the tile is
+// stored, and how much of the bias is read.
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             int mr, int nr, bool accumulate);
+                             int mr, int nr, bool accumulate, const KernelEpilogue* last);
 
 void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                         int nr, bool accumulate);
+                         int nr, bool accumulate, const KernelEpilogue* last);
 void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                      int nr, bool accumulate);
+                      int nr, bool accumulate, const KernelEpilogue* last);
 
 // The fastest kernel this processor runs.
 MicroKernel select_microkernel();

@@ -9,7 +9,8 @@ namespace stridekit::cpu {
 
 __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const float* a,
                                                           const float* b, float* c, int64_t ldc,
-                                                          int mr, int nr, bool accumulate) {
+                                                          int mr, int nr, bool accumulate,
+                                                          const KernelEpilogue* last) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -40,31 +41,60 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
     a += kMR;
     b += kNR;
   }
-  const __m256 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                               {c30, c31}, {c40, c41}, {c50, c51}};
-  if (nr == kNR) {
-    for (int i = 0; i < mr; ++i) {
-      float* row = c + i * ldc;
-      __m256 lo = rows[i][0], hi = rows[i][1];
-      if (accumulate) {
-        lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
-        hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
-      }
-      _mm256_storeu_ps(row, lo);
-      _mm256_storeu_ps(row + 8, hi);
-    }
-    return;
-  }
+  __m256 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  const bool full = nr == kNR;
   alignas(32) float tile[kNR];
+  if (accumulate) {
+    for (int i = 0; i < mr; ++i) {
+      const float* row = c + i * ldc;
+      if (!full) {
+        for (int j = 0; j < kNR; ++j) tile[j] = j < nr ? row[j] : 0.f;
+        row = tile;
+      }
+      rows[i][0] = _mm256_add_ps(rows[i][0], _mm256_loadu_ps(row));
+      rows[i][1] = _mm256_add_ps(rows[i][1], _mm256_loadu_ps(row + 8));
+    }
+  }
+  if (last) {
+    if (last->bias && last->bias_per_row) {
+      for (int i = 0; i < mr; ++i) {
+        const __m256 bias = _mm256_broadcast_ss(last->bias + i);
+        rows[i][0] = _mm256_add_ps(rows[i][0], bias);
+        rows[i][1] = _mm256_add_ps(rows[i][1], bias);
+      }
+    } else if (last->bias) {
+      const float* bias = last->bias;
+      if (!full) {  // read only the tile's nr bias values: the rest may lie past the array
+        for (int j = 0; j < kNR; ++j) tile[j] = j < nr ? bias[j] : 0.f;
+        bias = tile;
+      }
+      const __m256 lo = _mm256_loadu_ps(bias), hi = _mm256_loadu_ps(bias + 8);
+      for (int i = 0; i < mr; ++i) {
+        rows[i][0] = _mm256_add_ps(rows[i][0], lo);
+        rows[i][1] = _mm256_add_ps(rows[i][1], hi);
+      }
+    }
+    if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
+      const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.f);
+      const bool six_cap = last->activation == SK_ACTIVATION_RELU6;
+      for (int i = 0; i < mr; ++i) {
+        for (int h = 0; h < 2; ++h) {
+          rows[i][h] = _mm256_max_ps(rows[i][h], zero);
+          if (six_cap) rows[i][h] = _mm256_min_ps(rows[i][h], six);
+        }
+      }
+    }
+  }
   for (int i = 0; i < mr; ++i) {
+    float* row = c + i * ldc;
+    if (full) {
+      _mm256_storeu_ps(row, rows[i][0]);
+      _mm256_storeu_ps(row + 8, rows[i][1]);
+      continue;
+    }
     _mm256_store_ps(tile, rows[i][0]);
     _mm256_store_ps(tile + 8, rows[i][1]);
-    float* row = c + i * ldc;
-    if (accumulate) {
-      for (int j = 0; j < nr; ++j) row[j] += tile[j];
-    } else {
-      for (int j = 0; j < nr; ++j) row[j] = tile[j];
-    }
+    for (int j = 0; j < nr; ++j) row[j] = tile[j];
   }
 }
 
@@ -113,8 +143,8 @@ __attribute__((target("avx2,fma"))) void depthwise_row_avx2(const float* src, co
 namespace stridekit::cpu {
 // Not an x86-64 GCC/Clang build: select_microkernel() never picks this.
 void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                      int nr, bool accumulate) {
-  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate);
+                      int nr, bool accumulate, const KernelEpilogue* last) {
+  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last);
 }
 void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst) {

@@ -5,7 +5,7 @@
 namespace stridekit::cpu {
 
 void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                         int nr, bool accumulate) {
+                         int nr, bool accumulate, const KernelEpilogue* last) {
   float acc[kMR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < kMR; ++i) {
@@ -17,10 +17,14 @@ void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, i
   }
   for (int i = 0; i < mr; ++i) {
     float* row = c + i * ldc;
-    if (accumulate) {
-      for (int j = 0; j < nr; ++j) row[j] += acc[i][j];
-    } else {
-      for (int j = 0; j < nr; ++j) row[j] = acc[i][j];
+    for (int j = 0; j < nr; ++j) {
+      float v = accumulate ? row[j] + acc[i][j] : acc[i][j];
+      if (last) {
+        if (last->bias) v += last->bias[last->bias_per_row ? i : j];
+        if (last->activation == SK_ACTIVATION_RELU) v = v > 0.f ? v : 0.f;
+        if (last->activation == SK_ACTIVATION_RELU6) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+      }
+      row[j] = v;
     }
   }
 }
