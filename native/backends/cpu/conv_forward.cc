@@ -5,6 +5,7 @@
 //                   Y (Kg x pixels) = W (Kg x Cg*taps) * patches (Cg*taps x pixels)
 // Patches are packed from the input block by block, never materialised whole.
 #include <algorithm>
+#include <cstring>
 
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/gemm.h"
@@ -60,7 +61,7 @@ struct PatchesChannelsFirst {
         lane += n;
       }
       if (lanes < kNR) {  // the last strip's unused lanes multiply into columns nobody stores
-        for (int64_t k = 0; k < kc; ++k) std::fill(strip + k * kNR + lanes, strip + (k + 1) * kNR, 0.f);
+        for (int64_t k = 0; k < kc; ++k) zero_floats(strip + k * kNR + lanes, kNR - lanes);
       }
     }
     for (int64_t k = 0; k < kc; ++k) {
@@ -72,9 +73,9 @@ struct PatchesChannelsFirst {
       const float* src = x + run.pixel;
       float* dst = run.dst;
       if (run.count == kNR) {  // a whole strip from one output row: the common case, fixed-size copies
-        for (int64_t k = 0; k < kc; ++k, dst += kNR) std::copy_n(src + source[k], kNR, dst);
+        for (int64_t k = 0; k < kc; ++k, dst += kNR) std::memcpy(dst, src + source[k], kNR * sizeof(float));
       } else {
-        for (int64_t k = 0; k < kc; ++k, dst += kNR) std::copy_n(src + source[k], run.count, dst);
+        for (int64_t k = 0; k < kc; ++k, dst += kNR) copy_floats(dst, src + source[k], run.count);
       }
     }
     return {scratch, kc * kNR};

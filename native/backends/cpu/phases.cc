@@ -26,17 +26,17 @@ SK_MULTIVERSION void split_plane(const PhaseLayout& layout, const ConvProblem& p
           const int64_t jh = eh - layout.border[1], ih = jh * sh + ah;
           float* rows = phase_rows + (ed * layout.extent[1] + eh) * row;  // this row of phase (ad, ah, 0)
           if (!depth_inside || jh < 0 || jh >= layout.size[1] || ih >= p.in[1]) {
-            for (int64_t aw = 0; aw < sw; ++aw) std::fill_n(rows + aw * plane, row, 0.f);
+            for (int64_t aw = 0; aw < sw; ++aw) zero_floats(rows + aw * plane, row);
             continue;
           }
           const float* src = in + (id * p.in[1] + ih) * width;
           for (int64_t aw = 0; aw < sw; ++aw) {  // the borders
             float* r = rows + aw * plane;
-            std::fill_n(r, first, 0.f);
-            std::fill_n(r + first + used, row - first - used, 0.f);
+            zero_floats(r, first);
+            zero_floats(r + first + used, row - first - used);
           }
           if (sw == 1) {
-            std::copy(src, src + width, rows + first);
+            copy_floats(rows + first, src, width);
             continue;
           }
           if (sw == 2) {  // the common stride: a fixed two-way deinterleave the compiler vectorises

@@ -7,10 +7,28 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "backends/cpu/conv_problem.h"
 
 namespace stridekit::cpu {
+
+// Copies and zero fills of a few floats, as fixed-size moves the compiler inlines: the runs of
+// small layers are too short for a call to memmove or memset to pay for itself. (std::copy_n
+// becomes a memmove call even at a fixed size; memcpy of a constant size is inlined.)
+inline void copy_floats(float* dst, const float* src, int64_t n) {
+  for (; n >= 8; n -= 8, dst += 8, src += 8) std::memcpy(dst, src, 8 * sizeof(float));
+  if (n & 4) std::memcpy(dst, src, 4 * sizeof(float)), dst += 4, src += 4;
+  if (n & 2) std::memcpy(dst, src, 2 * sizeof(float)), dst += 2, src += 2;
+  if (n & 1) *dst = *src;
+}
+
+inline void zero_floats(float* dst, int64_t n) {
+  for (; n >= 8; n -= 8, dst += 8) std::memset(dst, 0, 8 * sizeof(float));
+  if (n & 4) std::memset(dst, 0, 4 * sizeof(float)), dst += 4;
+  if (n & 2) std::memset(dst, 0, 2 * sizeof(float)), dst += 2;
+  if (n & 1) *dst = 0.f;
+}
 
 // floor(a / b) for b > 0.
 inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
