@@ -32,6 +32,7 @@ inline int64_t input_offset(const ConvProblem& p, const Origin& o, const TapOffs
 struct PatchesChannelsFirst {
   const ConvProblem& p;
   const PhaseLayout& phases;
+  const int64_t* tap_at;   // phases.tap_offsets()
   const float* x;          // the group's first channel, split into phases (or the plane itself)
   int64_t channel_stride;  // floats from one channel's phases to the next
 
@@ -64,9 +65,9 @@ struct PatchesChannelsFirst {
         for (int64_t k = 0; k < kc; ++k) zero_floats(strip + k * kNR + lanes, kNR - lanes);
       }
     }
-    for (int64_t k = 0; k < kc; ++k) {
-      const int64_t c = (k0 + k) / p.taps, tap = (k0 + k) % p.taps;
-      source[k] = c * channel_stride + phases.tap_offset(p, tap);
+    for (int64_t k = 0, c = k0 / p.taps, tap = k0 % p.taps; k < kc; ++k) {
+      source[k] = c * channel_stride + tap_at[tap];
+      if (++tap == p.taps) tap = 0, ++c;
     }
     for (int64_t r = 0; r < run_count; ++r) {
       const Run& run = runs[r];
@@ -264,8 +265,12 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     const PhaseLayout phases(p);
     const float* source = x;
     int64_t channel_stride = p.in_pixels;
+    // The calling thread's shared scratch: the split planes, then the tap offsets.
+    const int64_t split_floats = phases.identity ? 0 : round_up(p.batch * p.C * phases.floats(), 16);
+    float* split = thread_scratch(kScratchShared, static_cast<size_t>(split_floats + 2 * p.taps));
+    int64_t* tap_at = reinterpret_cast<int64_t*>(split + split_floats);
+    phases.tap_offsets(p, tap_at);
     if (!phases.identity) {
-      float* split = thread_scratch(kScratchShared, static_cast<size_t>(p.batch * p.C * phases.floats()));
       pool.parallel_for(p.batch * p.C, [&](int64_t plane, int) {
         phases.split(p, x + plane * p.in_pixels, split + plane * phases.floats());
       }, threads);
@@ -277,7 +282,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
       const Tile t = tile_at(b, item, p.groups, p.Kg, p.out_pixels);
       const int64_t image = t.image, group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
       const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kMR};
-      const PatchesChannelsFirst patches{p, phases,
+      const PatchesChannelsFirst patches{p, phases, tap_at,
                                          source + (image * p.C + group * p.Cg) * channel_stride,
                                          channel_stride};
       float* out = y + (image * p.K + group * p.Kg + row0) * p.out_pixels + col0;

@@ -41,7 +41,7 @@ void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout&
   }
   int64_t* tap_at = reinterpret_cast<int64_t*>(
       thread_scratch(kScratchIndex, static_cast<size_t>(p.taps) * sizeof(int64_t) / sizeof(float)));
-  for (int64_t tap = 0; tap < p.taps; ++tap) tap_at[tap] = phases.tap_offset(p, tap);
+  phases.tap_offsets(p, tap_at);
   const float* w = plan.packed.data() + k * p.taps;
   const float bias = plan.bias.empty() ? 0.f : plan.bias[k];
   for (int64_t od = 0; od < p.out[0]; ++od) {

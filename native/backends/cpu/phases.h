@@ -69,18 +69,23 @@ struct PhaseLayout {
     return (od * extent[1] + oh) * extent[2] + ow;
   }
 
-  // Where output pixel 0 reads kernel tap `tap`, from the start of one input plane's phases.
-  int64_t tap_offset(const ConvProblem& p, int64_t tap) const {
-    const int64_t t[3] = {tap / (p.kernel[1] * p.kernel[2]), (tap / p.kernel[2]) % p.kernel[1],
-                          tap % p.kernel[2]};
-    int64_t phase = 0, offset = 0;
-    for (int d = 0; d < 3; ++d) {
-      const int64_t shift = tap_shift(p, d, t[d]);
-      const int64_t a = t[d] * p.dilation[d] - p.pad[d] - shift * p.stride[d];
-      phase = phase * p.stride[d] + a;
-      offset = offset * extent[d] + border[d] + shift;
+  // Where output pixel 0 reads each kernel tap, from the start of one input plane's phases: p.taps
+  // offsets into `offsets`, in tap order. Once per run: packing then looks offsets up.
+  void tap_offsets(const ConvProblem& p, int64_t* offsets) const {
+    for (int64_t td = 0; td < p.kernel[0]; ++td) {
+      const int64_t shift_d = tap_shift(p, 0, td);
+      const int64_t phase_d = td * p.dilation[0] - p.pad[0] - shift_d * p.stride[0];
+      for (int64_t th = 0; th < p.kernel[1]; ++th) {
+        const int64_t shift_h = tap_shift(p, 1, th);
+        const int64_t phase_dh = phase_d * p.stride[1] + th * p.dilation[1] - p.pad[1] - shift_h * p.stride[1];
+        const int64_t offset_dh = (border[0] + shift_d) * extent[1] + border[1] + shift_h;
+        for (int64_t tw = 0; tw < p.kernel[2]; ++tw) {
+          const int64_t shift_w = tap_shift(p, 2, tw);
+          const int64_t phase = phase_dh * p.stride[2] + tw * p.dilation[2] - p.pad[2] - shift_w * p.stride[2];
+          *offsets++ = phase * plane + offset_dh * extent[2] + border[2] + shift_w;
+        }
+      }
     }
-    return phase * plane + offset;
   }
 
   // One input plane (in) into its phases (out, floats() floats). Each input row is read once, left to
