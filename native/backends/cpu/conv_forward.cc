@@ -1,8 +1,9 @@
 // Forward convolution as packed GEMM with implicit im2col, per image and group:
 //   channels_last:  Y (pixels x Kg) = patches (pixels x taps*Cg) * W (taps*Cg x Kg)
-//   channels_first: the same over a channels_last copy of the input, each output tile transposed
-//                   on its way out; or, for narrow layers (Kg < 16),
-//                   Y (Kg x pixels) = W (Kg x Cg*taps) * patches (Cg*taps x pixels)
+//   channels_first: Y (Kg x pixels) = W (Kg x Cg*taps) * patches (Cg*taps x pixels), patches read
+//                   from the input's bordered stride phases; or, for outputs with few pixels, the
+//                   channels_last GEMM over a channels_last copy of the input, each output tile
+//                   transposed on its way out
 // Patches are packed from the input block by block, never materialised whole.
 #include <algorithm>
 #include <cstring>
@@ -123,14 +124,47 @@ struct PatchesChannelsLast {
 };
 
 // Whether a channels_first layer runs as the channels_last GEMM over a transposed copy of its
-// input: packing patches from channels_last data copies contiguous channel runs, and pixels as
-// 6-high GEMM rows waste little on any image size, where channels_first patches are gathered
-// value by value from far-apart planes. Narrow layers (few output channels per group would fill
-// little of a 16-wide column strip) and layers with few input channels per group (runs of a few
-// floats, as in an RGB stem) keep the channels_first form.
-bool via_channels_last(const sk_conv_geometry& g) {
-  return g.layout == SK_LAYOUT_CHANNELS_FIRST && g.out_channels / g.groups >= kNR &&
-         g.in_channels / g.groups >= 8;
+// input instead of over its bordered phases. The phases form packs each patch row with contiguous
+// copies and writes its tiles straight into the output, but its 16-pixel column strips waste lanes
+// when the output has few pixels (7 x 7: 64 lanes for 49 pixels), where the channels_last form
+// cuts pixels into 6-high rows and output channels into 16-wide columns. Layers with few output
+// channels (a narrow column strip) or few input channels (short channel runs, as in an RGB stem)
+// stay with the phases.
+bool via_channels_last(const ConvProblem& p) {
+  if (p.channels_last || p.Kg < kNR || p.Cg < 8) return false;
+  return 10 * round_up(p.out_pixels, kNR) > 11 * p.out_pixels;  // more than 10% of lanes wasted
+}
+
+// One group's weights (get(k, c, tap)) in GEMM form: as columns (kNR-wide strips of output
+// channels, depth (tap, c)) for the channels_last GEMM, or as rows (kMR-high strips, depth (c, tap),
+// the order of channels_first patches) for the phases one.
+template <class Get>
+void pack_group(bool columns, int64_t Kg, int64_t Cg, int64_t taps, float* dst, Get get) {
+  const int64_t depth = Cg * taps;
+  if (columns) {
+    pack_strips(Kg, depth, kNR, dst, [&](int64_t k, int64_t i) { return get(k, i % Cg, i / Cg); });
+  } else {
+    pack_strips(Kg, depth, kMR, dst, [&](int64_t k, int64_t i) { return get(k, i / taps, i % taps); });
+  }
+}
+
+int64_t columns_group_stride(const ConvProblem& p) { return round_up(p.Kg, kNR) * p.Cg * p.taps; }
+
+// The weights of a channels_first plan (packed as rows) as columns, packed on first use.
+const float* packed_columns(const sk_plan& plan, const ConvProblem& p) {
+  std::call_once(plan.columns_once, [&] {
+    const int64_t depth = p.Cg * p.taps;
+    std::vector<float> columns(static_cast<size_t>(columns_group_stride(p) * p.groups));
+    for (int64_t group = 0; group < p.groups; ++group) {
+      const float* rows = plan.packed.data() + group * plan.group_stride;
+      pack_group(true, p.Kg, p.Cg, p.taps, columns.data() + group * columns_group_stride(p),
+                 [&](int64_t k, int64_t c, int64_t tap) {
+                   return rows[(k / kMR) * depth * kMR + (c * p.taps + tap) * kMR + k % kMR];
+                 });
+    }
+    plan.packed_columns = std::move(columns);
+  });
+  return plan.packed_columns.data();
 }
 
 // The channels_last copy of a channels_first input, as the problem `q` reads it: (C, pixels) ->
@@ -207,22 +241,13 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
-  const int64_t depth = Cg * taps;
-  // Weights as GEMM columns with depth (tap, c) for the channels_last form, else as GEMM rows with
-  // depth (c, tap), the order of channels_first patches.
-  const bool columns = g.layout == SK_LAYOUT_CHANNELS_LAST || via_channels_last(g);
-  const int width = columns ? kNR : kMR;
-  plan.group_stride = round_up(Kg, width) * depth;
+  const bool columns = g.layout == SK_LAYOUT_CHANNELS_LAST;
+  plan.group_stride = round_up(Kg, columns ? kNR : kMR) * Cg * taps;
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {
-    const float* w = weight + group * Kg * depth;  // (Kg, Cg, taps) of this group
-    float* dst = plan.packed.data() + group * plan.group_stride;
-    if (columns) {
-      pack_strips(Kg, depth, width, dst,
-                  [&](int64_t k, int64_t i) { return w[k * depth + (i % Cg) * taps + i / Cg]; });
-    } else {
-      pack_strips(Kg, depth, width, dst, [&](int64_t k, int64_t i) { return w[k * depth + i]; });
-    }
+    const float* w = weight + group * Kg * Cg * taps;  // (Kg, Cg, taps) of this group
+    pack_group(columns, Kg, Cg, taps, plan.packed.data() + group * plan.group_stride,
+               [&](int64_t k, int64_t c, int64_t tap) { return w[(k * Cg + c) * taps + tap]; });
   }
 }
 
@@ -233,8 +258,9 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   const int64_t outer = p.batch * p.groups;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
 
-  if (via_channels_last(plan.geometry)) {
+  if (via_channels_last(p)) {
     // One image at a time, so its channels_last copy is still in cache when the tiles read it.
+    const float* packed = packed_columns(plan, p);
     const ConvProblem q = channels_last_view(p);
     float* xt = thread_scratch(kScratchShared, static_cast<size_t>(p.C * q.in_pixels));
     const Blocking b = choose_blocking(p.out_pixels, p.Kg, p.groups, threads, true);
@@ -244,7 +270,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
         const Tile t = tile_at(b, item, p.groups, p.out_pixels, p.Kg);
         const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
         const PatchesChannelsLast patches{q, xt + group * p.Cg};
-        const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};
+        const PrepackedSource weights{packed + group * columns_group_stride(p), depth, kNR};
         // The tile comes out pixels x channels; channels_first wants it the other way round,
         // which the epilogue writes strip by strip.
         TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation,

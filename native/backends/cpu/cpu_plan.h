@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "backends/cpu/conv_problem.h"
@@ -15,6 +16,11 @@ struct sk_plan {
   Path path;
   std::vector<float> packed;  // per group, group_stride floats apart
   int64_t group_stride = 0;
+  // A channels_first forward layer with a small output runs as the channels_last GEMM
+  // (conv_forward.cc), which takes its weights as GEMM columns: packed from `packed` on the first
+  // such run, once, even when runs race.
+  mutable std::once_flag columns_once;
+  mutable std::vector<float> packed_columns;  // per group, columns_group_stride floats apart
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::MicroKernel kernel;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;

@@ -7,6 +7,54 @@
 
 namespace stridekit::cpu {
 
+namespace {
+
+// The end of a tile row: the accumulated value (plus C when accumulating), then the bias and a
+// relu / relu6 when this is the last depth block, stored once.
+struct Finish {
+  __m256 column_bias_lo, column_bias_hi;  // a column bias, loaded once per tile
+
+  __attribute__((target("avx2,fma"), always_inline)) static Finish of(const KernelEpilogue* last) {
+    Finish f{_mm256_setzero_ps(), _mm256_setzero_ps()};
+    if (last && last->bias && !last->bias_per_row) {
+      f.column_bias_lo = _mm256_loadu_ps(last->bias);
+      f.column_bias_hi = _mm256_loadu_ps(last->bias + 8);
+    }
+    return f;
+  }
+
+  __attribute__((target("avx2,fma"), always_inline)) void row(float* out, int i, __m256 lo, __m256 hi,
+                                                              bool accumulate,
+                                                              const KernelEpilogue* last) const {
+    if (accumulate) {
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(out));
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(out + 8));
+    }
+    if (last) {
+      if (last->bias && last->bias_per_row) {
+        const __m256 bias = _mm256_broadcast_ss(last->bias + i);
+        lo = _mm256_add_ps(lo, bias);
+        hi = _mm256_add_ps(hi, bias);
+      } else if (last->bias) {
+        lo = _mm256_add_ps(lo, column_bias_lo);
+        hi = _mm256_add_ps(hi, column_bias_hi);
+      }
+      if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
+        lo = _mm256_max_ps(lo, _mm256_setzero_ps());
+        hi = _mm256_max_ps(hi, _mm256_setzero_ps());
+        if (last->activation == SK_ACTIVATION_RELU6) {
+          lo = _mm256_min_ps(lo, _mm256_set1_ps(6.f));
+          hi = _mm256_min_ps(hi, _mm256_set1_ps(6.f));
+        }
+      }
+    }
+    _mm256_storeu_ps(out, lo);
+    _mm256_storeu_ps(out + 8, hi);
+  }
+};
+
+}  // namespace
+
 __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const float* a,
                                                           const float* b, float* c, int64_t ldc,
                                                           int mr, int nr, bool accumulate,
@@ -41,60 +89,32 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
     a += kMR;
     b += kNR;
   }
-  __m256 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  const bool full = nr == kNR;
-  alignas(32) float tile[kNR];
-  if (accumulate) {
-    for (int i = 0; i < mr; ++i) {
-      const float* row = c + i * ldc;
-      if (!full) {
-        for (int j = 0; j < kNR; ++j) tile[j] = j < nr ? row[j] : 0.f;
-        row = tile;
-      }
-      rows[i][0] = _mm256_add_ps(rows[i][0], _mm256_loadu_ps(row));
-      rows[i][1] = _mm256_add_ps(rows[i][1], _mm256_loadu_ps(row + 8));
-    }
+  if (mr == kMR && nr == kNR) {  // a whole tile: every row straight from its registers
+    const Finish finish = Finish::of(last);
+    finish.row(c, 0, c00, c01, accumulate, last);
+    finish.row(c + ldc, 1, c10, c11, accumulate, last);
+    finish.row(c + 2 * ldc, 2, c20, c21, accumulate, last);
+    finish.row(c + 3 * ldc, 3, c30, c31, accumulate, last);
+    finish.row(c + 4 * ldc, 4, c40, c41, accumulate, last);
+    finish.row(c + 5 * ldc, 5, c50, c51, accumulate, last);
+    return;
   }
-  if (last) {
-    if (last->bias && last->bias_per_row) {
-      for (int i = 0; i < mr; ++i) {
-        const __m256 bias = _mm256_broadcast_ss(last->bias + i);
-        rows[i][0] = _mm256_add_ps(rows[i][0], bias);
-        rows[i][1] = _mm256_add_ps(rows[i][1], bias);
-      }
-    } else if (last->bias) {
-      const float* bias = last->bias;
-      if (!full) {  // read only the tile's nr bias values: the rest may lie past the array
-        for (int j = 0; j < kNR; ++j) tile[j] = j < nr ? bias[j] : 0.f;
-        bias = tile;
-      }
-      const __m256 lo = _mm256_loadu_ps(bias), hi = _mm256_loadu_ps(bias + 8);
-      for (int i = 0; i < mr; ++i) {
-        rows[i][0] = _mm256_add_ps(rows[i][0], lo);
-        rows[i][1] = _mm256_add_ps(rows[i][1], hi);
-      }
-    }
-    if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
-      const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.f);
-      const bool six_cap = last->activation == SK_ACTIVATION_RELU6;
-      for (int i = 0; i < mr; ++i) {
-        for (int h = 0; h < 2; ++h) {
-          rows[i][h] = _mm256_max_ps(rows[i][h], zero);
-          if (six_cap) rows[i][h] = _mm256_min_ps(rows[i][h], six);
-        }
-      }
-    }
+  // An edge tile: rows past mr are dropped, columns past nr go through a buffer, and only nr
+  // values of a column bias are read (the rest may lie past the array).
+  const __m256 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  alignas(32) float buffer[kNR];
+  alignas(32) float column_bias[kNR];
+  KernelEpilogue edge = last ? *last : KernelEpilogue{nullptr, true, SK_ACTIVATION_NONE};
+  if (edge.bias && !edge.bias_per_row) {
+    for (int j = 0; j < kNR; ++j) column_bias[j] = j < nr ? edge.bias[j] : 0.f;
+    edge.bias = column_bias;
   }
+  const Finish finish = Finish::of(last ? &edge : nullptr);
   for (int i = 0; i < mr; ++i) {
     float* row = c + i * ldc;
-    if (full) {
-      _mm256_storeu_ps(row, rows[i][0]);
-      _mm256_storeu_ps(row + 8, rows[i][1]);
-      continue;
-    }
-    _mm256_store_ps(tile, rows[i][0]);
-    _mm256_store_ps(tile + 8, rows[i][1]);
-    for (int j = 0; j < nr; ++j) row[j] = tile[j];
+    for (int j = 0; j < kNR; ++j) buffer[j] = accumulate && j < nr ? row[j] : 0.f;
+    finish.row(buffer, i, rows[i][0], rows[i][1], accumulate, last ? &edge : nullptr);
+    for (int j = 0; j < nr; ++j) row[j] = buffer[j];
   }
 }
 
