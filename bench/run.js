@@ -18,7 +18,8 @@ const path = require('node:path');
 const USAGE = `usage: npm run bench -- [options]
   --threads N        threads for every peer (default: $STRIDEKIT_NUM_THREADS or the CPUs available)
   --layer TEXT       only the layers whose name contains TEXT
-  --peers TEXT       only the peers whose name contains TEXT (e.g. openvino: the plugin and OpenVINO direct)
+  --peers TEXT       only the peers whose name contains TEXT, or one of several comma-separated (e.g.
+                     openvino: the plugin and OpenVINO direct; cpu,onnx: stridekit's cpu backend and ORT)
   --out DIR          where to write the results (default: bench/results)
   --save NAME        also write DIR/NAME.json and DIR/NAME.svg (latest.* are not committed; these are)
   --rounds N         time every layer N times on every peer, the peers in turn, and keep each peer's
@@ -172,7 +173,7 @@ async function main() {
   const peers = [...ownPeers.slice(0, at), direct, ...ownPeers.slice(at), onnxruntimePeer(threads), await tfjsWasmPeer(threads, { threaded: flag('tfjs-threaded') })];
   for (const p of peers) if (p.threads === undefined && p.backend) p.threads = threads;
   const wanted = argument('peers', null);
-  const usable = peers.filter((p) => !p.unavailable && (!wanted || p.name.includes(wanted)));
+  const usable = peers.filter((p) => !p.unavailable && (!wanted || wanted.split(',').some((w) => p.name.includes(w))));
   if (usable.length === 0) fail(`no available peer matches --peers ${wanted}`);
   for (const p of peers) if (p.unavailable) console.log(`skipping ${p.name}: ${p.unavailable}`);
   const reference = usable[0].name;

@@ -137,14 +137,21 @@ bool via_channels_last(const ConvProblem& p) {
 
 // One group's weights (get(k, c, tap)) in GEMM form: as columns (kNR-wide strips of output
 // channels, depth (tap, c)) for the channels_last GEMM, or as rows (kMR-high strips, depth (c, tap),
-// the order of channels_first patches) for the phases one.
+// the order of channels_first patches) for the phases one. Strips are [depth][width], the last one
+// zero padded.
 template <class Get>
 void pack_group(bool columns, int64_t Kg, int64_t Cg, int64_t taps, float* dst, Get get) {
-  const int64_t depth = Cg * taps;
-  if (columns) {
-    pack_strips(Kg, depth, kNR, dst, [&](int64_t k, int64_t i) { return get(k, i % Cg, i / Cg); });
-  } else {
-    pack_strips(Kg, depth, kMR, dst, [&](int64_t k, int64_t i) { return get(k, i / taps, i % taps); });
+  const int width = columns ? kNR : kMR;
+  const int64_t outer = columns ? taps : Cg, inner = columns ? Cg : taps;
+  for (int64_t k0 = 0; k0 < Kg; k0 += width) {
+    const int lanes = static_cast<int>(std::min<int64_t>(width, Kg - k0));
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i, dst += width) {
+        const int64_t c = columns ? i : o, tap = columns ? o : i;
+        for (int t = 0; t < lanes; ++t) dst[t] = get(k0 + t, c, tap);
+        for (int t = lanes; t < width; ++t) dst[t] = 0.f;
+      }
+    }
   }
 }
 

@@ -40,7 +40,7 @@ void pack_strips(int64_t count, int64_t depth, int width, float* dst, Get get) {
   }
 }
 
-// A source over strips packed once (by pack_strips with the full depth).
+// A source over strips of the full depth, packed once per plan.
 struct PrepackedSource {
   const float* base;
   int64_t depth;

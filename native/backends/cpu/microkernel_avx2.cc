@@ -53,12 +53,62 @@ struct Finish {
   }
 };
 
+// An edge tile: rows past mr are dropped, columns past nr go through a buffer, and only nr
+// values of a column bias are read (the rest may lie past the array).
+struct TileRows {
+  __m256 row[kMR][2];
+};
+
+__attribute__((target("avx2,fma"))) void finish_edge(float* c, int64_t ldc, int mr, int nr,
+                                                     bool accumulate, const KernelEpilogue* last,
+                                                     const TileRows& rows) {
+  alignas(32) float buffer[kNR];
+  alignas(32) float column_bias[kNR];
+  KernelEpilogue edge = last ? *last : KernelEpilogue{nullptr, true, SK_ACTIVATION_NONE};
+  if (edge.bias && !edge.bias_per_row) {
+    for (int j = 0; j < kNR; ++j) column_bias[j] = j < nr ? edge.bias[j] : 0.f;
+    edge.bias = column_bias;
+  }
+  const Finish finish = Finish::of(last ? &edge : nullptr);
+  for (int i = 0; i < mr; ++i) {
+    float* row = c + i * ldc;
+    for (int j = 0; j < kNR; ++j) buffer[j] = accumulate && j < nr ? row[j] : 0.f;
+    finish.row(buffer, i, rows.row[i][0], rows.row[i][1], accumulate, last ? &edge : nullptr);
+    for (int j = 0; j < nr; ++j) row[j] = buffer[j];
+  }
+}
+
 }  // namespace
+
+// A tile at most 8 columns wide (the last strip of a row of output pixels): half the multiplies.
+__attribute__((target("avx2,fma"))) void microkernel_avx2_narrow(int64_t kc, const float* a,
+                                                                 const float* b, float* c,
+                                                                 int64_t ldc, int mr, int nr,
+                                                                 bool accumulate,
+                                                                 const KernelEpilogue* last) {
+  __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps();
+  __m256 c3 = _mm256_setzero_ps(), c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, c5);
+    a += kMR;
+    b += kNR;
+  }
+  // The upper halves are never stored (nr <= 8).
+  finish_edge(c, ldc, mr, nr, accumulate, last,
+              TileRows{{{c0, c0}, {c1, c1}, {c2, c2}, {c3, c3}, {c4, c4}, {c5, c5}}});
+}
 
 __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const float* a,
                                                           const float* b, float* c, int64_t ldc,
                                                           int mr, int nr, bool accumulate,
                                                           const KernelEpilogue* last) {
+  if (nr <= 8) return microkernel_avx2_narrow(kc, a, b, c, ldc, mr, nr, accumulate, last);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -99,23 +149,8 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
     finish.row(c + 5 * ldc, 5, c50, c51, accumulate, last);
     return;
   }
-  // An edge tile: rows past mr are dropped, columns past nr go through a buffer, and only nr
-  // values of a column bias are read (the rest may lie past the array).
-  const __m256 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  alignas(32) float buffer[kNR];
-  alignas(32) float column_bias[kNR];
-  KernelEpilogue edge = last ? *last : KernelEpilogue{nullptr, true, SK_ACTIVATION_NONE};
-  if (edge.bias && !edge.bias_per_row) {
-    for (int j = 0; j < kNR; ++j) column_bias[j] = j < nr ? edge.bias[j] : 0.f;
-    edge.bias = column_bias;
-  }
-  const Finish finish = Finish::of(last ? &edge : nullptr);
-  for (int i = 0; i < mr; ++i) {
-    float* row = c + i * ldc;
-    for (int j = 0; j < kNR; ++j) buffer[j] = accumulate && j < nr ? row[j] : 0.f;
-    finish.row(buffer, i, rows[i][0], rows[i][1], accumulate, last ? &edge : nullptr);
-    for (int j = 0; j < nr; ++j) row[j] = buffer[j];
-  }
+  finish_edge(c, ldc, mr, nr, accumulate, last,
+              TileRows{{{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}}});
 }
 
 __attribute__((target("avx2,fma"))) void depthwise_row_avx2(const float* src, const int64_t* tap_at,
