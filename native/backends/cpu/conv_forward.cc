@@ -293,37 +293,38 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   }
 
   if (!p.channels_last) {
-    // Split every input plane into its bordered phases first (one pass over the input, in
-    // parallel), so that packing the patches is contiguous copies.
+    // One image at a time: split its input planes into bordered phases (one pass, in parallel),
+    // so that packing the patches is contiguous copies, then run its tiles while the phases are
+    // still in cache.
     const PhaseLayout phases(p);
-    const float* source = x;
-    int64_t channel_stride = p.in_pixels;
-    // The calling thread's shared scratch: the split planes, then the tap offsets.
-    const int64_t split_floats = phases.identity ? 0 : round_up(p.batch * p.C * phases.floats(), 16);
+    // The calling thread's shared scratch: one image's split planes, then the tap offsets.
+    const int64_t split_floats = phases.identity ? 0 : round_up(p.C * phases.floats(), 16);
     float* split = thread_scratch(kScratchShared, static_cast<size_t>(split_floats + 2 * p.taps));
     int64_t* tap_at = reinterpret_cast<int64_t*>(split + split_floats);
     phases.tap_offsets(p, tap_at);
-    if (!phases.identity) {
-      pool.parallel_for(p.batch * p.C, [&](int64_t plane, int) {
-        phases.split(p, x + plane * p.in_pixels, split + plane * phases.floats());
+    const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
+    const Blocking b = choose_blocking(p.Kg, p.out_pixels, p.groups, threads, false);
+    for (int64_t image = 0; image < p.batch; ++image) {
+      const float* source = x + image * p.C * p.in_pixels;
+      if (!phases.identity) {
+        pool.parallel_for(p.C, [&](int64_t plane, int) {
+          phases.split(p, source + plane * p.in_pixels, split + plane * phases.floats());
+        }, threads);
+        source = split;
+      }
+      pool.parallel_for(p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
+        const Tile t = tile_at(b, item, p.groups, p.Kg, p.out_pixels);
+        const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
+        const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kMR};
+        const PatchesChannelsFirst patches{p, phases, tap_at, source + group * p.Cg * channel_stride,
+                                           channel_stride};
+        float* out = y + (image * p.K + group * p.Kg + row0) * p.out_pixels + col0;
+        TileEpilogue epilogue{bias ? bias + group * p.Kg + row0 : nullptr, true, p.activation};
+        float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(nc, kNR));
+        gemm_tile(plan.kernel, mc, nc, depth, weights, row0, patches, col0, out, p.out_pixels,
+                  epilogue, nullptr, b_scratch);
       }, threads);
-      source = split;
-      channel_stride = phases.floats();
     }
-    const Blocking b = choose_blocking(p.Kg, p.out_pixels, outer, threads, false);
-    pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-      const Tile t = tile_at(b, item, p.groups, p.Kg, p.out_pixels);
-      const int64_t image = t.image, group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
-      const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kMR};
-      const PatchesChannelsFirst patches{p, phases, tap_at,
-                                         source + (image * p.C + group * p.Cg) * channel_stride,
-                                         channel_stride};
-      float* out = y + (image * p.K + group * p.Kg + row0) * p.out_pixels + col0;
-      TileEpilogue epilogue{bias ? bias + group * p.Kg + row0 : nullptr, true, p.activation};
-      float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(nc, kNR));
-      gemm_tile(plan.kernel, mc, nc, depth, weights, row0, patches, col0, out, p.out_pixels,
-                epilogue, nullptr, b_scratch);
-    }, threads);
     return;
   }
 
