@@ -155,23 +155,45 @@ void pack_group(bool columns, int64_t Kg, int64_t Cg, int64_t taps, float* dst, 
   }
 }
 
-int64_t columns_group_stride(const ConvProblem& p) { return round_up(p.Kg, kNR) * p.Cg * p.taps; }
+// Floats per group of weights packed by pack_group.
+int64_t packed_group_floats(bool columns, int64_t Kg, int64_t Cg, int64_t taps) {
+  return round_up(Kg, columns ? kNR : kMR) * Cg * taps;
+}
 
-// The weights of a channels_first plan (packed as rows) as columns, packed on first use.
-const float* packed_columns(const sk_plan& plan, const ConvProblem& p) {
-  std::call_once(plan.columns_once, [&] {
+// The weights of a channels_first plan as GEMM columns (for the channels_last form) or rows (for
+// the phases form): `packed` when that is the role they were packed in, else packed from it on
+// first use.
+const float* weights_as(bool columns, const sk_plan& plan, const ConvProblem& p) {
+  if (columns == plan.packed_as_columns) return plan.packed.data();
+  std::call_once(plan.other_role_once, [&] {
+    const bool from_columns = plan.packed_as_columns;
+    const int from_width = from_columns ? kNR : kMR;
     const int64_t depth = p.Cg * p.taps;
-    std::vector<float> columns(static_cast<size_t>(columns_group_stride(p) * p.groups));
+    const int64_t stride = packed_group_floats(columns, p.Kg, p.Cg, p.taps);
+    std::vector<float> other(static_cast<size_t>(stride * p.groups));
     for (int64_t group = 0; group < p.groups; ++group) {
-      const float* rows = plan.packed.data() + group * plan.group_stride;
-      pack_group(true, p.Kg, p.Cg, p.taps, columns.data() + group * columns_group_stride(p),
+      const float* from = plan.packed.data() + group * plan.group_stride;
+      pack_group(columns, p.Kg, p.Cg, p.taps, other.data() + group * stride,
                  [&](int64_t k, int64_t c, int64_t tap) {
-                   return rows[(k / kMR) * depth * kMR + (c * p.taps + tap) * kMR + k % kMR];
+                   const int64_t i = from_columns ? tap * p.Cg + c : c * p.taps + tap;
+                   return from[(k / from_width) * depth * from_width + i * from_width + k % from_width];
                  });
     }
-    plan.packed_columns = std::move(columns);
+    plan.packed_other_role = std::move(other);
   });
-  return plan.packed_columns.data();
+  return plan.packed_other_role.data();
+}
+
+// The role a channels_first plan packs its weights in before it has seen an input: deep layers,
+// with many weights, usually have small outputs (ResNet's last stage: 7 x 7), which take the
+// channels_last form; the others the phases form. A wrong guess costs one more packing on the
+// first run, never a wrong result.
+bool columns_suggested(const sk_conv_geometry& g) {
+  const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
+  int64_t taps = 1;
+  for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
+  if (g.layout == SK_LAYOUT_CHANNELS_LAST) return true;
+  return Kg >= kNR && Cg >= 8 && Kg * Cg * taps >= (int64_t{1} << 20);
 }
 
 // The channels_last copy of a channels_first input, as the problem `q` reads it: (C, pixels) ->
@@ -248,12 +270,12 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
-  const bool columns = g.layout == SK_LAYOUT_CHANNELS_LAST;
-  plan.group_stride = round_up(Kg, columns ? kNR : kMR) * Cg * taps;
+  plan.packed_as_columns = columns_suggested(g);
+  plan.group_stride = packed_group_floats(plan.packed_as_columns, Kg, Cg, taps);
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {
     const float* w = weight + group * Kg * Cg * taps;  // (Kg, Cg, taps) of this group
-    pack_group(columns, Kg, Cg, taps, plan.packed.data() + group * plan.group_stride,
+    pack_group(plan.packed_as_columns, Kg, Cg, taps, plan.packed.data() + group * plan.group_stride,
                [&](int64_t k, int64_t c, int64_t tap) { return w[(k * Cg + c) * taps + tap]; });
   }
 }
@@ -267,7 +289,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
 
   if (via_channels_last(p)) {
     // One image at a time, so its channels_last copy is still in cache when the tiles read it.
-    const float* packed = packed_columns(plan, p);
+    const float* packed = weights_as(true, plan, p);
+    const int64_t group_floats = packed_group_floats(true, p.Kg, p.Cg, p.taps);
     const ConvProblem q = channels_last_view(p);
     float* xt = thread_scratch(kScratchShared, static_cast<size_t>(p.C * q.in_pixels));
     const Blocking b = choose_blocking(p.out_pixels, p.Kg, p.groups, threads, true);
@@ -277,7 +300,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
         const Tile t = tile_at(b, item, p.groups, p.out_pixels, p.Kg);
         const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
         const PatchesChannelsLast patches{q, xt + group * p.Cg};
-        const PrepackedSource weights{packed + group * columns_group_stride(p), depth, kNR};
+        const PrepackedSource weights{packed + group * group_floats, depth, kNR};
         // The tile comes out pixels x channels; channels_first wants it the other way round,
         // which the epilogue writes strip by strip.
         TileEpilogue epilogue{bias ? bias + group * p.Kg + col0 : nullptr, false, p.activation,
@@ -304,6 +327,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     phases.tap_offsets(p, tap_at);
     const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
     const Blocking b = choose_blocking(p.Kg, p.out_pixels, p.groups, threads, false);
+    const float* packed = weights_as(false, plan, p);
+    const int64_t group_floats = packed_group_floats(false, p.Kg, p.Cg, p.taps);
     for (int64_t image = 0; image < p.batch; ++image) {
       const float* source = x + image * p.C * p.in_pixels;
       if (!phases.identity) {
@@ -315,7 +340,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
       pool.parallel_for(p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
         const Tile t = tile_at(b, item, p.groups, p.Kg, p.out_pixels);
         const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
-        const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kMR};
+        const PrepackedSource weights{packed + group * group_floats, depth, kMR};
         const PatchesChannelsFirst patches{p, phases, tap_at, source + group * p.Cg * channel_stride,
                                            channel_stride};
         float* out = y + (image * p.K + group * p.Kg + row0) * p.out_pixels + col0;

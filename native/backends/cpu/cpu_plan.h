@@ -16,11 +16,13 @@ struct sk_plan {
   Path path;
   std::vector<float> packed;  // per group, group_stride floats apart
   int64_t group_stride = 0;
-  // A channels_first forward layer with a small output runs as the channels_last GEMM
-  // (conv_forward.cc), which takes its weights as GEMM columns: packed from `packed` on the first
-  // such run, once, even when runs race.
-  mutable std::once_flag columns_once;
-  mutable std::vector<float> packed_columns;  // per group, columns_group_stride floats apart
+  // A channels_first forward layer runs its GEMM one of two ways depending on the input's size
+  // (conv_forward.cc), each with the weights in another GEMM role. `packed` holds them in the role
+  // the geometry suggests (packed_as_columns); the other role is packed from it on the first run
+  // that needs it, once, even when runs race.
+  bool packed_as_columns = false;
+  mutable std::once_flag other_role_once;
+  mutable std::vector<float> packed_other_role;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::MicroKernel kernel;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;
