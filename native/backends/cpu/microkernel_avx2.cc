@@ -104,11 +104,41 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_narrow(int64_t kc, con
               TileRows{{{c0, c0}, {c1, c1}, {c2, c2}, {c3, c3}, {c4, c4}, {c5, c5}}});
 }
 
+// A tile at most 3 rows high (the last strip of 49 pixels cut 6 at a time): half the multiplies.
+__attribute__((target("avx2,fma"))) void microkernel_avx2_short(int64_t kc, const float* a,
+                                                                const float* b, float* c,
+                                                                int64_t ldc, int mr, int nr,
+                                                                bool accumulate,
+                                                                const KernelEpilogue* last) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+    __m256 ai = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00);
+    c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10);
+    c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20);
+    c21 = _mm256_fmadd_ps(ai, b1, c21);
+    a += kMR;
+    b += kNR;
+  }
+  // Rows 3-5 are never stored (mr <= 3).
+  finish_edge(c, ldc, mr, nr, accumulate, last,
+              TileRows{{{c00, c01}, {c10, c11}, {c20, c21}, {c20, c21}, {c20, c21}, {c20, c21}}});
+}
+
 __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const float* a,
                                                           const float* b, float* c, int64_t ldc,
                                                           int mr, int nr, bool accumulate,
                                                           const KernelEpilogue* last) {
   if (nr <= 8) return microkernel_avx2_narrow(kc, a, b, c, ldc, mr, nr, accumulate, last);
+  if (mr <= 3) return microkernel_avx2_short(kc, a, b, c, ldc, mr, nr, accumulate, last);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
