@@ -297,7 +297,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     for (int64_t image = 0; image < p.batch; ++image) {
       transpose_input(p, q, x + image * p.C * p.in_pixels, xt, threads);
       pool.parallel_for(p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-        const Tile t = tile_at(b, item, p.groups, p.out_pixels, p.Kg);
+        const Tile t = tile_at(b, item, p.groups);
         const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
         const PatchesChannelsLast patches{q, xt + group * p.Cg};
         const PrepackedSource weights{packed + group * group_floats, depth, kNR};
@@ -338,7 +338,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
         source = split;
       }
       pool.parallel_for(p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-        const Tile t = tile_at(b, item, p.groups, p.Kg, p.out_pixels);
+        const Tile t = tile_at(b, item, p.groups);
         const int64_t group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
         const PrepackedSource weights{packed + group * group_floats, depth, kMR};
         const PatchesChannelsFirst patches{p, phases, tap_at, source + group * p.Cg * channel_stride,
@@ -355,7 +355,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
 
   const Blocking b = choose_blocking(p.out_pixels, p.Kg, outer, threads, true);
   pool.parallel_for(outer * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
-    const Tile t = tile_at(b, item, p.groups, p.out_pixels, p.Kg);
+    const Tile t = tile_at(b, item, p.groups);
     const int64_t image = t.image, group = t.group, row0 = t.row0, col0 = t.col0, mc = t.mc, nc = t.nc;
     const PatchesChannelsLast patches{p, x + image * p.in_pixels * p.C + group * p.Cg};
     const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, depth, kNR};

@@ -142,9 +142,10 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
 // bounds its scratch. When that leaves too few tiles for the threads, the larger side is split:
 // splitting rows makes every tile read the columns' operand again, and the other way round, so the
 // smaller operand is the one read twice. The tile count is made a multiple of the thread count and
-// the tiles equal, so no thread idles while another finishes.
+// whole micro-tiles (kMR rows, kNR columns) are dealt out evenly, so no thread idles while another
+// finishes: 49 strips of 16 pixels in 4 tiles are 13, 12, 12 and 12 strips, not 13, 13, 13 and 10.
 struct Blocking {
-  int64_t mc, nc, m_tiles, n_tiles;
+  int64_t M, N, m_tiles, n_tiles;
 };
 
 constexpr int64_t kRuntimeTile = 256;
@@ -155,11 +156,20 @@ struct Tile {
   int64_t image, group, row0, col0, mc, nc;
 };
 
-inline Tile tile_at(const Blocking& b, int64_t item, int64_t groups, int64_t M, int64_t N) {
-  const int64_t per_outer = b.m_tiles * b.n_tiles;
-  const int64_t row0 = (item / b.n_tiles) % b.m_tiles * b.mc, col0 = item % b.n_tiles * b.nc;
-  const int64_t outer = item / per_outer;
-  return {outer / groups, outer % groups, row0, col0, std::min(b.mc, M - row0), std::min(b.nc, N - col0)};
+// Tile `t` of `tiles` along a side of `size` indices cut in units of `unit`: [begin, end).
+inline void tile_range(int64_t size, int64_t unit, int64_t tiles, int64_t t, int64_t* begin,
+                       int64_t* end) {
+  const int64_t units = (size + unit - 1) / unit;
+  *begin = unit * (t * units / tiles);
+  *end = std::min(size, unit * ((t + 1) * units / tiles));
+}
+
+inline Tile tile_at(const Blocking& b, int64_t item, int64_t groups) {
+  const int64_t outer = item / (b.m_tiles * b.n_tiles);
+  int64_t row0, row1, col0, col1;
+  tile_range(b.M, kMR, b.m_tiles, (item / b.n_tiles) % b.m_tiles, &row0, &row1);
+  tile_range(b.N, kNR, b.n_tiles, item % b.n_tiles, &col0, &col1);
+  return {outer / groups, outer % groups, row0, col0, row1 - row0, col1 - col0};
 }
 
 inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads,
@@ -168,8 +178,10 @@ inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads
   int64_t m_tiles = rows_packed_at_run_time ? ceil_div(M, kRuntimeTile) : 1;
   int64_t n_tiles = rows_packed_at_run_time ? 1 : ceil_div(N, kRuntimeTile);
   const bool split_rows = M >= N;
-  const int64_t max_m_tiles = std::max<int64_t>(1, M / (2 * kMR));
-  const int64_t max_n_tiles = std::max<int64_t>(1, N / (2 * kNR));
+  // Never more tiles than micro-tiles along a side, and at least two micro-tiles per tile where
+  // splitting is needed at all.
+  const int64_t max_m_tiles = std::max(m_tiles, M / (2 * kMR));
+  const int64_t max_n_tiles = std::max(n_tiles, N / (2 * kNR));
   auto tiles = [&] { return outer * m_tiles * n_tiles; };
   auto grow = [&] {
     if (split_rows && m_tiles < max_m_tiles) return ++m_tiles, true;
@@ -179,12 +191,9 @@ inline Blocking choose_blocking(int64_t M, int64_t N, int64_t outer, int threads
   };
   while (tiles() < threads && grow()) {
   }
-  if (tiles() < 4 * static_cast<int64_t>(threads)) {
-    while (tiles() % threads != 0 && grow()) {
-    }
+  while (tiles() % threads != 0 && grow()) {
   }
-  const int64_t mc = round_up(ceil_div(M, m_tiles), kMR), nc = round_up(ceil_div(N, n_tiles), kNR);
-  return {mc, nc, ceil_div(M, mc), ceil_div(N, nc)};
+  return {M, N, m_tiles, n_tiles};
 }
 
 }  // namespace stridekit::cpu
