@@ -13,7 +13,7 @@
 
 namespace stridekit::cpu {
 
-constexpr int64_t kKC = 256;        // depth per block: a B strip (kKC x kNR) stays in L1
+constexpr int64_t kKC = 384;        // depth per block: a B strip (kKC x kNR) stays in L1
 constexpr int64_t kMCMax = 144;     // rows per block: an A block (kMCMax x kKC) stays in L2
 constexpr int64_t kNCMax = 192;     // columns per block of the transposed path's column buffer
 
