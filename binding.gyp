@@ -24,6 +24,7 @@
         "native/backends/cpu/depthwise.cc",
         "native/backends/cpu/microkernel_avx2.cc",
         "native/backends/cpu/microkernel_generic.cc",
+        "native/backends/cpu/microkernel_neon.cc",
         "native/backends/cpu/phases.cc",
         "native/backends/cpu/scratch.cc"
       ],

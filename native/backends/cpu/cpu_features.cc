@@ -39,7 +39,11 @@ static std::string processor_name() {
 }
 
 std::string cpu_description() {
-  std::string kernels = cpu_features().avx2_fma ? "avx2+fma" : "portable";
+#if defined(__aarch64__)
+  const std::string kernels = "neon";
+#else
+  const std::string kernels = cpu_features().avx2_fma ? "avx2+fma" : "portable";
+#endif
   return processor_name() + " (" + kernels + " kernels)";
 }
 

@@ -1,5 +1,5 @@
 // The register-blocked inner kernels, one per instruction set (microkernel_generic.cc,
-// microkernel_avx2.cc), picked at run time: the GEMM tile of every GEMM-shaped convolution, and the
+// microkernel_avx2.cc, microkernel_neon.cc), picked at run time: the GEMM tile of every GEMM-shaped convolution, and the
 // output row of a depthwise one.
 #pragma once
 
@@ -37,6 +37,8 @@ void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, i
                          int nr, bool accumulate, const KernelEpilogue* last);
 void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                       int nr, bool accumulate, const KernelEpilogue* last);
+void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
+                      int nr, bool accumulate, const KernelEpilogue* last);
 
 // The fastest kernel this processor runs.
 MicroKernel select_microkernel();
@@ -50,6 +52,8 @@ using DepthwiseRowKernel = void (*)(const float* src, const int64_t* tap_at, con
 void depthwise_row_generic(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                            float bias, int64_t count, float* dst);
 void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                        float bias, int64_t count, float* dst);
+void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst);
 
 DepthwiseRowKernel select_depthwise_row_kernel();

@@ -1,4 +1,5 @@
-// Portable kernel: plain loops the compiler vectorises for the target's baseline (SSE2, NEON).
+// Portable kernels: plain loops the compiler vectorises for the target's baseline (SSE2 on an
+// x86-64 without AVX2, anything else without a kernel of its own); and the run-time choice of kernel.
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/microkernel.h"
 
@@ -58,6 +59,8 @@ void depthwise_row_generic(const float* src, const int64_t* tap_at, const float*
 MicroKernel select_microkernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx2_fma) return microkernel_avx2;
+#elif defined(__aarch64__)
+  return microkernel_neon;
 #endif
   return microkernel_generic;
 }
@@ -66,6 +69,8 @@ MicroKernel select_microkernel() {
 DepthwiseRowKernel select_depthwise_row_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx2_fma) return depthwise_row_avx2;
+#elif defined(__aarch64__)
+  return depthwise_row_neon;
 #endif
   return depthwise_row_generic;
 }
