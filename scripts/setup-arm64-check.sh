@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test-only: the arm64 cross compiler and qemu's user-mode emulator, with which
-# test/cpu-kernels.test.js builds the CPU backend's NEON kernels for arm64 and runs them on an
+# test/cpu-native.test.js builds the CPU backend's NEON kernels for arm64 and runs them on an
 # x86-64 machine. Debian / Ubuntu packages g++-aarch64-linux-gnu and qemu-user, installed with
 # apt-get when this runs as root (as in CI); otherwise it says what to install and leaves the test
 # to skip with that reason. Idempotent: nothing is installed when both tools are already there.
@@ -21,7 +21,7 @@ fi
 packages=(g++-aarch64-linux-gnu qemu-user)
 if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
   log "not root or no apt-get: install ${packages[*]} yourself to check the NEON kernels;"
-  log "until then test/cpu-kernels.test.js skips them with that reason"
+  log "until then test/cpu-native.test.js skips them with that reason"
   exit 0
 fi
 log "installing ${packages[*]} with apt-get"

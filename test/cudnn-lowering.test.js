@@ -25,6 +25,7 @@ const haveCompiler = spawnSync(compiler, ['--version'], { encoding: 'utf8' }).st
       checker = path.join(dir, 'lowering_check');
       const r = spawnSync(compiler, ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Werror',
         '-I', path.join(root, 'native', 'include'), '-I', path.join(root, 'native', 'backends', 'cudnn'),
+        '-I', path.join(root, 'test', 'fixtures'),
         path.join(root, 'test', 'fixtures', 'cudnn', 'lowering_check.cc'),
         path.join(root, 'native', 'backends', 'cudnn', 'cudnn_lowering.cc'), '-o', checker], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`building the lowering checker failed:\n${r.stderr}`);

@@ -1,0 +1,79 @@
+'use strict';
+// The CPU backend checked natively, without Node.js: its inner kernels alone against a float64
+// reference (test/fixtures/cpu/kernel_check.cc: every kernel this processor runs, the portable ones
+// included, which the conformance suite never reaches here), and the whole backend through its C ABI
+// table against the direct convolution of test/fixtures/conv_reference.h
+// (test/fixtures/cpu/backend_check.cc). Both are built for the host and for arm64, whose build runs
+// under qemu-aarch64: the NEON kernels and every arm64 code path, on a machine with no arm64 Node.js.
+// A target whose compiler (or qemu) is missing is skipped with the reason printed, never passed;
+// `npm run setup:arm64-check` installs the arm64 tools.
+
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ROOT } = require('./helpers/target');
+
+const OUT = path.join(ROOT, 'build', 'cpu-native-checks');
+const CPU = (file) => path.join(ROOT, 'native', 'backends', 'cpu', file);
+const KERNELS = ['microkernel_generic.cc', 'microkernel_avx2.cc', 'microkernel_neon.cc', 'cpu_features.cc'].map(CPU);
+const BACKEND = [
+  ...KERNELS,
+  ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'phases.cc', 'scratch.cc'].map(CPU),
+  path.join(ROOT, 'native', 'core', 'thread_pool.cc'),
+];
+const CHECKS = [
+  { name: 'kernel_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'kernel_check.cc'), ...KERNELS], args: [],
+    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m] },
+  { name: 'backend_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'backend_check.cc'), ...BACKEND], args: ['400', '2026'],
+    expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
+];
+const FLAGS = ['-O2', '-std=c++17', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror',
+  `-I${path.join(ROOT, 'native')}`, `-I${path.join(ROOT, 'native', 'include')}`, `-I${path.join(ROOT, 'test', 'fixtures')}`, '-pthread'];
+
+function found(command) {
+  return spawnSync(command, ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+const HOST_CXX = process.env.CXX || 'c++';
+const ARM64_CXX = 'aarch64-linux-gnu-g++';
+const QEMU = 'qemu-aarch64';
+const TOOLS = 'npm run setup:arm64-check, or apt-get install g++-aarch64-linux-gnu qemu-user';
+
+const TARGETS = [
+  { name: `host (${process.arch})`, id: 'host', cxx: HOST_CXX, flags: [], run: (exe, args) => [exe, args],
+    missing: found(HOST_CXX) ? null : `no C++ compiler (${HOST_CXX}; set CXX)`, expect: [] },
+  { name: 'arm64 under qemu', id: 'arm64', cxx: ARM64_CXX, flags: ['-static'], run: (exe, args) => [QEMU, [exe, ...args]],
+    missing: process.arch === 'arm64' ? 'this is an arm64 machine: the host target runs the NEON code'
+      : !found(ARM64_CXX) ? `no ${ARM64_CXX} (${TOOLS})`
+        : !found(QEMU) ? `no ${QEMU} (${TOOLS})` : null,
+    expect: [/^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
+];
+
+for (const target of TARGETS) {
+  if (target.missing) {
+    console.log(`stridekit tests skipped: cpu backend natively on ${target.name}: ${target.missing}`);
+    describe.skip(`cpu backend natively on ${target.name} — skipped: ${target.missing}`, () => {
+      for (const check of CHECKS) test(check.name, () => {});
+    });
+    continue;
+  }
+  describe(`cpu backend natively on ${target.name}`, () => {
+    for (const check of CHECKS) {
+      test(check.name, () => {
+        fs.mkdirSync(OUT, { recursive: true });
+        const exe = path.join(OUT, `${check.name}_${target.id}`);
+        const built = spawnSync(target.cxx, [...FLAGS, ...target.flags, ...check.sources, '-o', exe], { encoding: 'utf8' });
+        if (built.status !== 0) throw new Error(`${target.cxx} failed:\n${built.stdout}${built.stderr}`);
+        const [command, args] = target.run(exe, check.args);
+        const ran = spawnSync(command, args, { encoding: 'utf8', timeout: 300000 });
+        const output = `${ran.stdout || ''}${ran.stderr || ''}`;
+        if (ran.status !== 0) {
+          throw new Error(`${command} ${args.join(' ')} failed (${ran.error ? ran.error.message : `exit ${ran.status}`}):\n${output}`);
+        }
+        expect(output).not.toMatch(/FAIL/);
+        for (const line of check.expect) expect(output).toMatch(line);
+        if (check.name === 'kernel_check') for (const line of target.expect) expect(output).toMatch(line);
+      }, 300000);
+    }
+  });
+}
