@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test-only: the arm64 cross compiler and qemu's user-mode emulator, with which
-# test/cpu-native.test.js builds the CPU backend's NEON kernels for arm64 and runs them on an
+# test/cpu-native.test.js builds the CPU backend for arm64, NEON kernels included, and runs it on an
 # x86-64 machine. Debian / Ubuntu packages g++-aarch64-linux-gnu and qemu-user, installed with
 # apt-get when this runs as root (as in CI); otherwise it says what to install and leaves the test
 # to skip with that reason. Idempotent: nothing is installed when both tools are already there.
