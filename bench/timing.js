@@ -62,7 +62,8 @@ async function measure(fn, options = {}) {
 const OVERHEAD_DEFAULTS = { batch: 200, batches: 15, warmupBatches: 10 };
 
 /**
- * Microseconds per call of a cheap fn, timed in batches so the timer's own cost vanishes. A
+ * Microseconds per call of a cheap fn, timed in batches so the timer's own cost vanishes: the median
+ * batch, and the best one (what a call costs when nothing else on the machine interferes). A
  * synchronous fn runs in a plain loop; an asynchronous one is awaited before the next call starts, so
  * the figure is the full round trip of one call (hand-off to the worker thread and back).
  */
@@ -81,7 +82,7 @@ async function measureOverhead(fn, options = {}) {
     await runBatch();
     perCall.push(((performance.now() - t0) * 1000) / batch);
   }
-  return median(perCall);
+  return { median: median(perCall), best: Math.min(...perCall) };
 }
 
 module.exports = { measure, measureOverhead, median, TIMING_DEFAULTS, OVERHEAD_DEFAULTS };

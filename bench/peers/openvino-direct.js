@@ -156,7 +156,7 @@ async function openvinoDirectPeer(sk, threads) {
         },
         async measureOverhead() {
           const r = await ask(`mode=overhead ${common} ${fields} batch_calls=${o.batch} batches=${o.batches} warmup_batches=${o.warmupBatches}`);
-          return r.microsecondsPerCall;
+          return { median: r.microsecondsPerCall, best: r.bestMicrosecondsPerCall };
         },
         output: () => {
           const bytes = fs.readFileSync(files.y);
