@@ -65,7 +65,7 @@ process.env.STRIDEKIT_NUM_THREADS = String(threads);
 
 const sk = require('..');
 const { loadSuite } = require('./layers');
-const { measure, measureOverhead } = require('./timing');
+const { measure, measureOverhead, OVERHEAD_DEFAULTS } = require('./timing');
 const { printTable, speedup, bridgeRatio, geometricMean, writeJson, writeSvg } = require('./report');
 const { stridekitPeers } = require('./peers/stridekit');
 const { onnxruntimePeer } = require('./peers/onnxruntime');
@@ -300,7 +300,8 @@ async function main() {
     timing: 'median of repeated runs after a warm-up (2 warm-up calls, at least 5 runs and 0.6 s; a layer whose first call takes over 2 s: 1 warm-up and 3 runs)' +
       (rounds > 1 ? `; ${rounds} rounds, every peer in turn in each, the lowest of a peer's ${rounds} medians kept (roundMedians lists them)` : ''),
     rounds,
-    overheadTiming: 'overheadMicroseconds: microseconds per call on the tiny layer, timed in batches of 200 calls after 10 warm-up batches; the median and the best of 15 batches',
+    overheadTiming: `overheadMicroseconds: microseconds per call on the tiny layer, timed in batches of ${OVERHEAD_DEFAULTS.batch} calls ` +
+      `after ${OVERHEAD_DEFAULTS.warmupBatches} warm-up batches; the median and the best of ${OVERHEAD_DEFAULTS.batches} batches`,
     gemmPeak: peak, reference, peers: peerInfo,
     skipped: peers.filter((p) => p.unavailable).map((p) => ({ name: p.name, reason: p.unavailable })),
     summary, planSummaries, ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,
