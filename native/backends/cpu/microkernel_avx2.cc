@@ -53,6 +53,15 @@ struct Finish {
   }
 };
 
+// One row's step of a tile: row r of C (two 8-float vectors) += a[r] * the B step (b0, b1).
+__attribute__((target("avx2,fma"), always_inline)) inline void multiply_row(const float* a, __m256 b0,
+                                                                           __m256 b1, __m256& lo,
+                                                                           __m256& hi) {
+  const __m256 ar = _mm256_broadcast_ss(a);
+  lo = _mm256_fmadd_ps(ar, b0, lo);
+  hi = _mm256_fmadd_ps(ar, b1, hi);
+}
+
 // An edge tile: rows past mr are dropped, columns past nr go through a buffer, and only nr
 // values of a column bias are read (the rest may lie past the array).
 struct TileRows {
@@ -113,20 +122,11 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_short(int64_t kc, cons
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00);
-    c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10);
-    c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20);
-    c21 = _mm256_fmadd_ps(ai, b1, c21);
-    a += kMR;
-    b += kNR;
+  for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    multiply_row(a + 0, b0, b1, c00, c01);
+    multiply_row(a + 1, b0, b1, c10, c11);
+    multiply_row(a + 2, b0, b1, c20, c21);
   }
   // Rows 3-5 are never stored (mr <= 3).
   finish_edge(c, ldc, mr, nr, accumulate, last,
@@ -145,29 +145,14 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00);
-    c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10);
-    c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20);
-    c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(ai, b0, c30);
-    c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(ai, b0, c40);
-    c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(ai, b0, c50);
-    c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += kMR;
-    b += kNR;
+  for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    multiply_row(a + 0, b0, b1, c00, c01);
+    multiply_row(a + 1, b0, b1, c10, c11);
+    multiply_row(a + 2, b0, b1, c20, c21);
+    multiply_row(a + 3, b0, b1, c30, c31);
+    multiply_row(a + 4, b0, b1, c40, c41);
+    multiply_row(a + 5, b0, b1, c50, c51);
   }
   if (mr == kMR && nr == kNR) {  // a whole tile: every row straight from its registers
     const Finish finish = Finish::of(last);
