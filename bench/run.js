@@ -65,7 +65,7 @@ process.env.STRIDEKIT_NUM_THREADS = String(threads);
 
 const sk = require('..');
 const { loadSuite } = require('./layers');
-const { measure, measureOverhead, OVERHEAD_DEFAULTS } = require('./timing');
+const { measure, measureOverhead, OVERHEAD_DEFAULTS, TIMING_DEFAULTS } = require('./timing');
 const { printTable, speedup, bridgeRatio, geometricMean, writeJson, writeSvg } = require('./report');
 const { stridekitPeers } = require('./peers/stridekit');
 const { onnxruntimePeer } = require('./peers/onnxruntime');
@@ -297,7 +297,9 @@ async function main() {
   }));
   const data = {
     date, machine, threads, node: process.version, stridekit: require('../package.json').version,
-    timing: 'median of repeated runs after a warm-up (2 warm-up calls, at least 5 runs and 0.6 s; a layer whose first call takes over 2 s: 1 warm-up and 3 runs)' +
+    timing: `median of repeated runs after a warm-up (at least ${TIMING_DEFAULTS.warmup} warm-up calls and ${TIMING_DEFAULTS.warmupSeconds} s of them, ` +
+      `then at least ${TIMING_DEFAULTS.minRuns} runs and ${TIMING_DEFAULTS.minSeconds} s, at most ${TIMING_DEFAULTS.maxRuns} runs; ` +
+      `a layer whose first call takes over ${TIMING_DEFAULTS.slowSeconds} s: no further warm-up and ${TIMING_DEFAULTS.slowRuns} runs)` +
       (rounds > 1 ? `; ${rounds} rounds, every peer in turn in each, the lowest of a peer's ${rounds} medians kept (roundMedians lists them)` : ''),
     rounds,
     overheadTiming: `overheadMicroseconds: microseconds per call on the tiny layer, timed in batches of ${OVERHEAD_DEFAULTS.batch} calls ` +

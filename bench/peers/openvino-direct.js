@@ -151,7 +151,7 @@ async function openvinoDirectPeer(sk, threads) {
       const t = TIMING_DEFAULTS, o = OVERHEAD_DEFAULTS;
       return {
         async measure() {
-          const r = await ask(`mode=time ${common} ${fields} warmup=${t.warmup} min_runs=${t.minRuns} max_runs=${t.maxRuns} min_seconds=${t.minSeconds} slow_seconds=${t.slowSeconds} slow_runs=${t.slowRuns}`);
+          const r = await ask(`mode=time ${common} ${fields} warmup=${t.warmup} warmup_seconds=${t.warmupSeconds} min_runs=${t.minRuns} max_runs=${t.maxRuns} min_seconds=${t.minSeconds} slow_seconds=${t.slowSeconds} slow_runs=${t.slowRuns}`);
           return { ms: r.ms, minMs: r.minMs, runs: r.runs, compileMs: r.compileMs, properties: r.properties };
         },
         async measureOverhead() {

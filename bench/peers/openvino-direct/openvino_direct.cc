@@ -11,7 +11,7 @@
 //   mode=time|overhead device=CPU threads=N rank=R transposed=0|1 layout=0|1 activation=A groups=G c=C k=K
 //   kernel=.. stride=.. dilation=.. batch=N in=.. out=.. pad_begin=.. pad_end=..
 //   x=FILE w=FILE [bias=FILE] [y=FILE]          raw little-endian float32; y is written after timing
-//   warmup= min_runs= max_runs= min_seconds= slow_seconds= slow_runs=   (mode=time: bench/timing.js measure)
+//   warmup= warmup_seconds= min_runs= max_runs= min_seconds= slow_seconds= slow_runs=   (mode=time: measure)
 //   batch_calls= batches= warmup_batches=                                 (mode=overhead: measureOverhead)
 // and one JSON line in reply: {"ok":true,"compileMs":..,"ms":..,"minMs":..,"runs":..,"properties":{..}} or
 // {"ok":true,...,"microsecondsPerCall":..} or {"ok":false,"error":"..."}. Process start-up, file reading
@@ -178,16 +178,18 @@ std::string compiled_properties(const ov::CompiledModel& compiled) {
   return out + "}";
 }
 
-// Times infer() as bench/timing.js measure() times a call: a warm-up, then runs until both a minimum
-// count and a minimum time are reached (a slow first call: one warm-up, a few runs); median and fastest.
+// Times infer() as bench/timing.js measure() times a call: a warm-up (a count and a time), then runs
+// until both a minimum count and a minimum time are reached (a slow first call: one warm-up, a few
+// runs); median and fastest.
 std::string time_infer(ov::InferRequest& request, const Fields& f) {
   const int warmup = static_cast<int>(integer(f, "warmup")), min_runs = static_cast<int>(integer(f, "min_runs"));
   const int max_runs = static_cast<int>(integer(f, "max_runs")), slow_runs = static_cast<int>(integer(f, "slow_runs"));
   const double min_ms = number(f, "min_seconds") * 1000, slow_ms = number(f, "slow_seconds") * 1000;
+  const double warmup_ms = number(f, "warmup_seconds") * 1000;
   const auto first = Clock::now();
   request.infer();
   const bool slow = milliseconds_since(first) > slow_ms;
-  for (int i = 1; i < (slow ? 1 : warmup); ++i) request.infer();
+  for (int i = 1; !slow && (i < warmup || milliseconds_since(first) < warmup_ms); ++i) request.infer();
   const int wanted = slow ? slow_runs : min_runs;
   std::vector<double> times;
   const auto start = Clock::now();
