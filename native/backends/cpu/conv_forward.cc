@@ -137,21 +137,13 @@ bool via_channels_last(const ConvProblem& p) {
 
 // One group's weights (get(k, c, tap)) in GEMM form: as columns (kNR-wide strips of output
 // channels, depth (tap, c)) for the channels_last GEMM, or as rows (kMR-high strips, depth (c, tap),
-// the order of channels_first patches) for the phases one. Strips are [depth][width], the last one
-// zero padded.
+// the order of channels_first patches) for the phases one.
 template <class Get>
 void pack_group(bool columns, int64_t Kg, int64_t Cg, int64_t taps, float* dst, Get get) {
-  const int width = columns ? kNR : kMR;
-  const int64_t outer = columns ? taps : Cg, inner = columns ? Cg : taps;
-  for (int64_t k0 = 0; k0 < Kg; k0 += width) {
-    const int lanes = static_cast<int>(std::min<int64_t>(width, Kg - k0));
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t i = 0; i < inner; ++i, dst += width) {
-        const int64_t c = columns ? i : o, tap = columns ? o : i;
-        for (int t = 0; t < lanes; ++t) dst[t] = get(k0 + t, c, tap);
-        for (int t = lanes; t < width; ++t) dst[t] = 0.f;
-      }
-    }
+  if (columns) {
+    pack_strips(Kg, taps, Cg, kNR, dst, [&](int64_t k, int64_t tap, int64_t c) { return get(k, c, tap); });
+  } else {
+    pack_strips(Kg, Cg, taps, kMR, dst, get);
   }
 }
 
@@ -188,10 +180,7 @@ const float* weights_as(bool columns, const sk_plan& plan, const ConvProblem& p)
 // with many weights, usually have small outputs (ResNet's last stage: 7 x 7), which take the
 // channels_last form; the others the phases form. A wrong guess costs one more packing on the
 // first run, never a wrong result.
-bool columns_suggested(const sk_conv_geometry& g) {
-  const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
-  int64_t taps = 1;
-  for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
+bool columns_suggested(const sk_conv_geometry& g, int64_t Kg, int64_t Cg, int64_t taps) {
   if (g.layout == SK_LAYOUT_CHANNELS_LAST) return true;
   return Kg >= kNR && Cg >= 8 && Kg * Cg * taps >= (int64_t{1} << 20);
 }
@@ -270,7 +259,7 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
-  plan.packed_as_columns = columns_suggested(g);
+  plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps);
   plan.group_stride = packed_group_floats(plan.packed_as_columns, Kg, Cg, taps);
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {

@@ -48,8 +48,8 @@ void pack_transposed_gemm(sk_plan& plan, const float* weight) {
   for (int64_t group = 0; group < g.groups; ++group) {
     const float* w = weight + group * Cg * Kg * taps;  // (Cg, Kg, taps) of this group
     // Index (k, tap) flattened as k * taps + tap, depth c: both roles read W[c][k][tap].
-    pack_strips(Kg * taps, Cg, width, plan.packed.data() + group * plan.group_stride,
-                [&](int64_t kt, int64_t c) { return w[c * Kg * taps + kt]; });
+    pack_strips(Kg * taps, 1, Cg, width, plan.packed.data() + group * plan.group_stride,
+                [&](int64_t kt, int64_t, int64_t c) { return w[c * Kg * taps + kt]; });
   }
 }
 

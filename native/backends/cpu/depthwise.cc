@@ -32,16 +32,14 @@ namespace {
 
 // One output channel of one image, over the bordered phases of its input plane (phases.h): every
 // tap of a row is a plain vector load, padding included, and each output is written once.
+// tap_at: phases.tap_offsets().
 void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout& phases,
-                                   const float* plane, int64_t k, float* out) {
+                   const int64_t* tap_at, const float* plane, int64_t k, float* out) {
   if (!phases.identity) {
     float* split = thread_scratch(kScratchPackA, static_cast<size_t>(phases.floats()));
     phases.split(p, plane, split);
     plane = split;
   }
-  int64_t* tap_at = reinterpret_cast<int64_t*>(
-      thread_scratch(kScratchIndex, static_cast<size_t>(p.taps) * sizeof(int64_t) / sizeof(float)));
-  phases.tap_offsets(p, tap_at);
   const float* w = plan.packed.data() + k * p.taps;
   const float bias = plan.bias.empty() ? 0.f : plan.bias[k];
   for (int64_t od = 0; od < p.out[0]; ++od) {
@@ -57,9 +55,12 @@ void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout&
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,
                         int threads) {
   const PhaseLayout phases(p);
+  // Once per run, in the calling thread's shared scratch; every channel reads it.
+  int64_t* tap_at = reinterpret_cast<int64_t*>(thread_scratch(kScratchShared, static_cast<size_t>(2 * p.taps)));
+  phases.tap_offsets(p, tap_at);
   ThreadPool::instance().parallel_for(p.batch * p.K, [&](int64_t item, int) {
     const int64_t k = item % p.K, image = item / p.K;
-    channel_first(plan, p, phases, x + (image * p.C + k / p.Kg) * p.in_pixels, k,
+    channel_first(plan, p, phases, tap_at, x + (image * p.C + k / p.Kg) * p.in_pixels, k,
                   y + (image * p.K + k) * p.out_pixels);
   }, threads);
 }

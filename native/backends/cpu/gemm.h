@@ -25,17 +25,19 @@ struct Panel {
 
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Packs a matrix given by get(index, k) into strips of `width` indices, [strip][depth][width],
-// zero padding the last strip, into dst (round_up(count, width) * depth floats). Used once per
-// plan for weights, in either GEMM role.
+// Packs a matrix given by get(index, o, i) into strips of `width` indices, [strip][depth][width]
+// with depth o * inner + i (o < outer, i < inner), zero padding the last strip, into dst
+// (round_up(count, width) * outer * inner floats). Used once per plan for weights, in either GEMM
+// role; the two-level depth lets a (channel, tap) depth be walked without a division per value.
 template <class Get>
-void pack_strips(int64_t count, int64_t depth, int width, float* dst, Get get) {
-  const int64_t strips = (count + width - 1) / width;
-  for (int64_t s = 0; s < strips; ++s, dst += depth * width) {
-    const int lanes = static_cast<int>(std::min<int64_t>(width, count - s * width));
-    for (int64_t k = 0; k < depth; ++k) {
-      for (int t = 0; t < lanes; ++t) dst[k * width + t] = get(s * width + t, k);
-      for (int t = lanes; t < width; ++t) dst[k * width + t] = 0.f;
+void pack_strips(int64_t count, int64_t outer, int64_t inner, int width, float* dst, Get get) {
+  for (int64_t first = 0; first < count; first += width) {
+    const int lanes = static_cast<int>(std::min<int64_t>(width, count - first));
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i, dst += width) {
+        for (int t = 0; t < lanes; ++t) dst[t] = get(first + t, o, i);
+        for (int t = lanes; t < width; ++t) dst[t] = 0.f;
+      }
     }
   }
 }
