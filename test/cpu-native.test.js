@@ -23,7 +23,7 @@ const BACKEND = [
 ];
 const CHECKS = [
   { name: 'kernel_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'kernel_check.cc'), ...KERNELS], args: [],
-    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m] },
+    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m] },
   { name: 'backend_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'backend_check.cc'), ...BACKEND], args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
 ];
@@ -46,7 +46,7 @@ const TARGETS = [
     missing: process.arch === 'arm64' ? 'this is an arm64 machine: the host target runs the NEON code'
       : !found(ARM64_CXX) ? `no ${ARM64_CXX} (${TOOLS})`
         : !found(QEMU) ? `no ${QEMU} (${TOOLS})` : null,
-    expect: [/^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
+    expect: [/^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
 ];
 
 for (const target of TARGETS) {

@@ -6,7 +6,6 @@
 //                   transposed on its way out
 // Patches are packed from the input block by block, never materialised whole.
 #include <algorithm>
-#include <cstring>
 
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/gemm.h"
@@ -71,14 +70,7 @@ struct PatchesChannelsFirst {
       if (++tap == p.taps) tap = 0, ++c;
     }
     for (int64_t r = 0; r < run_count; ++r) {
-      const Run& run = runs[r];
-      const float* src = x + run.pixel;
-      float* dst = run.dst;
-      if (run.count == kNR) {  // a whole strip from one output row: the common case, fixed-size copies
-        for (int64_t k = 0; k < kc; ++k, dst += kNR) std::memcpy(dst, src + source[k], kNR * sizeof(float));
-      } else {
-        for (int64_t k = 0; k < kc; ++k, dst += kNR) copy_floats(dst, src + source[k], run.count);
-      }
+      gather_run(x + runs[r].pixel, source, kc, runs[r].count, runs[r].dst, kNR);
     }
     return {scratch, kc * kNR};
   }

@@ -1,6 +1,6 @@
 // The register-blocked inner kernels, one per instruction set (microkernel_generic.cc,
-// microkernel_avx2.cc, microkernel_neon.cc), picked at run time: the GEMM tile of every GEMM-shaped convolution, and the
-// output row of a depthwise one.
+// microkernel_avx2.cc, microkernel_neon.cc), picked at run time: the GEMM tile of every GEMM-shaped
+// convolution, the output row of a depthwise one, and the stride-2 row split of the phases (phases.h).
 #pragma once
 
 #include <cstdint>
@@ -57,5 +57,17 @@ void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w,
                         float bias, int64_t count, float* dst);
 
 DepthwiseRowKernel select_depthwise_row_kernel();
+
+// One input row split by stride-2 phase: even[j] = src[2 j], odd[j] = src[2 j + 1] for j < pairs.
+// The most common stride's share of splitting a plane into its phases; compilers vectorise the
+// plain loop with permutes that stall on Zen, where two shuffles per 16 floats run several times
+// faster on short rows.
+using DeinterleaveKernel = void (*)(const float* src, int64_t pairs, float* even, float* odd);
+
+void deinterleave_generic(const float* src, int64_t pairs, float* even, float* odd);
+void deinterleave_avx2(const float* src, int64_t pairs, float* even, float* odd);
+void deinterleave_neon(const float* src, int64_t pairs, float* even, float* odd);
+
+DeinterleaveKernel select_deinterleave_kernel();
 
 }  // namespace stridekit::cpu

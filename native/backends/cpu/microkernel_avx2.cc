@@ -206,6 +206,31 @@ __attribute__((target("avx2,fma"))) void depthwise_row_avx2(const float* src, co
   }
 }
 
+__attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int64_t pairs,
+                                                           float* even, float* odd) {
+  int64_t j = 0;
+  for (; j + 8 <= pairs; j += 8, src += 16) {
+    // Within each 128-bit half, shuffles pick the even and the odd lanes of both vectors; one
+    // cross-half permute then puts the eight of each in order.
+    const __m256 a = _mm256_loadu_ps(src), b = _mm256_loadu_ps(src + 8);
+    const __m256d e = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88));
+    const __m256d o = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd));
+    _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xd8)));
+    _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(o, 0xd8)));
+  }
+  if (j + 4 <= pairs) {
+    const __m128 a = _mm_loadu_ps(src), b = _mm_loadu_ps(src + 4);
+    _mm_storeu_ps(even + j, _mm_shuffle_ps(a, b, 0x88));
+    _mm_storeu_ps(odd + j, _mm_shuffle_ps(a, b, 0xdd));
+    j += 4;
+    src += 8;
+  }
+  for (; j < pairs; ++j, src += 2) {
+    even[j] = src[0];
+    odd[j] = src[1];
+  }
+}
+
 }  // namespace stridekit::cpu
 
 #else
@@ -219,6 +244,9 @@ void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int6
 void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst) {
   depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
+}
+void deinterleave_avx2(const float* src, int64_t pairs, float* even, float* odd) {
+  deinterleave_generic(src, pairs, even, odd);
 }
 }  // namespace stridekit::cpu
 

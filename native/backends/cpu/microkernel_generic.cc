@@ -56,6 +56,13 @@ void depthwise_row_generic(const float* src, const int64_t* tap_at, const float*
   for (; i < count; ++i) depthwise_run<1>(src + i, tap_at, w, taps, bias, dst + i);
 }
 
+void deinterleave_generic(const float* src, int64_t pairs, float* even, float* odd) {
+  for (int64_t j = 0; j < pairs; ++j) {
+    even[j] = src[2 * j];
+    odd[j] = src[2 * j + 1];
+  }
+}
+
 MicroKernel select_microkernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx2_fma) return microkernel_avx2;
@@ -65,7 +72,6 @@ MicroKernel select_microkernel() {
   return microkernel_generic;
 }
 
-
 DepthwiseRowKernel select_depthwise_row_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx2_fma) return depthwise_row_avx2;
@@ -73,6 +79,15 @@ DepthwiseRowKernel select_depthwise_row_kernel() {
   return depthwise_row_neon;
 #endif
   return depthwise_row_generic;
+}
+
+DeinterleaveKernel select_deinterleave_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx2_fma) return deinterleave_avx2;
+#elif defined(__aarch64__)
+  return deinterleave_neon;
+#endif
+  return deinterleave_generic;
 }
 
 }  // namespace stridekit::cpu

@@ -108,6 +108,19 @@ void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w,
   }
 }
 
+void deinterleave_neon(const float* src, int64_t pairs, float* even, float* odd) {
+  int64_t j = 0;
+  for (; j + 4 <= pairs; j += 4, src += 8) {  // ld2 splits eight floats into their two lanes
+    const float32x4x2_t v = vld2q_f32(src);
+    vst1q_f32(even + j, v.val[0]);
+    vst1q_f32(odd + j, v.val[1]);
+  }
+  for (; j < pairs; ++j, src += 2) {
+    even[j] = src[0];
+    odd[j] = src[1];
+  }
+}
+
 }  // namespace stridekit::cpu
 
 #else
@@ -121,6 +134,9 @@ void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int6
 void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst) {
   depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
+}
+void deinterleave_neon(const float* src, int64_t pairs, float* even, float* odd) {
+  deinterleave_generic(src, pairs, even, odd);
 }
 }  // namespace stridekit::cpu
 

@@ -93,4 +93,10 @@ struct PhaseLayout {
   void split(const ConvProblem& p, const float* in, float* out) const;
 };
 
+// Packs one run of `count` (<= 16) consecutive pixels of every depth into a patch strip:
+// dst[k * width + i] = src[offsets[k] + i] for k < depth, i < count. A run is the output pixels of a
+// strip that share an output row, so each depth's part is one short contiguous copy.
+void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t count, float* dst,
+                int64_t width);
+
 }  // namespace stridekit::cpu
