@@ -1,6 +1,6 @@
-// Splitting an input plane into its bordered stride phases (phases.h): one pass over the input,
-// built for the x86-64 baseline and for AVX2 (multiversion.h), where the stride-2 deinterleave runs
-// eight floats at a time.
+// Splitting an input plane into its bordered stride phases (phases.h), one pass over the input, and
+// packing runs of phase pixels into patch strips. Both are built for the x86-64 baseline and for
+// AVX2 (multiversion.h); the stride-2 deinterleave is a kernel of its own (microkernel.h).
 #include "backends/cpu/phases.h"
 
 #include <cstring>
