@@ -58,15 +58,19 @@ void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w,
 
 DepthwiseRowKernel select_depthwise_row_kernel();
 
-// One input row split by stride-2 phase: even[j] = src[2 j], odd[j] = src[2 j + 1] for j < pairs.
-// The most common stride's share of splitting a plane into its phases; compilers vectorise the
-// plain loop with permutes that stall on Zen, where two shuffles per 16 floats run several times
-// faster on short rows.
-using DeinterleaveKernel = void (*)(const float* src, int64_t pairs, float* even, float* odd);
+// Input rows split by stride-2 phase: row r of src (src_stride floats apart) gives even[r * dst_stride
+// + j] = src[2 j] and odd[r * dst_stride + j] = src[2 j + 1], for j < pairs. The most common
+// stride's share of splitting planes into their phases; compilers vectorise the plain loop with
+// permutes that stall on Zen, where two shuffles per 16 floats run several times faster.
+using DeinterleaveKernel = void (*)(const float* src, int64_t src_stride, float* even, float* odd,
+                                    int64_t dst_stride, int64_t rows, int64_t pairs);
 
-void deinterleave_generic(const float* src, int64_t pairs, float* even, float* odd);
-void deinterleave_avx2(const float* src, int64_t pairs, float* even, float* odd);
-void deinterleave_neon(const float* src, int64_t pairs, float* even, float* odd);
+void deinterleave_generic(const float* src, int64_t src_stride, float* even, float* odd,
+                          int64_t dst_stride, int64_t rows, int64_t pairs);
+void deinterleave_avx2(const float* src, int64_t src_stride, float* even, float* odd,
+                       int64_t dst_stride, int64_t rows, int64_t pairs);
+void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
+                       int64_t dst_stride, int64_t rows, int64_t pairs);
 
 DeinterleaveKernel select_deinterleave_kernel();
 

@@ -206,28 +206,37 @@ __attribute__((target("avx2,fma"))) void depthwise_row_avx2(const float* src, co
   }
 }
 
-__attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int64_t pairs,
-                                                           float* even, float* odd) {
-  int64_t j = 0;
-  for (; j + 8 <= pairs; j += 8, src += 16) {
-    // Within each 128-bit half, shuffles pick the even and the odd lanes of both vectors; one
-    // cross-half permute then puts the eight of each in order.
-    const __m256 a = _mm256_loadu_ps(src), b = _mm256_loadu_ps(src + 8);
-    const __m256d e = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88));
-    const __m256d o = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd));
-    _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xd8)));
-    _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(o, 0xd8)));
-  }
-  if (j + 4 <= pairs) {
-    const __m128 a = _mm_loadu_ps(src), b = _mm_loadu_ps(src + 4);
-    _mm_storeu_ps(even + j, _mm_shuffle_ps(a, b, 0x88));
-    _mm_storeu_ps(odd + j, _mm_shuffle_ps(a, b, 0xdd));
-    j += 4;
-    src += 8;
-  }
-  for (; j < pairs; ++j, src += 2) {
-    even[j] = src[0];
-    odd[j] = src[1];
+__attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int64_t src_stride,
+                                                           float* even, float* odd,
+                                                           int64_t dst_stride, int64_t rows,
+                                                           int64_t pairs) {
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
+    const float* in = src;
+    int64_t j = 0;
+    for (; j + 8 <= pairs; j += 8, in += 16) {
+      // Within each 128-bit half, shuffles pick the even and the odd lanes of both vectors; one
+      // cross-half permute then puts the eight of each in order.
+      const __m256 a = _mm256_loadu_ps(in), b = _mm256_loadu_ps(in + 8);
+      const __m256d e = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88));
+      const __m256d o = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd));
+      _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xd8)));
+      _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(o, 0xd8)));
+    }
+    if (j + 4 <= pairs) {
+      const __m128 a = _mm_loadu_ps(in), b = _mm_loadu_ps(in + 4);
+      _mm_storeu_ps(even + j, _mm_shuffle_ps(a, b, 0x88));
+      _mm_storeu_ps(odd + j, _mm_shuffle_ps(a, b, 0xdd));
+      j += 4;
+      in += 8;
+    }
+    // The last 0-3 pairs, one by one: masked stores are slow on AMD processors, and a loop here gets
+    // vectorised again, behind alias tests that cost more than the moves.
+    switch (pairs - j) {
+      case 3: even[j + 2] = in[4], odd[j + 2] = in[5]; [[fallthrough]];
+      case 2: even[j + 1] = in[2], odd[j + 1] = in[3]; [[fallthrough]];
+      case 1: even[j] = in[0], odd[j] = in[1]; break;
+      default: break;
+    }
   }
 }
 
@@ -245,8 +254,9 @@ void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w,
                         float bias, int64_t count, float* dst) {
   depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
 }
-void deinterleave_avx2(const float* src, int64_t pairs, float* even, float* odd) {
-  deinterleave_generic(src, pairs, even, odd);
+void deinterleave_avx2(const float* src, int64_t src_stride, float* even, float* odd,
+                       int64_t dst_stride, int64_t rows, int64_t pairs) {
+  deinterleave_generic(src, src_stride, even, odd, dst_stride, rows, pairs);
 }
 }  // namespace stridekit::cpu
 

@@ -56,10 +56,13 @@ void depthwise_row_generic(const float* src, const int64_t* tap_at, const float*
   for (; i < count; ++i) depthwise_run<1>(src + i, tap_at, w, taps, bias, dst + i);
 }
 
-void deinterleave_generic(const float* src, int64_t pairs, float* even, float* odd) {
-  for (int64_t j = 0; j < pairs; ++j) {
-    even[j] = src[2 * j];
-    odd[j] = src[2 * j + 1];
+void deinterleave_generic(const float* src, int64_t src_stride, float* even, float* odd,
+                          int64_t dst_stride, int64_t rows, int64_t pairs) {
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
+    for (int64_t j = 0; j < pairs; ++j) {
+      even[j] = src[2 * j];
+      odd[j] = src[2 * j + 1];
+    }
   }
 }
 

@@ -108,16 +108,20 @@ void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w,
   }
 }
 
-void deinterleave_neon(const float* src, int64_t pairs, float* even, float* odd) {
-  int64_t j = 0;
-  for (; j + 4 <= pairs; j += 4, src += 8) {  // ld2 splits eight floats into their two lanes
-    const float32x4x2_t v = vld2q_f32(src);
-    vst1q_f32(even + j, v.val[0]);
-    vst1q_f32(odd + j, v.val[1]);
-  }
-  for (; j < pairs; ++j, src += 2) {
-    even[j] = src[0];
-    odd[j] = src[1];
+void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
+                       int64_t dst_stride, int64_t rows, int64_t pairs) {
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
+    const float* in = src;
+    int64_t j = 0;
+    for (; j + 4 <= pairs; j += 4, in += 8) {  // ld2 splits eight floats into their two lanes
+      const float32x4x2_t v = vld2q_f32(in);
+      vst1q_f32(even + j, v.val[0]);
+      vst1q_f32(odd + j, v.val[1]);
+    }
+    for (; j < pairs; ++j, in += 2) {
+      even[j] = in[0];
+      odd[j] = in[1];
+    }
   }
 }
 
@@ -135,8 +139,9 @@ void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w,
                         float bias, int64_t count, float* dst) {
   depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
 }
-void deinterleave_neon(const float* src, int64_t pairs, float* even, float* odd) {
-  deinterleave_generic(src, pairs, even, odd);
+void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
+                       int64_t dst_stride, int64_t rows, int64_t pairs) {
+  deinterleave_generic(src, src_stride, even, odd, dst_stride, rows, pairs);
 }
 }  // namespace stridekit::cpu
 

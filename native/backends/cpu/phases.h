@@ -88,9 +88,10 @@ struct PhaseLayout {
     }
   }
 
-  // One input plane (in) into its phases (out, floats() floats). Each input row is read once, left to
-  // right, and dealt to its stride[2] phase rows.
-  void split(const ConvProblem& p, const float* in, float* out) const;
+  // `planes` consecutive input planes (in, p.in_pixels floats apart) into their phases (out,
+  // floats() floats apart). Each input row is read once, left to right, and dealt to its stride[2]
+  // phase rows.
+  void split(const ConvProblem& p, const float* in, float* out, int64_t planes) const;
 };
 
 // Packs one run of `count` (<= 16) consecutive pixels of every depth into a patch strip:
