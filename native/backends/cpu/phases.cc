@@ -33,6 +33,8 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
   for (int64_t ad = 0; ad < sd; ++ad) {
     const int64_t depth_rows = (p.in[0] - ad + sd - 1) / sd;  // phase positions holding input
     for (int64_t ah = 0; ah < sh; ++ah) {
+      // Phases no tap reads are left as they are: a 1x1 kernel at stride 2 reads one in four.
+      if (!layout.block_read(p, ad, ah)) continue;
       const int64_t height_rows = (p.in[1] - ah + sh - 1) / sh;
       for (int64_t i = 0; i < planes; ++i) {
         float* phase = out + i * layout.floats() + (ad * sh + ah) * sw * plane;  // phase (ad, ah, 0)

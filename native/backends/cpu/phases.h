@@ -88,9 +88,21 @@ struct PhaseLayout {
     }
   }
 
+  // Whether any kernel tap reads a phase (ad, ah, *): taps land on the phases of their offsets
+  // modulo the stride, so a 1x1 kernel at stride 2 reads only phase (0, 0, 0).
+  bool block_read(const ConvProblem& p, int64_t ad, int64_t ah) const {
+    for (int64_t td = 0; td < p.kernel[0]; ++td) {
+      if (td * p.dilation[0] - p.pad[0] - tap_shift(p, 0, td) * p.stride[0] != ad) continue;
+      for (int64_t th = 0; th < p.kernel[1]; ++th) {
+        if (th * p.dilation[1] - p.pad[1] - tap_shift(p, 1, th) * p.stride[1] == ah) return true;
+      }
+    }
+    return false;
+  }
+
   // `planes` consecutive input planes (in, p.in_pixels floats apart) into their phases (out,
-  // floats() floats apart). Each input row is read once, left to right, and dealt to its stride[2]
-  // phase rows.
+  // floats() floats apart). Each input row a tap reads is read once, left to right, and dealt to
+  // its stride[2] phase rows; phases no tap reads are not written.
   void split(const ConvProblem& p, const float* in, float* out, int64_t planes) const;
 };
 
