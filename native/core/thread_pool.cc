@@ -28,7 +28,7 @@ struct ThreadPool::State {
   std::atomic<int> finished{0};  // helpers that finished the current generation
   int participants = 0;          // threads (caller included) taking part in the current generation
 
-  const std::function<void(int64_t, int)>* task = nullptr;
+  const TaskRef* task = nullptr;
   int64_t count = 0;
   std::atomic<int64_t> next{0};
   std::exception_ptr failure;  // the first exception a task threw; later tasks are skipped
@@ -97,8 +97,7 @@ void ThreadPool::worker_loop(int thread) {
   }
 }
 
-void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int)>& task,
-                              int max_threads) {
+void ThreadPool::parallel_for(int64_t count, TaskRef task, int max_threads) {
   if (count <= 0) return;
   int threads = static_cast<int>(std::min<int64_t>({static_cast<int64_t>(size_),
                                                     static_cast<int64_t>(max_threads), count}));

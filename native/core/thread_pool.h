@@ -3,9 +3,29 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <type_traits>
+#include <utility>
 
 namespace stridekit {
+
+// A borrowed reference to a task callable as task(index, thread): a pointer to the caller's lambda
+// and a function that calls it. Unlike std::function it never copies the lambda, so a lambda with
+// many captures costs no heap allocation on every parallel_for; the lambda outlives the call.
+class TaskRef {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskRef>>>
+  TaskRef(F&& task)  // NOLINT(google-explicit-constructor): a lambda converts implicitly
+      : object_(const_cast<void*>(static_cast<const void*>(&task))),
+        call_([](void* object, int64_t index, int thread) {
+          (*static_cast<std::remove_reference_t<F>*>(object))(index, thread);
+        }) {}
+
+  void operator()(int64_t index, int thread) const { call_(object_, index, thread); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, int64_t, int);
+};
 
 class ThreadPool {
  public:
@@ -23,8 +43,7 @@ class ThreadPool {
   // (in [0, size())) is unique among the tasks of one call, not among those of concurrent calls:
   // per-thread scratch belongs in thread_local storage (backends/cpu/scratch.h), not in an array
   // indexed by it.
-  void parallel_for(int64_t count, const std::function<void(int64_t index, int thread)>& task,
-                    int max_threads = 1 << 30);
+  void parallel_for(int64_t count, TaskRef task, int max_threads = 1 << 30);
 
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
