@@ -23,6 +23,7 @@
         "native/backends/cpu/cpu_features.cc",
         "native/backends/cpu/depthwise.cc",
         "native/backends/cpu/microkernel_avx2.cc",
+        "native/backends/cpu/microkernel_avx512.cc",
         "native/backends/cpu/microkernel_generic.cc",
         "native/backends/cpu/microkernel_neon.cc",
         "native/backends/cpu/phases.cc",

@@ -3,19 +3,22 @@
 // reference (test/fixtures/cpu/kernel_check.cc: every kernel this processor runs, the portable ones
 // included, which the conformance suite never reaches here), and the whole backend through its C ABI
 // table against the direct convolution of test/fixtures/conv_reference.h
-// (test/fixtures/cpu/backend_check.cc). Both are built for the host and for arm64, whose build runs
-// under qemu-aarch64: the NEON kernels and every arm64 code path, on a machine with no arm64 Node.js.
-// A target whose compiler (or qemu) is missing is skipped with the reason printed, never passed;
-// `npm run setup:arm64-check` installs the arm64 tools.
+// (test/fixtures/cpu/backend_check.cc). Both are built for the host; for arm64, whose build runs
+// under qemu-aarch64 (the NEON kernels and every arm64 code path, on a machine with no arm64
+// Node.js); and, on an x86-64 host, with the AVX-512 kernels compiled against SIMDe's
+// portable intrinsics (test/fixtures/cpu/avx512_emulated.h), which checks their logic, not their
+// speed. A target whose compiler, qemu or headers are missing is skipped with the reason printed,
+// never passed; `npm run setup:cpu-checks` installs them.
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { ROOT } = require('./helpers/target');
 
 const OUT = path.join(ROOT, 'build', 'cpu-native-checks');
 const CPU = (file) => path.join(ROOT, 'native', 'backends', 'cpu', file);
-const KERNELS = ['microkernel_generic.cc', 'microkernel_avx2.cc', 'microkernel_neon.cc', 'cpu_features.cc'].map(CPU);
+const KERNELS = ['microkernel_generic.cc', 'microkernel_avx2.cc', 'microkernel_avx512.cc', 'microkernel_neon.cc', 'cpu_features.cc'].map(CPU);
 const BACKEND = [
   ...KERNELS,
   ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'phases.cc', 'scratch.cc'].map(CPU),
@@ -34,10 +37,16 @@ function found(command) {
   return spawnSync(command, ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
+function header_found(cxx, header) {
+  const preprocessed = spawnSync(cxx, ['-E', '-x', 'c++', '-o', os.devNull, '-'], { input: `#include <${header}>\n` });
+  return preprocessed.status === 0;
+}
+
 const HOST_CXX = process.env.CXX || 'c++';
 const ARM64_CXX = 'aarch64-linux-gnu-g++';
 const QEMU = 'qemu-aarch64';
-const TOOLS = 'npm run setup:arm64-check, or apt-get install g++-aarch64-linux-gnu qemu-user';
+const TOOLS = 'npm run setup:cpu-checks, or apt-get install g++-aarch64-linux-gnu qemu-user';
+const SIMDE = 'npm run setup:cpu-checks, or apt-get install libsimde-dev';
 
 const TARGETS = [
   { name: `host (${process.arch})`, id: 'host', cxx: HOST_CXX, flags: [], run: (exe, args) => [exe, args],
@@ -47,6 +56,12 @@ const TARGETS = [
       : !found(ARM64_CXX) ? `no ${ARM64_CXX} (${TOOLS})`
         : !found(QEMU) ? `no ${QEMU} (${TOOLS})` : null,
     expect: [/^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
+  { name: 'x86-64 with its AVX-512 kernels on SIMDe', id: 'avx512_simde', cxx: HOST_CXX,
+    flags: ['-DSK_AVX512_EMULATION_HEADER="cpu/avx512_emulated.h"'], run: (exe, args) => [exe, args],
+    missing: process.arch !== 'x64' ? 'not an x86-64 machine'
+      : !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)`
+        : !header_found(HOST_CXX, 'simde/x86/avx512.h') ? `no SIMDe headers (${SIMDE})` : null,
+    expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m] },
 ];
 
 for (const target of TARGETS) {

@@ -1,6 +1,6 @@
 #include "backends/cpu/cpu_features.h"
 
-#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -11,7 +11,16 @@ static CpuFeatures detect() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
   f.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  // The compiler's runtime also checks (XGETBV) that the operating system saves the zmm registers.
+  f.avx512 = f.avx2_fma && __builtin_cpu_supports("avx512f");
 #endif
+#if defined(SK_AVX512_EMULATION_HEADER)
+  f.avx512 = true;  // a native check built with the AVX-512 kernels on SIMDe (microkernel_avx512.cc)
+#endif
+  if (const char* cap = std::getenv("STRIDEKIT_CPU_KERNELS")) {
+    if (std::strcmp(cap, "avx2") == 0) f.avx512 = false;
+    if (std::strcmp(cap, "portable") == 0) f.avx512 = f.avx2_fma = false;
+  }
   return f;
 }
 
@@ -42,7 +51,8 @@ std::string cpu_description() {
 #if defined(__aarch64__)
   const std::string kernels = "neon";
 #else
-  const std::string kernels = cpu_features().avx2_fma ? "avx2+fma" : "portable";
+  const CpuFeatures& f = cpu_features();
+  const std::string kernels = f.avx512 ? "avx512" : f.avx2_fma ? "avx2+fma" : "portable";
 #endif
   return processor_name() + " (" + kernels + " kernels)";
 }

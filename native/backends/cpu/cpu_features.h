@@ -8,7 +8,12 @@ namespace stridekit::cpu {
 
 struct CpuFeatures {
   bool avx2_fma = false;
+  bool avx512 = false;  // AVX-512F, with the operating system saving zmm state
 };
+
+// The features detected, less those STRIDEKIT_CPU_KERNELS turns off: "avx2" keeps the kernels at
+// AVX2 on an AVX-512 processor (older Xeons lower their clock for AVX-512), "portable" keeps them at
+// the x86-64 baseline. Anything else, or unset: the best the processor runs.
 
 const CpuFeatures& cpu_features();
 

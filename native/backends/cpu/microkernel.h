@@ -1,5 +1,5 @@
 // The register-blocked inner kernels, one per instruction set (microkernel_generic.cc,
-// microkernel_avx2.cc, microkernel_neon.cc), picked at run time: the GEMM tile of every GEMM-shaped
+// microkernel_avx2.cc, microkernel_avx512.cc, microkernel_neon.cc), picked at run time: the GEMM tile of every GEMM-shaped
 // convolution, the output row of a depthwise one, and the stride-2 row split of the phases (phases.h).
 #pragma once
 
@@ -37,6 +37,8 @@ void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, i
                          int nr, bool accumulate, const KernelEpilogue* last);
 void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                       int nr, bool accumulate, const KernelEpilogue* last);
+void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
+                        int nr, bool accumulate, const KernelEpilogue* last);
 void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                       int nr, bool accumulate, const KernelEpilogue* last);
 
@@ -53,6 +55,8 @@ void depthwise_row_generic(const float* src, const int64_t* tap_at, const float*
                            float bias, int64_t count, float* dst);
 void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst);
+void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                          float bias, int64_t count, float* dst);
 void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst);
 
@@ -69,6 +73,8 @@ void deinterleave_generic(const float* src, int64_t src_stride, float* even, flo
                           int64_t dst_stride, int64_t rows, int64_t pairs);
 void deinterleave_avx2(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs);
+void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
+                         int64_t dst_stride, int64_t rows, int64_t pairs);
 void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs);
 

@@ -68,6 +68,7 @@ void deinterleave_generic(const float* src, int64_t src_stride, float* even, flo
 
 MicroKernel select_microkernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return microkernel_avx512;
   if (cpu_features().avx2_fma) return microkernel_avx2;
 #elif defined(__aarch64__)
   return microkernel_neon;
@@ -77,6 +78,7 @@ MicroKernel select_microkernel() {
 
 DepthwiseRowKernel select_depthwise_row_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return depthwise_row_avx512;
   if (cpu_features().avx2_fma) return depthwise_row_avx2;
 #elif defined(__aarch64__)
   return depthwise_row_neon;
@@ -86,6 +88,7 @@ DepthwiseRowKernel select_depthwise_row_kernel() {
 
 DeinterleaveKernel select_deinterleave_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return deinterleave_avx512;
   if (cpu_features().avx2_fma) return deinterleave_avx2;
 #elif defined(__aarch64__)
   return deinterleave_neon;

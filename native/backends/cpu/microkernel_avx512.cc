@@ -1,0 +1,158 @@
+// AVX-512 kernels (Xeon since Skylake-SP, Ice Lake, Sapphire Rapids; Zen 4 and later), compiled for
+// that target function by function so the rest of the binary still runs on any x86-64;
+// select_microkernel() only picks them when the processor and the operating system support AVX-512F.
+//
+// The tile keeps the 6 x 16 shape of the other kernels, so weights are packed the same way for
+// every instruction set: a row of 16 floats is one zmm register. Six accumulators would be six
+// dependent FMA chains, too few to keep two FMA units busy (an FMA takes four cycles), so even and
+// odd depth steps accumulate apart, twelve chains, and are summed once at the end. Edge tiles use
+// masked loads and stores instead of a buffer.
+//
+// Built with SK_AVX512_EMULATION_HEADER defined (test/fixtures/cpu/avx512_emulated.h), the same
+// source compiles against SIMDe's portable implementation of the intrinsics: that is how the
+// native checks run these kernels on machines without AVX-512.
+#include "backends/cpu/microkernel.h"
+
+#if defined(SK_AVX512_EMULATION_HEADER)
+#include SK_AVX512_EMULATION_HEADER
+#define SK_AVX512
+#define SK_AVX512_KERNELS 1
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SK_AVX512 __attribute__((target("avx512f")))
+#define SK_AVX512_KERNELS 1
+#endif
+
+#if defined(SK_AVX512_KERNELS)
+
+namespace stridekit::cpu {
+
+namespace {
+
+// The first n lanes of a 16-float vector (none for n <= 0, all for n >= 16).
+inline __mmask16 first_lanes(int64_t n) {
+  return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1);
+}
+
+}  // namespace
+
+SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                  int mr, int nr, bool accumulate, const KernelEpilogue* last) {
+  __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps(), e2 = _mm512_setzero_ps();
+  __m512 e3 = _mm512_setzero_ps(), e4 = _mm512_setzero_ps(), e5 = _mm512_setzero_ps();
+  __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps(), o2 = _mm512_setzero_ps();
+  __m512 o3 = _mm512_setzero_ps(), o4 = _mm512_setzero_ps(), o5 = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 2 <= kc; k += 2, a += 2 * kMR, b += 2 * kNR) {
+    const __m512 even = _mm512_loadu_ps(b), odd = _mm512_loadu_ps(b + kNR);
+    e0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), even, e0);
+    e1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), even, e1);
+    e2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), even, e2);
+    e3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), even, e3);
+    e4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), even, e4);
+    e5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), even, e5);
+    o0 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 0]), odd, o0);
+    o1 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 1]), odd, o1);
+    o2 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 2]), odd, o2);
+    o3 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 3]), odd, o3);
+    o4 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 4]), odd, o4);
+    o5 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 5]), odd, o5);
+  }
+  if (k < kc) {  // an odd depth: its last step
+    const __m512 even = _mm512_loadu_ps(b);
+    e0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), even, e0);
+    e1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), even, e1);
+    e2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), even, e2);
+    e3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), even, e3);
+    e4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), even, e4);
+    e5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), even, e5);
+  }
+  const __m512 rows[kMR] = {_mm512_add_ps(e0, o0), _mm512_add_ps(e1, o1), _mm512_add_ps(e2, o2),
+                            _mm512_add_ps(e3, o3), _mm512_add_ps(e4, o4), _mm512_add_ps(e5, o5)};
+  // Only nr columns are read or written, and only nr values of a column bias.
+  const __mmask16 columns = first_lanes(nr);
+  const bool column_bias = last && last->bias && !last->bias_per_row;
+  const __m512 bias_row = column_bias ? _mm512_maskz_loadu_ps(columns, last->bias) : _mm512_setzero_ps();
+  for (int i = 0; i < mr; ++i) {
+    float* out = c + i * ldc;
+    __m512 v = rows[i];
+    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(columns, out));
+    if (last) {
+      if (last->bias) v = _mm512_add_ps(v, column_bias ? bias_row : _mm512_set1_ps(last->bias[i]));
+      // The masked forms with every lane set: GCC 12's plain _mm512_max_ps / _mm512_min_ps start
+      // from an undefined vector its own -Wmaybe-uninitialized then reports.
+      if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
+        v = _mm512_mask_max_ps(v, 0xFFFF, v, _mm512_setzero_ps());
+        if (last->activation == SK_ACTIVATION_RELU6) v = _mm512_mask_min_ps(v, 0xFFFF, v, _mm512_set1_ps(6.f));
+      }
+    }
+    _mm512_mask_storeu_ps(out, columns, v);
+  }
+}
+
+SK_AVX512 void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w,
+                                    int64_t taps, float bias, int64_t count, float* dst) {
+  const __m512 b = _mm512_set1_ps(bias);
+  int64_t i = 0;
+  for (; i + 64 <= count; i += 64) {  // four vectors of pixels per pass over the taps
+    __m512 a0 = b, a1 = b, a2 = b, a3 = b;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const float* s = src + tap_at[tap] + i;
+      const __m512 wt = _mm512_set1_ps(w[tap]);
+      a0 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s), a0);
+      a1 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s + 16), a1);
+      a2 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s + 32), a2);
+      a3 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s + 48), a3);
+    }
+    _mm512_storeu_ps(dst + i, a0);
+    _mm512_storeu_ps(dst + i + 16, a1);
+    _mm512_storeu_ps(dst + i + 32, a2);
+    _mm512_storeu_ps(dst + i + 48, a3);
+  }
+  for (; i < count; i += 16) {  // 16 at a time; the last 1-15 masked: neither read nor written
+    const __mmask16 lanes = first_lanes(count - i);
+    __m512 a = b;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      a = _mm512_fmadd_ps(_mm512_set1_ps(w[tap]), _mm512_maskz_loadu_ps(lanes, src + tap_at[tap] + i), a);
+    }
+    _mm512_mask_storeu_ps(dst + i, lanes, a);
+  }
+}
+
+SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
+                                   int64_t dst_stride, int64_t rows, int64_t pairs) {
+  // Lane j of the result takes lane 2 j (or 2 j + 1) of the 32 floats of two vectors.
+  const __m512i pick_even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i pick_odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
+    for (int64_t j = 0; j < pairs; j += 16) {
+      const int64_t n = pairs - j < 16 ? pairs - j : 16;  // the last 1-15 pairs masked
+      const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(2 * n), src + 2 * j);
+      const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(2 * n - 16), src + 2 * j + 16);
+      _mm512_mask_storeu_ps(even + j, first_lanes(n), _mm512_permutex2var_ps(lo, pick_even, hi));
+      _mm512_mask_storeu_ps(odd + j, first_lanes(n), _mm512_permutex2var_ps(lo, pick_odd, hi));
+    }
+  }
+}
+
+}  // namespace stridekit::cpu
+
+#else
+
+namespace stridekit::cpu {
+// Not an x86-64 GCC/Clang build: select_microkernel() never picks these.
+void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
+                        int nr, bool accumulate, const KernelEpilogue* last) {
+  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last);
+}
+void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
+                          float bias, int64_t count, float* dst) {
+  depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
+}
+void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
+                         int64_t dst_stride, int64_t rows, int64_t pairs) {
+  deinterleave_generic(src, src_stride, even, odd, dst_stride, rows, pairs);
+}
+}  // namespace stridekit::cpu
+
+#endif
