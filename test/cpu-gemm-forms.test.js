@@ -1,11 +1,14 @@
 'use strict';
 // The CPU backend runs a channels_first forward convolution one of two ways, chosen per input size
-// (native/backends/cpu/conv_forward.cc): a GEMM over the input's stride phases with the weights as
-// GEMM rows, or, when the output has too few pixels to fill 16-wide column strips, a GEMM over a
-// channels_last copy with the weights as GEMM columns. A plan packs its weights in one role when it
-// is made (columns for layers with at least 2^20 weights, rows below) and the other from that on
-// the first run that needs it. Every plan here runs both ways, in both orders, against the
-// reference; the conformance suite's layers are too small to reach the 2^20 side.
+// (native/backends/cpu/conv_forward.cc), both over the input's stride phases: with output pixels as
+// the GEMM's columns and the weights as its rows, or, when the output has too few pixels to fill
+// 16-wide column strips, with pixels as rows and the weights as columns, each tile transposed into
+// the output. A plan packs its weights in one role when it is made (columns for layers with at least
+// 2^20 weights, rows below) and the other from that on the first run that needs it. Every plan here
+// runs both ways, in both orders, against the reference; the conformance suite's layers are too
+// small to reach the 2^20 side. Images whose phases would take over 8 MB run in bands of output
+// rows, each split and multiplied on its own: the last block checks those, whose
+// boundaries the conformance suite's small images never reach either.
 
 const reference = require('./helpers/reference');
 const { mulberry32, randomArray } = require('./helpers/cases');
@@ -15,8 +18,8 @@ const { sk } = loadStridekit();
 const tolerance = TOLERANCE.cpu.fp32;
 
 // 1-D layers: 512 x 512 x 4 = 2^20 weights (packed as columns first) and 128 x 32 x 4 (rows first).
-// Input length 67 gives 64 output pixels (whole 16-pixel strips: the phases form); 40 gives 37
-// (30% of a strip's lanes wasted: the channels_last form).
+// Input length 67 gives 64 output pixels (whole 16-pixel strips: pixels as columns); 40 gives 37
+// (30% of a strip's lanes wasted: pixels as rows).
 const LAYERS = [
   { name: '2^20 weights', C: 512, K: 512, kernel: 4 },
   { name: 'few weights', C: 32, K: 128, kernel: 4 },
@@ -69,5 +72,35 @@ describe('cpu backend: a plan runs both GEMM forms with weights packed in either
     } finally {
       plan.dispose();
     }
+  });
+});
+
+// Inputs whose phases take over 8 MB (twice to four times that): each runs in two to four bands
+// along its outermost spatial dimension, with padding, dilation, groups and both GEMM forms (the
+// last case has a 7 x 7 output: pixels as rows). Few output channels keep the reference quick.
+const BANDED = [
+  { name: '2-D, asymmetric "same" pads', C: 64, K: 8, input: [258, 254], kernel: [3, 3],
+    options: { stride: 2, padding: 'same', activation: 'relu' } },
+  { name: '2-D, dilation 2, 2 groups', C: 48, K: 8, input: [241, 239], kernel: [3, 3],
+    options: { stride: 2, padding: 2, dilation: 2, groups: 2 } },
+  { name: '1-D, stride 3', C: 512, K: 8, input: [8197], kernel: [5], options: { stride: 3, padding: 'same' } },
+  { name: '3-D', C: 32, K: 8, input: [17, 80, 76], kernel: [3, 3, 3], options: { stride: 2, padding: 1 } },
+  { name: '2-D, 7 x 7 output', C: 12288, K: 16, input: [14, 14], kernel: [3, 3], options: { stride: 2, padding: 1 } },
+];
+
+describe('cpu backend: large images run in bands of output rows', () => {
+  BANDED.forEach((spec, index) => {
+    test(spec.name, () => {
+      const random = mulberry32(500 + index);
+      const groups = spec.options.groups || 1;
+      const count = (shape) => shape.reduce((a, b) => a * b, 1);
+      const wShape = [spec.K, spec.C / groups, ...spec.kernel];
+      const w = { data: randomArray(count(wShape), random), shape: wShape };
+      const bias = randomArray(spec.K, random);
+      const xShape = [1, spec.C, ...spec.input];
+      const x = { data: randomArray(count(xShape), random), shape: xShape };
+      const expected = reference.conv(x, w, { bias, ...spec.options });
+      expectClose(sk.convSync(x, w, { bias, ...spec.options, backend: 'cpu' }), expected, tolerance, spec.name);
+    });
   });
 });

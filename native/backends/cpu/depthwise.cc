@@ -37,7 +37,7 @@ void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout&
                    const int64_t* tap_at, const float* plane, int64_t k, float* out) {
   if (!phases.identity) {
     float* split = thread_scratch(kScratchPackA, static_cast<size_t>(phases.floats()));
-    phases.split(p, plane, split, 1);
+    phases.split(p, plane, p.in_pixels, split, 1);
     plane = split;
   }
   const float* w = plan.packed.data() + k * p.taps;

@@ -23,7 +23,7 @@ namespace {
 template <int SW>
 SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& p,
                                   DeinterleaveKernel deinterleave, const float* __restrict in,
-                                  float* __restrict out, int64_t planes) {
+                                  int64_t plane_stride, float* __restrict out, int64_t planes) {
   const int64_t sd = p.stride[0], sh = p.stride[1], sw = SW ? SW : p.stride[2];
   const int64_t width = p.in[2], row = layout.extent[2], slab = layout.extent[1] * row;
   const int64_t plane = layout.plane, first = layout.border[2], used = layout.size[2];
@@ -50,7 +50,7 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
         }
         for (int64_t jd = 0; jd < depth_rows; ++jd) {
           float* rows = phase + (layout.border[0] + jd) * slab;
-          const float* src = in + i * p.in_pixels + ((jd * sd + ad) * p.in[1] + ah) * width;
+          const float* src = in + i * plane_stride + ((jd * sd + ad) * p.in[1] + ah) * width;
           float* dst = rows + layout.border[1] * row + first;  // phase aw = 0, first input position
           if (!zero_whole) {
             for (int64_t aw = 0; aw < sw; ++aw) {
@@ -112,12 +112,13 @@ void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t
   table[count - 1](src, offsets, depth, dst, width);
 }
 
-void PhaseLayout::split(const ConvProblem& p, const float* in, float* out, int64_t planes) const {
+void PhaseLayout::split(const ConvProblem& p, const float* in, int64_t plane_stride, float* out,
+                        int64_t planes) const {
   static const DeinterleaveKernel deinterleave = select_deinterleave_kernel();
   switch (p.stride[2]) {
-    case 1: return split_planes<1>(*this, p, deinterleave, in, out, planes);
-    case 2: return split_planes<2>(*this, p, deinterleave, in, out, planes);
-    default: return split_planes<0>(*this, p, deinterleave, in, out, planes);
+    case 1: return split_planes<1>(*this, p, deinterleave, in, plane_stride, out, planes);
+    case 2: return split_planes<2>(*this, p, deinterleave, in, plane_stride, out, planes);
+    default: return split_planes<0>(*this, p, deinterleave, in, plane_stride, out, planes);
   }
 }
 

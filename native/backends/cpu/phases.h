@@ -100,10 +100,11 @@ struct PhaseLayout {
     return false;
   }
 
-  // `planes` consecutive input planes (in, p.in_pixels floats apart) into their phases (out,
-  // floats() floats apart). Each input row a tap reads is read once, left to right, and dealt to
-  // its stride[2] phase rows; phases no tap reads are not written.
-  void split(const ConvProblem& p, const float* in, float* out, int64_t planes) const;
+  // `planes` input planes (in, plane_stride floats apart; p.in_pixels unless p is a band of a
+  // larger input) into their phases (out, floats() floats apart). Each input row a tap reads is read
+  // once, left to right, and dealt to its stride[2] phase rows; phases no tap reads are not written.
+  void split(const ConvProblem& p, const float* in, int64_t plane_stride, float* out,
+             int64_t planes) const;
 };
 
 // Packs one run of `count` (<= 16) consecutive pixels of every depth into a patch strip:
