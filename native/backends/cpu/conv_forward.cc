@@ -155,7 +155,7 @@ const float* weights_as(bool columns, const sk_plan& plan, const ConvProblem& p)
     const int from_width = plan.packed_as_columns ? kNR : kMR, width = columns ? kNR : kMR;
     const int64_t depth = p.Cg * p.taps;
     const int64_t stride = packed_group_floats(width, p.Kg, p.Cg, p.taps);
-    std::vector<float> other(static_cast<size_t>(stride * p.groups));
+    std::vector<float, LargeAllocator<float>> other(static_cast<size_t>(stride * p.groups));
     for (int64_t group = 0; group < p.groups; ++group) {
       const float* from = plan.packed.data() + group * plan.group_stride;
       pack_group(width, false, p.Kg, p.Cg, p.taps, other.data() + group * stride,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/cpu/conv_problem.h"
+#include "backends/cpu/large_pages.h"
 #include "backends/cpu/microkernel.h"
 #include "stridekit/backend.h"
 
@@ -14,7 +15,7 @@ struct sk_plan {
 
   sk_conv_geometry geometry;
   Path path;
-  std::vector<float> packed;  // per group, group_stride floats apart
+  std::vector<float, stridekit::cpu::LargeAllocator<float>> packed;  // per group, group_stride floats apart
   int64_t group_stride = 0;
   // A channels_first forward layer runs its GEMM one of two ways depending on the input's size
   // (conv_forward.cc), each with the weights in another GEMM role. `packed` holds them in the role
@@ -22,7 +23,7 @@ struct sk_plan {
   // that needs it, once, even when runs race.
   bool packed_as_columns = false;
   mutable std::once_flag other_role_once;
-  mutable std::vector<float> packed_other_role;
+  mutable std::vector<float, stridekit::cpu::LargeAllocator<float>> packed_other_role;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::MicroKernel kernel;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;
