@@ -34,6 +34,17 @@ inline __mmask16 first_lanes(int64_t n) {
   return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1);
 }
 
+// One depth step of the tile: row r (one vector) += a[r] * b, for the six rows.
+SK_AVX512 inline void multiply_rows(const float* a, __m512 b, __m512& r0, __m512& r1, __m512& r2,
+                                    __m512& r3, __m512& r4, __m512& r5) {
+  r0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b, r0);
+  r1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b, r1);
+  r2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b, r2);
+  r3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b, r3);
+  r4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b, r4);
+  r5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b, r5);
+}
+
 }  // namespace
 
 SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
@@ -44,29 +55,10 @@ SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, fl
   __m512 o3 = _mm512_setzero_ps(), o4 = _mm512_setzero_ps(), o5 = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 2 <= kc; k += 2, a += 2 * kMR, b += 2 * kNR) {
-    const __m512 even = _mm512_loadu_ps(b), odd = _mm512_loadu_ps(b + kNR);
-    e0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), even, e0);
-    e1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), even, e1);
-    e2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), even, e2);
-    e3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), even, e3);
-    e4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), even, e4);
-    e5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), even, e5);
-    o0 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 0]), odd, o0);
-    o1 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 1]), odd, o1);
-    o2 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 2]), odd, o2);
-    o3 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 3]), odd, o3);
-    o4 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 4]), odd, o4);
-    o5 = _mm512_fmadd_ps(_mm512_set1_ps(a[kMR + 5]), odd, o5);
+    multiply_rows(a, _mm512_loadu_ps(b), e0, e1, e2, e3, e4, e5);
+    multiply_rows(a + kMR, _mm512_loadu_ps(b + kNR), o0, o1, o2, o3, o4, o5);
   }
-  if (k < kc) {  // an odd depth: its last step
-    const __m512 even = _mm512_loadu_ps(b);
-    e0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), even, e0);
-    e1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), even, e1);
-    e2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), even, e2);
-    e3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), even, e3);
-    e4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), even, e4);
-    e5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), even, e5);
-  }
+  if (k < kc) multiply_rows(a, _mm512_loadu_ps(b), e0, e1, e2, e3, e4, e5);  // an odd depth's last step
   const __m512 rows[kMR] = {_mm512_add_ps(e0, o0), _mm512_add_ps(e1, o1), _mm512_add_ps(e2, o2),
                             _mm512_add_ps(e3, o3), _mm512_add_ps(e4, o4), _mm512_add_ps(e5, o5)};
   // Only nr columns are read or written, and only nr values of a column bias.

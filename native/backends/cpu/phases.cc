@@ -14,6 +14,13 @@ namespace stridekit::cpu {
 
 namespace {
 
+// Zeros the positions of one dimension that hold no input, `unit` floats each: [0, border) and
+// [border + used, extent).
+inline void zero_around(float* q, int64_t border, int64_t used, int64_t extent, int64_t unit) {
+  zero_floats(q, border * unit);
+  zero_floats(q + (border + used) * unit, (extent - border - used) * unit);
+}
+
 // Planes are walked by input row, each dealt to its stride[2] phase rows. The width stride is a
 // template constant for the usual strides (SW = 1, 2; 0: any), and at stride 2 one kernel call
 // deals all the rows of a phase block. The zeros around the input are written first: small phases
@@ -27,7 +34,6 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
   const int64_t sd = p.stride[0], sh = p.stride[1], sw = SW ? SW : p.stride[2];
   const int64_t width = p.in[2], row = layout.extent[2], slab = layout.extent[1] * row;
   const int64_t plane = layout.plane, first = layout.border[2], used = layout.size[2];
-  const int64_t last = row - first - used;  // zeros after a phase row's input positions
   const int64_t whole = width / sw;         // groups of sw input columns all inside the row
   const bool zero_whole = sw * plane <= 1024;
   for (int64_t ad = 0; ad < sd; ++ad) {
@@ -42,10 +48,7 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
           zero_floats(phase, sw * plane);
         } else {
           for (int64_t aw = 0; aw < sw; ++aw) {
-            float* q = phase + aw * plane;
-            zero_floats(q, layout.border[0] * slab);
-            zero_floats(q + (layout.border[0] + depth_rows) * slab,
-                        (layout.extent[0] - layout.border[0] - depth_rows) * slab);
+            zero_around(phase + aw * plane, layout.border[0], depth_rows, layout.extent[0], slab);
           }
         }
         for (int64_t jd = 0; jd < depth_rows; ++jd) {
@@ -54,13 +57,9 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
           float* dst = rows + layout.border[1] * row + first;  // phase aw = 0, first input position
           if (!zero_whole) {
             for (int64_t aw = 0; aw < sw; ++aw) {
-              float* q = rows + aw * plane;
-              zero_floats(q, layout.border[1] * row);
-              zero_floats(q + (layout.border[1] + height_rows) * row,
-                          (layout.extent[1] - layout.border[1] - height_rows) * row);
+              zero_around(rows + aw * plane, layout.border[1], height_rows, layout.extent[1], row);
               for (int64_t jh = 0; jh < height_rows; ++jh) {
-                zero_floats(dst + jh * row + aw * plane - first, first);
-                zero_floats(dst + jh * row + aw * plane + used, last);
+                zero_around(dst - first + jh * row + aw * plane, first, used, row, 1);
               }
             }
           }
