@@ -62,6 +62,13 @@ __attribute__((target("avx2,fma"), always_inline)) inline void multiply_row(cons
   hi = _mm256_fmadd_ps(ar, b1, hi);
 }
 
+// One depth step of rows 0 and 1 (lo and hi halves each) of a tile.
+__attribute__((target("avx2,fma"), always_inline)) inline void multiply_two_rows(
+    const float* a, __m256 b0, __m256 b1, __m256& lo0, __m256& hi0, __m256& lo1, __m256& hi1) {
+  multiply_row(a + 0, b0, b1, lo0, hi0);
+  multiply_row(a + 1, b0, b1, lo1, hi1);
+}
+
 // An edge tile: rows past mr are dropped, columns past nr go through a buffer, and only nr
 // values of a column bias are read (the rest may lie past the array).
 struct TileRows {
@@ -152,15 +159,11 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_pair(int64_t kc, const
     // Each B vector feeds two rows: kept in a register, not reloaded by each FMA (as GCC would fold
     // them), which would make the loop wait on loads rather than multiplies.
     __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2), "+x"(b3));
-    multiply_row(a + 0, b0, b1, e00, e01);
-    multiply_row(a + 1, b0, b1, e10, e11);
-    multiply_row(a + kMR + 0, b2, b3, o00, o01);
-    multiply_row(a + kMR + 1, b2, b3, o10, o11);
+    multiply_two_rows(a, b0, b1, e00, e01, e10, e11);
+    multiply_two_rows(a + kMR, b2, b3, o00, o01, o10, o11);
   }
   if (k < kc) {  // an odd depth's last step
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    multiply_row(a + 0, b0, b1, e00, e01);
-    multiply_row(a + 1, b0, b1, e10, e11);
+    multiply_two_rows(a, _mm256_loadu_ps(b), _mm256_loadu_ps(b + 8), e00, e01, e10, e11);
   }
   const __m256 r00 = _mm256_add_ps(e00, o00), r01 = _mm256_add_ps(e01, o01);
   const __m256 r10 = _mm256_add_ps(e10, o10), r11 = _mm256_add_ps(e11, o11);
