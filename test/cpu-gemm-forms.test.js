@@ -75,6 +75,42 @@ describe('cpu backend: a plan runs both GEMM forms with weights packed in either
   });
 });
 
+// With pixels as rows, a small output's whole patch matrix is packed once per image, by the tasks
+// that split the input's channels into phases, before any tile runs: each task packs the depths of
+// its own channels, group by group, so these layers have groups whose channels the tasks cut across
+// (48 channels in 3 groups, split 6 at a time on 2 threads), identity phases (stride 1, no padding),
+// batches and 1-D dilation, each with enough work to run on every thread.
+const SHARED_PATCHES = [
+  { name: '2-D, 3 groups, batch 2', C: 48, K: 48, batch: 2, input: [9, 9], kernel: [3, 3],
+    options: { stride: 2, padding: 1, groups: 3, activation: 'relu6' } },
+  { name: '2-D, stride 1, no padding', C: 20, K: 32, batch: 1, input: [7, 7], kernel: [3, 3], options: {} },
+  { name: '1-D, dilation 2, 2 groups', C: 128, K: 64, batch: 1, input: [60], kernel: [3],
+    options: { stride: 3, dilation: 2, groups: 2 } },
+];
+
+describe('cpu backend: pixels as rows with the patch matrix packed whole', () => {
+  SHARED_PATCHES.forEach((spec, index) => {
+    test(spec.name, () => {
+      const random = mulberry32(300 + index);
+      const groups = spec.options.groups || 1;
+      const count = (shape) => shape.reduce((a, b) => a * b, 1);
+      const wShape = [spec.K, spec.C / groups, ...spec.kernel];
+      const w = { data: randomArray(count(wShape), random), shape: wShape };
+      const bias = randomArray(spec.K, random);
+      const xShape = [spec.batch, spec.C, ...spec.input];
+      const x = { data: randomArray(count(xShape), random), shape: xShape };
+      const expected = reference.conv(x, w, { bias, ...spec.options });
+      const plan = sk.createConv({ weight: w, bias, ...spec.options, backend: 'cpu' });
+      try {
+        expectClose(plan.runSync(x), expected, tolerance, spec.name);
+        expectClose(plan.runSync(x), expected, tolerance, `${spec.name}, run again`);
+      } finally {
+        plan.dispose();
+      }
+    });
+  });
+});
+
 // Inputs whose phases take over 8 MB (twice to four times that): each runs in two to four bands
 // along its outermost spatial dimension, with padding, dilation, groups and both GEMM forms (the
 // last case has a 7 x 7 output: pixels as rows). Few output channels keep the reference quick.

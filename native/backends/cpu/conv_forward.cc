@@ -44,7 +44,9 @@ struct PhasePatches {
     int64_t count;  // lanes
   };
 
-  Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
+  // Pixels [start, start + count) at depths [k0, k0 + kc), in strips of Width lanes: strip s at
+  // dst + s * strip_stride, depth k0 + k at k * Width within it.
+  void pack(int64_t start, int64_t count, int64_t k0, int64_t kc, float* dst, int64_t strip_stride) const {
     const int64_t strips = (count + Width - 1) / Width;
     const int64_t max_runs = count + strips;
     const size_t index_bytes =
@@ -55,7 +57,7 @@ struct PhasePatches {
     for (int64_t s = 0; s < strips; ++s) {
       const int64_t first = start + s * Width;
       const int64_t lanes = std::min<int64_t>(Width, start + count - first);
-      float* strip = scratch + s * kc * Width;
+      float* strip = dst + s * strip_stride;
       for (int64_t lane = 0; lane < lanes;) {
         const int64_t pixel = first + lane;
         const int64_t ow = pixel % p.out[2], row = pixel / p.out[2];
@@ -74,6 +76,10 @@ struct PhasePatches {
     for (int64_t r = 0; r < run_count; ++r) {
       gather_run(x + runs[r].pixel, source, kc, runs[r].count, runs[r].dst, Width);
     }
+  }
+
+  Panel panel(int64_t start, int64_t count, int64_t k0, int64_t kc, float* scratch) const {
+    pack(start, count, k0, kc, scratch, kc * Width);
     return {scratch, kc * Width};
   }
 };
@@ -230,31 +236,56 @@ Band band_of(const ConvProblem& p, int d, int64_t first, int64_t count) {
   return band;
 }
 
+// The pixels-as-rows form's patch matrix, when it is small enough to pack whole before the tiles
+// run: floats per group, or 0 when it is packed tile by tile. That form's tiles split the output
+// channels, so each would otherwise pack every pixel of every depth block again (ResNet l4: 49 x 4608,
+// in runs of 1 to 6 pixels), once per thread.
+constexpr int64_t kSharedPatchBytes = int64_t{8} << 20;
+
+int64_t shared_patch_floats(const ConvProblem& q, bool rows) {
+  const int64_t floats = round_up(q.out_pixels, kMR) * q.Cg * q.taps;
+  const bool fits = floats * q.groups * static_cast<int64_t>(sizeof(float)) <= kSharedPatchBytes;
+  return rows && fits ? floats : 0;
+}
+
 // One image, or one band of it (q; p is the whole image, whose plane strides q's input and output
 // keep): split its input planes into bordered phases (one pass, in parallel), so that packing the
-// patches is contiguous copies, then run its tiles while the phases are still in cache.
+// patches is contiguous copies, then run its tiles while the phases are still in cache. Where the
+// patch matrix is packed whole (shared_patch_floats), the same tasks that split a run of planes
+// pack their depths.
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvProblem& q, bool rows,
                         const float* packed, const float* x, float* y, int threads) {
   ThreadPool& pool = ThreadPool::instance();
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
   const PhaseLayout phases(q);
-  // The calling thread's shared scratch: the split planes, then the tap offsets.
+  const int64_t patch_floats = shared_patch_floats(q, rows);
+  // The calling thread's shared scratch: the split planes, the patch matrix, then the tap offsets.
   const int64_t split_floats = phases.identity ? 0 : round_up(q.C * phases.floats(), 16);
-  float* split = thread_scratch(kScratchShared, static_cast<size_t>(split_floats + 2 * q.taps));
-  int64_t* tap_at = reinterpret_cast<int64_t*>(split + split_floats);
+  const int64_t patches_floats = round_up(patch_floats * q.groups, 16);
+  float* split = thread_scratch(kScratchShared, static_cast<size_t>(split_floats + patches_floats + 2 * q.taps));
+  float* patches = split + split_floats;
+  int64_t* tap_at = reinterpret_cast<int64_t*>(patches + patches_floats);
   phases.tap_offsets(q, tap_at);
-  const float* source = x;
-  int64_t channel_stride = p.in_pixels;
-  if (!phases.identity) {
+  const float* source = phases.identity ? x : split;
+  const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
+  if (!phases.identity || patch_floats > 0) {
     // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick.
     const int64_t tasks = std::min<int64_t>(q.C, 4 * threads);
     pool.parallel_for(tasks, [&](int64_t task, int) {
       const int64_t begin = task * q.C / tasks, end = (task + 1) * q.C / tasks;
-      phases.split(q, x + begin * p.in_pixels, p.in_pixels, split + begin * phases.floats(), end - begin);
+      if (!phases.identity) {
+        phases.split(q, x + begin * p.in_pixels, p.in_pixels, split + begin * phases.floats(), end - begin);
+      }
+      for (int64_t c = begin; patch_floats > 0 && c < end;) {  // the run's channels, group by group
+        const int64_t group = c / q.Cg, stop = std::min(end, (group + 1) * q.Cg);
+        const PhasePatches<kMR> group_patches{q, phases, tap_at, source + group * q.Cg * channel_stride,
+                                              channel_stride};
+        group_patches.pack(0, q.out_pixels, (c - group * q.Cg) * q.taps, (stop - c) * q.taps,
+                           patches + group * patch_floats + (c - group * q.Cg) * q.taps * kMR, depth * kMR);
+        c = stop;
+      }
     }, threads);
-    source = split;
-    channel_stride = phases.floats();
   }
   const int64_t group_floats = packed_group_floats(rows ? kNR : kMR, q.Kg, q.Cg, q.taps);
   const Blocking b = rows ? choose_blocking(q.out_pixels, q.Kg, q.groups, threads, true)
@@ -268,20 +299,26 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     float* group_y = y + t.group * q.Kg * out_stride;
     if (rows) {
       // The tile comes out pixels x channels; the epilogue writes it transposed, strip by strip.
-      const PhasePatches<kMR> patches{q, phases, tap_at, group_x, channel_stride};
       const PrepackedSource weights{group_w, depth, kNR};
       TileEpilogue epilogue{group_bias ? group_bias + t.col0 : nullptr, false, q.activation,
                             group_y + t.col0 * out_stride + t.row0, out_stride};
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
-      float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
-      gemm_tile(plan.kernel, t.mc, t.nc, depth, patches, t.row0, weights, t.col0, tile, t.nc,
-                epilogue, a_scratch, nullptr);
+      if (patch_floats > 0) {
+        const PrepackedSource group_patches{patches + t.group * patch_floats, depth, kMR};
+        gemm_tile(plan.kernel, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
+                  epilogue, nullptr, nullptr);
+      } else {
+        const PhasePatches<kMR> group_patches{q, phases, tap_at, group_x, channel_stride};
+        float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
+        gemm_tile(plan.kernel, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
+                  epilogue, a_scratch, nullptr);
+      }
     } else {
       const PrepackedSource weights{group_w, depth, kMR};
-      const PhasePatches<kNR> patches{q, phases, tap_at, group_x, channel_stride};
+      const PhasePatches<kNR> group_patches{q, phases, tap_at, group_x, channel_stride};
       TileEpilogue epilogue{group_bias ? group_bias + t.row0 : nullptr, true, q.activation};
       float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(t.nc, kNR));
-      gemm_tile(plan.kernel, t.mc, t.nc, depth, weights, t.row0, patches, t.col0,
+      gemm_tile(plan.kernel, t.mc, t.nc, depth, weights, t.row0, group_patches, t.col0,
                 group_y + t.row0 * out_stride + t.col0, out_stride, epilogue, nullptr, b_scratch);
     }
   }, threads);
