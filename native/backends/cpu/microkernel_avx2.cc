@@ -140,8 +140,8 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_short(int64_t kc, cons
               TileRows{{{c00, c01}, {c10, c11}, {c20, c21}, {c20, c21}, {c20, c21}, {c20, c21}}});
 }
 
-// A tile at most 2 rows high (the last strip of 128 output channels cut 6 at a time, or of 49 pixels:
-// a common edge): four accumulators are four dependent FMA chains, too few to keep both FMA units
+// A tile 2 rows high (the last strip of 128 output channels cut 6 at a time: a common edge): four
+// accumulators are four dependent FMA chains, too few to keep both FMA units
 // busy (an FMA takes four cycles), so even and odd depth steps accumulate apart, eight chains, summed
 // at the end. The half-height kernel would compute three rows at three quarters of the speed.
 __attribute__((target("avx2,fma"))) void microkernel_avx2_pair(int64_t kc, const float* a,
@@ -172,11 +172,44 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_pair(int64_t kc, const
               TileRows{{{r00, r01}, {r10, r11}, {r10, r11}, {r10, r11}, {r10, r11}, {r10, r11}}});
 }
 
+// A tile of one row (the last of 49 pixels cut 6 at a time: ResNet's 7 x 7 outputs): its two
+// accumulators would be two dependent FMA chains, a quarter of what keeps both FMA units busy, so
+// four consecutive depth steps accumulate apart, eight chains, summed at the end. Each B vector
+// feeds one FMA and is read by it straight from L1; the pair kernel would take as long as for two rows.
+__attribute__((target("avx2,fma"))) void microkernel_avx2_row(int64_t kc, const float* a,
+                                                              const float* b, float* c, int64_t ldc,
+                                                              int mr, int nr, bool accumulate,
+                                                              const KernelEpilogue* last) {
+  __m256 lo0 = _mm256_setzero_ps(), hi0 = _mm256_setzero_ps(), lo1 = _mm256_setzero_ps();
+  __m256 hi1 = _mm256_setzero_ps(), lo2 = _mm256_setzero_ps(), hi2 = _mm256_setzero_ps();
+  __m256 lo3 = _mm256_setzero_ps(), hi3 = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4, a += 4 * kMR, b += 4 * kNR) {
+    multiply_row(a, _mm256_loadu_ps(b), _mm256_loadu_ps(b + 8), lo0, hi0);
+    multiply_row(a + kMR, _mm256_loadu_ps(b + kNR), _mm256_loadu_ps(b + kNR + 8), lo1, hi1);
+    multiply_row(a + 2 * kMR, _mm256_loadu_ps(b + 2 * kNR), _mm256_loadu_ps(b + 2 * kNR + 8), lo2, hi2);
+    multiply_row(a + 3 * kMR, _mm256_loadu_ps(b + 3 * kNR), _mm256_loadu_ps(b + 3 * kNR + 8), lo3, hi3);
+  }
+  for (; k < kc; ++k, a += kMR, b += kNR) {  // the depth's last 0-3 steps
+    multiply_row(a, _mm256_loadu_ps(b), _mm256_loadu_ps(b + 8), lo0, hi0);
+  }
+  const __m256 lo = _mm256_add_ps(_mm256_add_ps(lo0, lo1), _mm256_add_ps(lo2, lo3));
+  const __m256 hi = _mm256_add_ps(_mm256_add_ps(hi0, hi1), _mm256_add_ps(hi2, hi3));
+  if (nr == kNR) {
+    Finish::of(last).row(c, 0, lo, hi, accumulate, last);
+    return;
+  }
+  // Rows 1-5 are never stored (mr == 1).
+  finish_edge(c, ldc, mr, nr, accumulate, last,
+              TileRows{{{lo, hi}, {lo, hi}, {lo, hi}, {lo, hi}, {lo, hi}, {lo, hi}}});
+}
+
 __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const float* a,
                                                           const float* b, float* c, int64_t ldc,
                                                           int mr, int nr, bool accumulate,
                                                           const KernelEpilogue* last) {
   if (nr <= 8) return microkernel_avx2_narrow(kc, a, b, c, ldc, mr, nr, accumulate, last);
+  if (mr == 1) return microkernel_avx2_row(kc, a, b, c, ldc, mr, nr, accumulate, last);
   if (mr <= 2) return microkernel_avx2_pair(kc, a, b, c, ldc, mr, nr, accumulate, last);
   if (mr <= 3) return microkernel_avx2_short(kc, a, b, c, ldc, mr, nr, accumulate, last);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
