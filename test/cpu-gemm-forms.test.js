@@ -77,13 +77,14 @@ describe('cpu backend: a plan runs both GEMM forms with weights packed in either
 
 // With pixels as rows, a small output's whole patch matrix is packed once per image, by the tasks
 // that split the input's channels into phases, before any tile runs: each task packs the depths of
-// its own channels, group by group, so these layers have groups whose channels the tasks cut across
-// (48 channels in 3 groups, split 6 at a time on 2 threads), identity phases (stride 1, no padding),
-// batches and 1-D dilation, each with enough work to run on every thread.
+// its own channels, group by group and depth block by depth block (blocks of 384), so these layers
+// have groups whose channels the tasks cut across (48 channels in 3 groups, split 6 at a time on 2
+// threads), runs of depths across block boundaries (864 deep, 108 per task), identity phases
+// (stride 1, no padding), batches and 1-D dilation, each with enough work to run on every thread.
 const SHARED_PATCHES = [
   { name: '2-D, 3 groups, batch 2', C: 48, K: 48, batch: 2, input: [9, 9], kernel: [3, 3],
     options: { stride: 2, padding: 1, groups: 3, activation: 'relu6' } },
-  { name: '2-D, stride 1, no padding', C: 20, K: 32, batch: 1, input: [7, 7], kernel: [3, 3], options: {} },
+  { name: '2-D, stride 1, no padding, 3 depth blocks', C: 96, K: 32, batch: 1, input: [7, 7], kernel: [3, 3], options: {} },
   { name: '1-D, dilation 2, 2 groups', C: 128, K: 64, batch: 1, input: [60], kernel: [3],
     options: { stride: 3, dilation: 2, groups: 2 } },
 ];

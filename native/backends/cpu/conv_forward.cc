@@ -159,15 +159,14 @@ const float* weights_as(bool columns, const sk_plan& plan, const ConvProblem& p)
   if (columns == plan.packed_as_columns) return plan.packed.data();
   std::call_once(plan.other_role_once, [&] {
     const int from_width = plan.packed_as_columns ? kNR : kMR, width = columns ? kNR : kMR;
-    const int64_t depth = p.Cg * p.taps;
+    const PackedLayout from_layout(p.Kg, p.Cg * p.taps, from_width);
     const int64_t stride = packed_group_floats(width, p.Kg, p.Cg, p.taps);
     std::vector<float, LargeAllocator<float>> other(static_cast<size_t>(stride * p.groups));
     for (int64_t group = 0; group < p.groups; ++group) {
       const float* from = plan.packed.data() + group * plan.group_stride;
       pack_group(width, false, p.Kg, p.Cg, p.taps, other.data() + group * stride,
                  [&](int64_t k, int64_t c, int64_t tap) {
-                   const int64_t i = c * p.taps + tap;
-                   return from[(k / from_width) * depth * from_width + i * from_width + k % from_width];
+                   return from[from_layout.at(k, c * p.taps + tap)];
                  });
     }
     plan.packed_other_role = std::move(other);
@@ -243,7 +242,7 @@ Band band_of(const ConvProblem& p, int d, int64_t first, int64_t count) {
 constexpr int64_t kSharedPatchBytes = int64_t{8} << 20;
 
 int64_t shared_patch_floats(const ConvProblem& q, bool rows) {
-  const int64_t floats = round_up(q.out_pixels, kMR) * q.Cg * q.taps;
+  const int64_t floats = PackedLayout(q.out_pixels, q.Cg * q.taps, kMR).floats();
   const bool fits = floats * q.groups * static_cast<int64_t>(sizeof(float)) <= kSharedPatchBytes;
   return rows && fits ? floats : 0;
 }
@@ -260,6 +259,7 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
   const PhaseLayout phases(q);
   const int64_t patch_floats = shared_patch_floats(q, rows);
+  const PackedLayout patch_layout(q.out_pixels, depth, kMR);
   // The calling thread's shared scratch: the split planes, the patch matrix, then the tap offsets.
   const int64_t split_floats = phases.identity ? 0 : round_up(q.C * phases.floats(), 16);
   const int64_t patches_floats = round_up(patch_floats * q.groups, 16);
@@ -277,12 +277,18 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       if (!phases.identity) {
         phases.split(q, x + begin * p.in_pixels, p.in_pixels, split + begin * phases.floats(), end - begin);
       }
-      for (int64_t c = begin; patch_floats > 0 && c < end;) {  // the run's channels, group by group
+      // The run's channels' depths, group by group and depth block by depth block.
+      for (int64_t c = begin; patch_floats > 0 && c < end;) {
         const int64_t group = c / q.Cg, stop = std::min(end, (group + 1) * q.Cg);
         const PhasePatches<kMR> group_patches{q, phases, tap_at, source + group * q.Cg * channel_stride,
                                               channel_stride};
-        group_patches.pack(0, q.out_pixels, (c - group * q.Cg) * q.taps, (stop - c) * q.taps,
-                           patches + group * patch_floats + (c - group * q.Cg) * q.taps * kMR, depth * kMR);
+        for (int64_t k = (c - group * q.Cg) * q.taps, k_end = (stop - group * q.Cg) * q.taps; k < k_end;) {
+          const int64_t k0 = k - k % kKC, kc = std::min(k_end, k0 + kKC) - k;
+          group_patches.pack(0, q.out_pixels, k, kc,
+                             patches + group * patch_floats + patch_layout.strip(0, k0) + (k - k0) * kMR,
+                             std::min(kKC, depth - k0) * kMR);
+          k += kc;
+        }
         c = stop;
       }
     }, threads);
@@ -299,12 +305,12 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     float* group_y = y + t.group * q.Kg * out_stride;
     if (rows) {
       // The tile comes out pixels x channels; the epilogue writes it transposed, strip by strip.
-      const PrepackedSource weights{group_w, depth, kNR};
+      const PrepackedSource weights{group_w, PackedLayout(q.Kg, depth, kNR)};
       TileEpilogue epilogue{group_bias ? group_bias + t.col0 : nullptr, false, q.activation,
                             group_y + t.col0 * out_stride + t.row0, out_stride};
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
       if (patch_floats > 0) {
-        const PrepackedSource group_patches{patches + t.group * patch_floats, depth, kMR};
+        const PrepackedSource group_patches{patches + t.group * patch_floats, patch_layout};
         gemm_tile(plan.kernel, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
                   epilogue, nullptr, nullptr);
       } else {
@@ -314,7 +320,7 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
                   epilogue, a_scratch, nullptr);
       }
     } else {
-      const PrepackedSource weights{group_w, depth, kMR};
+      const PrepackedSource weights{group_w, PackedLayout(q.Kg, depth, kMR)};
       const PhasePatches<kNR> group_patches{q, phases, tap_at, group_x, channel_stride};
       TileEpilogue epilogue{group_bias ? group_bias + t.row0 : nullptr, true, q.activation};
       float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(t.nc, kNR));
@@ -359,7 +365,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     pool.parallel_for(p.batch * p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
       const Tile t = tile_at(b, item, p.groups);
       const PatchesChannelsLast patches{p, x + t.image * p.in_pixels * p.C + t.group * p.Cg};
-      const PrepackedSource weights{plan.packed.data() + t.group * plan.group_stride, depth, kNR};
+      const PrepackedSource weights{plan.packed.data() + t.group * plan.group_stride, PackedLayout(p.Kg, depth, kNR)};
       float* out = y + (t.image * p.out_pixels + t.row0) * p.K + t.group * p.Kg + t.col0;
       TileEpilogue epilogue{bias ? bias + t.group * p.Kg + t.col0 : nullptr, false, p.activation};
       float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));

@@ -25,30 +25,56 @@ struct Panel {
 
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Packs a matrix given by get(index, o, i) into strips of `width` indices, [strip][depth][width]
-// with depth o * inner + i (o < outer, i < inner), zero padding the last strip, into dst
-// (round_up(count, width) * outer * inner floats). Used once per plan for weights, in either GEMM
-// role; the two-level depth lets a (channel, tap) depth be walked without a division per value.
+// Where an operand packed ahead of the GEMM (weights, once per plan; a small output's patches, once
+// per image) keeps element (index, depth k): strips of `width` indices, cut into depth blocks of kKC,
+// laid out block after block and, within a block, strip after strip: [block][strip][k][lane]. A depth
+// block of the GEMM then reads its strips one after another from consecutive memory, which the
+// hardware prefetcher follows: ResNet l4's 9.4 MB of weights stream in order, not in 24 KB pieces
+// 295 KB apart.
+struct PackedLayout {
+  int64_t indices;  // count rounded up to whole strips
+  int64_t depth;
+  int width;
+
+  PackedLayout(int64_t count, int64_t depth_, int width_)
+      : indices(round_up(count, width_)), depth(depth_), width(width_) {}
+  int64_t floats() const { return indices * depth; }
+  // The strip holding `index` in the depth block starting at k0 (a multiple of kKC).
+  int64_t strip(int64_t index, int64_t k0) const {
+    return k0 * indices + index / width * std::min(kKC, depth - k0) * width;
+  }
+  int64_t at(int64_t index, int64_t k) const {
+    const int64_t k0 = k - k % kKC;
+    return strip(index, k0) + (k - k0) * width + index % width;
+  }
+};
+
+// Packs a matrix given by get(index, o, i), depth o * inner + i (o < outer, i < inner), into dst
+// (PackedLayout(count, outer * inner, width).floats() floats), zero padding the last strip. The
+// two-level depth lets a (channel, tap) depth be walked without a division per value.
 template <class Get>
 void pack_strips(int64_t count, int64_t outer, int64_t inner, int width, float* dst, Get get) {
-  for (int64_t first = 0; first < count; first += width) {
-    const int lanes = static_cast<int>(std::min<int64_t>(width, count - first));
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t i = 0; i < inner; ++i, dst += width) {
-        for (int t = 0; t < lanes; ++t) dst[t] = get(first + t, o, i);
-        for (int t = lanes; t < width; ++t) dst[t] = 0.f;
+  const PackedLayout layout(count, outer * inner, width);
+  for (int64_t k0 = 0; k0 < layout.depth; k0 += kKC) {
+    const int64_t kc = std::min(kKC, layout.depth - k0);
+    for (int64_t first = 0; first < count; first += width) {
+      const int lanes = static_cast<int>(std::min<int64_t>(width, count - first));
+      float* d = dst + layout.strip(first, k0);
+      for (int64_t k = k0, o = k0 / inner, i = k0 % inner; k < k0 + kc; ++k, d += width) {
+        for (int t = 0; t < lanes; ++t) d[t] = get(first + t, o, i);
+        for (int t = lanes; t < width; ++t) d[t] = 0.f;
+        if (++i == inner) i = 0, ++o;
       }
     }
   }
 }
 
-// A source over strips of the full depth, packed once per plan.
+// A source over an operand packed ahead (PackedLayout).
 struct PrepackedSource {
   const float* base;
-  int64_t depth;
-  int width;
-  Panel panel(int64_t start, int64_t /*count*/, int64_t k0, int64_t /*kc*/, float* /*scratch*/) const {
-    return {base + (start / width) * depth * width + k0 * width, depth * width};
+  PackedLayout layout;
+  Panel panel(int64_t start, int64_t /*count*/, int64_t k0, int64_t kc, float* /*scratch*/) const {
+    return {base + layout.strip(start, k0), kc * layout.width};
   }
 };
 
