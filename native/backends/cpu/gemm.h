@@ -143,18 +143,22 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
                                  in_kernel_activation ? epilogue.activation : SK_ACTIVATION_NONE};
         if (in_kernel.bias && !epilogue.bias_per_row) in_kernel.bias += j;
         // The next B strip is fetched while this one is multiplied: a prepacked weight strip comes
-        // from L3 or memory, kc lines of 64 bytes, spread over this strip's row strips.
+        // from L3 or memory, kc lines of 64 bytes, shared out among this strip's row strips, whose
+        // kernels spread their share over their depth steps (Prefetch).
         const char* next = j + kNR < nc ? reinterpret_cast<const char*>(b_strip + pb.strip_stride) : nullptr;
         const int64_t row_strips = (mb + kMR - 1) / kMR;
         const int64_t lines_per_row_strip = (kc + row_strips - 1) / row_strips;
         for (int64_t i = 0, line = 0; i < mb; i += kMR) {
           const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
           if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i0 + i;
-          kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c_block + i * ldc + j, ldc,
-                 mr, nr, !first, last ? &in_kernel : nullptr);
-          for (int64_t end = std::min(kc, line + lines_per_row_strip); next && line < end; ++line) {
-            __builtin_prefetch(next + line * 64);
+          Prefetch fetch;
+          if (next) {
+            const int64_t end = std::min(kc, line + lines_per_row_strip);
+            fetch = {next + line * 64, next + end * 64};
+            line = end;
           }
+          kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c_block + i * ldc + j, ldc,
+                 mr, nr, !first, last ? &in_kernel : nullptr, fetch);
         }
         if (last) {
           if (!in_kernel_activation) {

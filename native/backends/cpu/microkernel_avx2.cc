@@ -101,7 +101,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_narrow(int64_t kc, con
                                                                  const float* b, float* c,
                                                                  int64_t ldc, int mr, int nr,
                                                                  bool accumulate,
-                                                                 const KernelEpilogue* last) {
+                                                                 const KernelEpilogue* last, Prefetch next) {
   __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps();
   __m256 c3 = _mm256_setzero_ps(), c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
@@ -115,6 +115,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_narrow(int64_t kc, con
     a += kMR;
     b += kNR;
   }
+  prefetch_lines(next.begin, next.end);
   // The upper halves are never stored (nr <= 8).
   finish_edge(c, ldc, mr, nr, accumulate, last,
               TileRows{{{c0, c0}, {c1, c1}, {c2, c2}, {c3, c3}, {c4, c4}, {c5, c5}}});
@@ -125,7 +126,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_short(int64_t kc, cons
                                                                 const float* b, float* c,
                                                                 int64_t ldc, int mr, int nr,
                                                                 bool accumulate,
-                                                                const KernelEpilogue* last) {
+                                                                const KernelEpilogue* last, Prefetch next) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -135,6 +136,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_short(int64_t kc, cons
     multiply_row(a + 1, b0, b1, c10, c11);
     multiply_row(a + 2, b0, b1, c20, c21);
   }
+  prefetch_lines(next.begin, next.end);
   // Rows 3-5 are never stored (mr <= 3).
   finish_edge(c, ldc, mr, nr, accumulate, last,
               TileRows{{{c00, c01}, {c10, c11}, {c20, c21}, {c20, c21}, {c20, c21}, {c20, c21}}});
@@ -147,7 +149,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_short(int64_t kc, cons
 __attribute__((target("avx2,fma"))) void microkernel_avx2_pair(int64_t kc, const float* a,
                                                                const float* b, float* c, int64_t ldc,
                                                                int mr, int nr, bool accumulate,
-                                                               const KernelEpilogue* last) {
+                                                               const KernelEpilogue* last, Prefetch next) {
   __m256 e00 = _mm256_setzero_ps(), e01 = _mm256_setzero_ps();
   __m256 e10 = _mm256_setzero_ps(), e11 = _mm256_setzero_ps();
   __m256 o00 = _mm256_setzero_ps(), o01 = _mm256_setzero_ps();
@@ -165,6 +167,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_pair(int64_t kc, const
   if (k < kc) {  // an odd depth's last step
     multiply_two_rows(a, _mm256_loadu_ps(b), _mm256_loadu_ps(b + 8), e00, e01, e10, e11);
   }
+  prefetch_lines(next.begin, next.end);
   const __m256 r00 = _mm256_add_ps(e00, o00), r01 = _mm256_add_ps(e01, o01);
   const __m256 r10 = _mm256_add_ps(e10, o10), r11 = _mm256_add_ps(e11, o11);
   // Rows 2-5 are never stored (mr <= 2).
@@ -179,7 +182,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_pair(int64_t kc, const
 __attribute__((target("avx2,fma"))) void microkernel_avx2_row(int64_t kc, const float* a,
                                                               const float* b, float* c, int64_t ldc,
                                                               int mr, int nr, bool accumulate,
-                                                              const KernelEpilogue* last) {
+                                                              const KernelEpilogue* last, Prefetch next) {
   __m256 lo0 = _mm256_setzero_ps(), hi0 = _mm256_setzero_ps(), lo1 = _mm256_setzero_ps();
   __m256 hi1 = _mm256_setzero_ps(), lo2 = _mm256_setzero_ps(), hi2 = _mm256_setzero_ps();
   __m256 lo3 = _mm256_setzero_ps(), hi3 = _mm256_setzero_ps();
@@ -193,6 +196,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_row(int64_t kc, const 
   for (; k < kc; ++k, a += kMR, b += kNR) {  // the depth's last 0-3 steps
     multiply_row(a, _mm256_loadu_ps(b), _mm256_loadu_ps(b + 8), lo0, hi0);
   }
+  prefetch_lines(next.begin, next.end);
   const __m256 lo = _mm256_add_ps(_mm256_add_ps(lo0, lo1), _mm256_add_ps(lo2, lo3));
   const __m256 hi = _mm256_add_ps(_mm256_add_ps(hi0, hi1), _mm256_add_ps(hi2, hi3));
   if (nr == kNR) {
@@ -207,18 +211,20 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_row(int64_t kc, const 
 __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const float* a,
                                                           const float* b, float* c, int64_t ldc,
                                                           int mr, int nr, bool accumulate,
-                                                          const KernelEpilogue* last) {
-  if (nr <= 8) return microkernel_avx2_narrow(kc, a, b, c, ldc, mr, nr, accumulate, last);
-  if (mr == 1) return microkernel_avx2_row(kc, a, b, c, ldc, mr, nr, accumulate, last);
-  if (mr <= 2) return microkernel_avx2_pair(kc, a, b, c, ldc, mr, nr, accumulate, last);
-  if (mr <= 3) return microkernel_avx2_short(kc, a, b, c, ldc, mr, nr, accumulate, last);
+                                                          const KernelEpilogue* last, Prefetch next) {
+  if (nr <= 8) return microkernel_avx2_narrow(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
+  if (mr == 1) return microkernel_avx2_row(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
+  if (mr <= 2) return microkernel_avx2_pair(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
+  if (mr <= 3) return microkernel_avx2_short(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  const char* line = next.begin;
   for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+    if ((k & 7) == 7 && line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     multiply_row(a + 0, b0, b1, c00, c01);
     multiply_row(a + 1, b0, b1, c10, c11);
@@ -227,6 +233,7 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
     multiply_row(a + 4, b0, b1, c40, c41);
     multiply_row(a + 5, b0, b1, c50, c51);
   }
+  prefetch_lines(line, next.end);  // what a short depth left
   if (mr == kMR && nr == kNR) {  // a whole tile: every row straight from its registers
     const Finish finish = Finish::of(last);
     finish.row(c, 0, c00, c01, accumulate, last);
@@ -320,8 +327,8 @@ __attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int
 namespace stridekit::cpu {
 // Not an x86-64 GCC/Clang build: select_microkernel() never picks this.
 void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                      int nr, bool accumulate, const KernelEpilogue* last) {
-  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last);
+                      int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
 }
 void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst) {

@@ -48,17 +48,20 @@ SK_AVX512 inline void multiply_rows(const float* a, __m512 b, __m512& r0, __m512
 }  // namespace
 
 SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                                  int mr, int nr, bool accumulate, const KernelEpilogue* last) {
+                                  int mr, int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
   __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps(), e2 = _mm512_setzero_ps();
   __m512 e3 = _mm512_setzero_ps(), e4 = _mm512_setzero_ps(), e5 = _mm512_setzero_ps();
   __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps(), o2 = _mm512_setzero_ps();
   __m512 o3 = _mm512_setzero_ps(), o4 = _mm512_setzero_ps(), o5 = _mm512_setzero_ps();
   int64_t k = 0;
+  const char* line = next.begin;
   for (; k + 2 <= kc; k += 2, a += 2 * kMR, b += 2 * kNR) {
+    if ((k & 7) == 6 && line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
     multiply_rows(a, _mm512_loadu_ps(b), e0, e1, e2, e3, e4, e5);
     multiply_rows(a + kMR, _mm512_loadu_ps(b + kNR), o0, o1, o2, o3, o4, o5);
   }
   if (k < kc) multiply_rows(a, _mm512_loadu_ps(b), e0, e1, e2, e3, e4, e5);  // an odd depth's last step
+  prefetch_lines(line, next.end);  // what a short depth left
   const __m512 rows[kMR] = {_mm512_add_ps(e0, o0), _mm512_add_ps(e1, o1), _mm512_add_ps(e2, o2),
                             _mm512_add_ps(e3, o3), _mm512_add_ps(e4, o4), _mm512_add_ps(e5, o5)};
   // Only nr columns are read or written, and only nr values of a column bias.
@@ -134,8 +137,8 @@ SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* 
 namespace stridekit::cpu {
 // Not an x86-64 GCC/Clang build: select_microkernel() never picks these.
 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                        int nr, bool accumulate, const KernelEpilogue* last) {
-  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last);
+                        int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
 }
 void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                           float bias, int64_t count, float* dst) {

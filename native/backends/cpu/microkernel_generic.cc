@@ -6,7 +6,7 @@
 namespace stridekit::cpu {
 
 void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                         int nr, bool accumulate, const KernelEpilogue* last) {
+                         int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
   float acc[kMR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < kMR; ++i) {
@@ -16,6 +16,7 @@ void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, i
     a += kMR;
     b += kNR;
   }
+  prefetch_lines(next.begin, next.end);
   for (int i = 0; i < mr; ++i) {
     float* row = c + i * ldc;
     for (int j = 0; j < nr; ++j) {

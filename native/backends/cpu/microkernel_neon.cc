@@ -32,7 +32,7 @@ inline void finish_row(float32x4_t v[4], float* out, int i, bool accumulate, con
 }  // namespace
 
 void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                      int nr, bool accumulate, const KernelEpilogue* last) {
+                      int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
   float32x4_t acc[kMR][4];
   for (int i = 0; i < kMR; ++i) {
     for (int j = 0; j < 4; ++j) acc[i][j] = vdupq_n_f32(0.f);
@@ -57,6 +57,7 @@ void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int6
     a += kMR;
     b += kNR;
   }
+  prefetch_lines(next.begin, next.end);
   if (mr == kMR && nr == kNR) {  // a whole tile: every row straight from its registers
     for (int i = 0; i < kMR; ++i) finish_row(acc[i], c + i * ldc, i, accumulate, last);
     return;
@@ -132,8 +133,8 @@ void deinterleave_neon(const float* src, int64_t src_stride, float* even, float*
 namespace stridekit::cpu {
 // Not an arm64 build: select_microkernel() never picks these.
 void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                      int nr, bool accumulate, const KernelEpilogue* last) {
-  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last);
+                      int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
 }
 void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
                         float bias, int64_t count, float* dst) {
