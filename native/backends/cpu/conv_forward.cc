@@ -263,7 +263,8 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   // The calling thread's shared scratch: the split planes, the patch matrix, then the tap offsets.
   const int64_t split_floats = phases.identity ? 0 : round_up(q.C * phases.floats(), 16);
   const int64_t patches_floats = round_up(patch_floats * q.groups, 16);
-  float* split = thread_scratch(kScratchShared, static_cast<size_t>(split_floats + patches_floats + 2 * q.taps));
+  float* split =
+      thread_scratch(kScratchShared, static_cast<size_t>(split_floats + patches_floats + 2 * q.taps));
   float* patches = split + split_floats;
   int64_t* tap_at = reinterpret_cast<int64_t*>(patches + patches_floats);
   phases.tap_offsets(q, tap_at);
@@ -365,7 +366,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     pool.parallel_for(p.batch * p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
       const Tile t = tile_at(b, item, p.groups);
       const PatchesChannelsLast patches{p, x + t.image * p.in_pixels * p.C + t.group * p.Cg};
-      const PrepackedSource weights{plan.packed.data() + t.group * plan.group_stride, PackedLayout(p.Kg, depth, kNR)};
+      const PrepackedSource weights{plan.packed.data() + t.group * plan.group_stride,
+                                    PackedLayout(p.Kg, depth, kNR)};
       float* out = y + (t.image * p.out_pixels + t.row0) * p.K + t.group * p.Kg + t.col0;
       TileEpilogue epilogue{bias ? bias + t.group * p.Kg + t.col0 : nullptr, false, p.activation};
       float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));

@@ -68,7 +68,8 @@ void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float*
     const int64_t group = (item / chunks) % p.groups;
     const int64_t image = item / (chunks * p.groups);
     const int64_t channel0 = group * p.Kg;  // first output channel of the group
-    const PrepackedSource weights{plan.packed.data() + group * plan.group_stride, PackedLayout(p.Kg * taps, p.Cg, width)};
+    const PrepackedSource weights{plan.packed.data() + group * plan.group_stride,
+                                  PackedLayout(p.Kg * taps, p.Cg, width)};
     const int64_t kt_begin = k_begin * taps, kt_end = k_end * taps;
 
     if (!p.channels_last) {

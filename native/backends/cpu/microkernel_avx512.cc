@@ -48,7 +48,8 @@ SK_AVX512 inline void multiply_rows(const float* a, __m512 b, __m512& r0, __m512
 }  // namespace
 
 SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                                  int mr, int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
+                                  int mr, int nr, bool accumulate, const KernelEpilogue* last,
+                                  Prefetch next) {
   __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps(), e2 = _mm512_setzero_ps();
   __m512 e3 = _mm512_setzero_ps(), e4 = _mm512_setzero_ps(), e5 = _mm512_setzero_ps();
   __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps(), o2 = _mm512_setzero_ps();
