@@ -89,18 +89,24 @@ const SHARED_PATCHES = [
     options: { stride: 3, dilation: 2, groups: 2 } },
 ];
 
+// A layer of `spec` (C, K, batch, input, kernel, options) with random weights, bias and input, and
+// the reference's output.
+function randomCase(spec, seed) {
+  const random = mulberry32(seed);
+  const groups = spec.options.groups || 1;
+  const count = (shape) => shape.reduce((a, b) => a * b, 1);
+  const wShape = [spec.K, spec.C / groups, ...spec.kernel];
+  const w = { data: randomArray(count(wShape), random), shape: wShape };
+  const bias = randomArray(spec.K, random);
+  const xShape = [spec.batch || 1, spec.C, ...spec.input];
+  const x = { data: randomArray(count(xShape), random), shape: xShape };
+  return { w, bias, x, expected: reference.conv(x, w, { bias, ...spec.options }) };
+}
+
 describe('cpu backend: pixels as rows with the patch matrix packed whole', () => {
   SHARED_PATCHES.forEach((spec, index) => {
     test(spec.name, () => {
-      const random = mulberry32(300 + index);
-      const groups = spec.options.groups || 1;
-      const count = (shape) => shape.reduce((a, b) => a * b, 1);
-      const wShape = [spec.K, spec.C / groups, ...spec.kernel];
-      const w = { data: randomArray(count(wShape), random), shape: wShape };
-      const bias = randomArray(spec.K, random);
-      const xShape = [spec.batch, spec.C, ...spec.input];
-      const x = { data: randomArray(count(xShape), random), shape: xShape };
-      const expected = reference.conv(x, w, { bias, ...spec.options });
+      const { w, bias, x, expected } = randomCase(spec, 300 + index);
       const plan = sk.createConv({ weight: w, bias, ...spec.options, backend: 'cpu' });
       try {
         expectClose(plan.runSync(x), expected, tolerance, spec.name);
@@ -128,15 +134,7 @@ const BANDED = [
 describe('cpu backend: large images run in bands of output rows', () => {
   BANDED.forEach((spec, index) => {
     test(spec.name, () => {
-      const random = mulberry32(500 + index);
-      const groups = spec.options.groups || 1;
-      const count = (shape) => shape.reduce((a, b) => a * b, 1);
-      const wShape = [spec.K, spec.C / groups, ...spec.kernel];
-      const w = { data: randomArray(count(wShape), random), shape: wShape };
-      const bias = randomArray(spec.K, random);
-      const xShape = [1, spec.C, ...spec.input];
-      const x = { data: randomArray(count(xShape), random), shape: xShape };
-      const expected = reference.conv(x, w, { bias, ...spec.options });
+      const { w, bias, x, expected } = randomCase(spec, 500 + index);
       expectClose(sk.convSync(x, w, { bias, ...spec.options, backend: 'cpu' }), expected, tolerance, spec.name);
     });
   });
