@@ -147,11 +147,6 @@ void pack_group(int width, bool channels_last, int64_t Kg, int64_t Cg, int64_t t
   }
 }
 
-// Floats per group of weights packed by pack_group.
-int64_t packed_group_floats(int width, int64_t Kg, int64_t Cg, int64_t taps) {
-  return round_up(Kg, width) * Cg * taps;
-}
-
 // The weights of a channels_first plan as the B operand (columns: pixels as rows) or the A operand
 // (rows: pixels as columns): `packed` when that is the role they were packed in, else packed from
 // it on first use.
@@ -160,7 +155,7 @@ const float* weights_as(bool columns, const sk_plan& plan, const ConvProblem& p)
   std::call_once(plan.other_role_once, [&] {
     const int from_width = plan.packed_as_columns ? kNR : kMR, width = columns ? kNR : kMR;
     const PackedLayout from_layout(p.Kg, p.Cg * p.taps, from_width);
-    const int64_t stride = packed_group_floats(width, p.Kg, p.Cg, p.taps);
+    const int64_t stride = PackedLayout(p.Kg, p.Cg * p.taps, width).floats();
     std::vector<float, LargeAllocator<float>> other(static_cast<size_t>(stride * p.groups));
     for (int64_t group = 0; group < p.groups; ++group) {
       const float* from = plan.packed.data() + group * plan.group_stride;
@@ -236,13 +231,13 @@ Band band_of(const ConvProblem& p, int d, int64_t first, int64_t count) {
 }
 
 // The pixels-as-rows form's patch matrix, when it is small enough to pack whole before the tiles
-// run: floats per group, or 0 when it is packed tile by tile. That form's tiles split the output
-// channels, so each would otherwise pack every pixel of every depth block again (ResNet l4: 49 x 4608,
-// in runs of 1 to 6 pixels), once per thread.
+// run: floats per group (of `layout`, the patches' PackedLayout), or 0 when it is packed tile by
+// tile. That form's tiles split the output channels, so each would otherwise pack every pixel of
+// every depth block again (ResNet l4: 49 x 4608, in runs of 1 to 6 pixels), once per thread.
 constexpr int64_t kSharedPatchBytes = int64_t{8} << 20;
 
-int64_t shared_patch_floats(const ConvProblem& q, bool rows) {
-  const int64_t floats = PackedLayout(q.out_pixels, q.Cg * q.taps, kMR).floats();
+int64_t shared_patch_floats(const ConvProblem& q, bool rows, const PackedLayout& layout) {
+  const int64_t floats = layout.floats();
   const bool fits = floats * q.groups * static_cast<int64_t>(sizeof(float)) <= kSharedPatchBytes;
   return rows && fits ? floats : 0;
 }
@@ -258,8 +253,8 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
   const PhaseLayout phases(q);
-  const int64_t patch_floats = shared_patch_floats(q, rows);
   const PackedLayout patch_layout(q.out_pixels, depth, kMR);
+  const int64_t patch_floats = shared_patch_floats(q, rows, patch_layout);
   // The calling thread's shared scratch: the split planes, the patch matrix, then the tap offsets.
   const int64_t split_floats = phases.identity ? 0 : round_up(q.C * phases.floats(), 16);
   const int64_t patches_floats = round_up(patch_floats * q.groups, 16);
@@ -294,19 +289,18 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       }
     }, threads);
   }
-  const int64_t group_floats = packed_group_floats(rows ? kNR : kMR, q.Kg, q.Cg, q.taps);
+  const PackedLayout weight_layout(q.Kg, depth, rows ? kNR : kMR);
   const Blocking b = rows ? choose_blocking(q.out_pixels, q.Kg, q.groups, threads, true)
                           : choose_blocking(q.Kg, q.out_pixels, q.groups, threads, false);
   const int64_t out_stride = p.out_pixels;  // floats from one output channel to the next
   pool.parallel_for(q.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
     const Tile t = tile_at(b, item, q.groups);
     const float* group_x = source + t.group * q.Cg * channel_stride;
-    const float* group_w = packed + t.group * group_floats;
+    const PrepackedSource weights{packed + t.group * weight_layout.floats(), weight_layout};
     const float* group_bias = bias ? bias + t.group * q.Kg : nullptr;
     float* group_y = y + t.group * q.Kg * out_stride;
     if (rows) {
       // The tile comes out pixels x channels; the epilogue writes it transposed, strip by strip.
-      const PrepackedSource weights{group_w, PackedLayout(q.Kg, depth, kNR)};
       TileEpilogue epilogue{group_bias ? group_bias + t.col0 : nullptr, false, q.activation,
                             group_y + t.col0 * out_stride + t.row0, out_stride};
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
@@ -321,7 +315,6 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
                   epilogue, a_scratch, nullptr);
       }
     } else {
-      const PrepackedSource weights{group_w, PackedLayout(q.Kg, depth, kMR)};
       const PhasePatches<kNR> group_patches{q, phases, tap_at, group_x, channel_stride};
       TileEpilogue epilogue{group_bias ? group_bias + t.row0 : nullptr, true, q.activation};
       float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(t.nc, kNR));
@@ -345,7 +338,7 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
   plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps);
   const int width = plan.packed_as_columns ? kNR : kMR;
-  plan.group_stride = packed_group_floats(width, Kg, Cg, taps);
+  plan.group_stride = PackedLayout(Kg, Cg * taps, width).floats();
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {
     const float* w = weight + group * Kg * Cg * taps;  // (Kg, Cg, taps) of this group

@@ -43,7 +43,7 @@ void pack_transposed_gemm(sk_plan& plan, const float* weight) {
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
   const int width = g.layout == SK_LAYOUT_CHANNELS_LAST ? kNR : kMR;
-  plan.group_stride = round_up(Kg * taps, width) * Cg;
+  plan.group_stride = PackedLayout(Kg * taps, Cg, width).floats();
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
   for (int64_t group = 0; group < g.groups; ++group) {
     const float* w = weight + group * Cg * Kg * taps;  // (Cg, Kg, taps) of this group
