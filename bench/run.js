@@ -22,9 +22,9 @@ const USAGE = `usage: npm run bench -- [options]
                      openvino: the plugin and OpenVINO direct; cpu,onnx: stridekit's cpu backend and ORT)
   --out DIR          where to write the results (default: bench/results)
   --save NAME        also write DIR/NAME.json and DIR/NAME.svg (latest.* are not committed; these are)
-  --rounds N         time every layer N times on every peer, the peers in turn, and keep each peer's
-                     lowest median (default 1): a burst of load from elsewhere then spoils one round, not
-                     the comparison
+  --rounds N         time every layer N times on all peers, and keep each peer's lowest median
+                     (default 1); within a round the peers are timed side by side in interleaved slices,
+                     so that load from elsewhere falls on all of them alike
   --tfjs-threaded    experimental: start tfjs-backend-wasm's threaded build in Node through a start-up
                      workaround (out of the box it runs single-threaded in Node); see bench/peers/tfjs-wasm.js
   --help             this text
@@ -65,7 +65,7 @@ process.env.STRIDEKIT_NUM_THREADS = String(threads);
 
 const sk = require('..');
 const { loadSuite } = require('./layers');
-const { measure, measureOverhead, OVERHEAD_DEFAULTS, TIMING_DEFAULTS } = require('./timing');
+const { functionTimer, measureSideBySide, measure, measureOverhead, OVERHEAD_DEFAULTS, TIMING_DEFAULTS } = require('./timing');
 const { printTable, speedup, bridgeRatio, geometricMean, writeJson, writeSvg } = require('./report');
 const { stridekitPeers } = require('./peers/stridekit');
 const { onnxruntimePeer } = require('./peers/onnxruntime');
@@ -197,27 +197,27 @@ async function main() {
       if (job.unsupported) row.results[peer.name] = { skipped: job.unsupported };
       else jobs.push({ peer, job, best: null, medians: [] });
     }
-    // Every peer once per round, in turn, so that a burst of load from elsewhere falls on all of them;
-    // each keeps its round with the lowest median.
+    // Every round times all peers side by side, in interleaved slices (bench/timing.js), so that load
+    // from elsewhere falls on all of them alike; each peer keeps its round with the lowest median.
     for (let round = 0; round < rounds; round++) {
-      for (const entry of jobs) {
-        // A peer timed in its own process (OpenVINO called directly) measures itself, with measure()'s protocol.
-        const timing = entry.job.measure ? await entry.job.measure() : await measure(entry.job.run);
-        entry.medians.push(timing.ms);
-        if (!entry.best || timing.ms < entry.best.ms) entry.best = timing;
-        if (round === rounds - 1) process.stderr.write(` ${entry.peer.short}`);
-      }
+      const timings = await measureSideBySide(jobs.map((entry) => entry.job.timer || functionTimer(entry.job.run)));
+      jobs.forEach((entry, i) => {
+        entry.medians.push(timings[i].ms);
+        if (!entry.best || timings[i].ms < entry.best.ms) entry.best = timings[i];
+      });
     }
+    process.stderr.write(` ${jobs.map((entry) => entry.peer.short).join(', ')}`);
+    for (const { job } of jobs) if (job.finish) await job.finish();
     let expected = null;
     for (const { peer, job, best, medians } of jobs) {
-      const { ms, minMs, runs, ...measured } = best;
+      const { ms, minMs, runs } = best;
       const output = job.output();
       if (!expected) expected = Float32Array.from(output);
       const error = output.length === expected.length ? maxRelativeError(output, expected) : Infinity;
       const gflops = layer.flops / ms / 1e6;
       row.results[peer.name] = {
         ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, maxRelativeError: error,
-        ...(rounds > 1 ? { roundMedians: medians } : {}), ...measured, ...(job.note ? { note: job.note } : {}),
+        ...(rounds > 1 ? { roundMedians: medians } : {}), ...(job.details ? job.details() : {}), ...(job.note ? { note: job.note } : {}),
       };
       if (!(error <= 1e-3)) console.warn(`\nwarning: ${peer.name} differs from ${reference} on ${layer.name} by ${error}`);
       job.dispose();
@@ -295,12 +295,14 @@ async function main() {
     name: p.name, short: p.short, threads: p.threads, timed: p.timed,
     ...(p.note ? { note: p.note } : {}), ...(p.version ? { version: p.version } : {}), ...(p.wasmBinary ? { wasmBinary: p.wasmBinary } : {}),
   }));
+  const T = TIMING_DEFAULTS;
   const data = {
     date, machine, threads, node: process.version, stridekit: require('../package.json').version,
-    timing: `median of repeated runs after a warm-up (at least ${TIMING_DEFAULTS.warmup} warm-up calls and ${TIMING_DEFAULTS.warmupSeconds} s of them, ` +
-      `then at least ${TIMING_DEFAULTS.minRuns} runs and ${TIMING_DEFAULTS.minSeconds} s, at most ${TIMING_DEFAULTS.maxRuns} runs; ` +
-      `a layer whose first call takes over ${TIMING_DEFAULTS.slowSeconds} s: no further warm-up and ${TIMING_DEFAULTS.slowRuns} runs)` +
-      (rounds > 1 ? `; ${rounds} rounds, every peer in turn in each, the lowest of a peer's ${rounds} medians kept (roundMedians lists them)` : ''),
+    timing: `every peer's median and fastest call, the peers timed side by side: each warmed up (at least ${T.warmup} calls and ${T.warmupSeconds} s), ` +
+      `then ${T.slices} interleaved slices, in each of which every peer in turn, after a pause of ${T.settleSeconds} s, runs one untimed call and then timed calls for ${T.minSeconds / T.slices} s ` +
+      `(over all slices at least ${T.minRuns} and at most ${T.maxRuns} per peer); a peer whose first call takes over ${T.slowSeconds} s: ` +
+      `no warm-up and ${T.slowRuns} calls after the others` +
+      (rounds > 1 ? `; ${rounds} rounds, the lowest of a peer's ${rounds} medians kept (roundMedians lists them)` : ''),
     rounds,
     overheadTiming: `overheadMicroseconds: microseconds per call on the tiny layer, timed in batches of ${OVERHEAD_DEFAULTS.batch} calls ` +
       `after ${OVERHEAD_DEFAULTS.warmupBatches} warm-up batches; the median and the best of ${OVERHEAD_DEFAULTS.batches} batches`,

@@ -4,12 +4,13 @@
 //
 // The driver, bench/peers/openvino-direct/openvino_direct.cc, compiles the model the plugin compiles
 // (the plugin's own model_builder.cc and compile properties) and times ov::InferRequest::infer() in
-// C++, with the protocol of bench/timing.js. This module builds it (the CMake target
-// stridekit_openvino_direct, in the plugin build folder that `npm run build` configured), starts it once
-// per benchmark, and hands it one layer at a time: the tensors as raw float32 files in a temporary
-// folder, the geometry and timing parameters on one line of stdin; it answers with one JSON line and
-// writes its output for the benchmark's error check. Process start-up, file reading and compile_model
-// stay outside the timings.
+// C++, as one of bench/timing.js's timers, side by side with the in-process peers. This module builds
+// it (the CMake target stridekit_openvino_direct, in the plugin build folder that `npm run build`
+// configured), starts it once per benchmark, and opens one layer at a time: the tensors as raw float32
+// files in a temporary folder, the geometry and timing parameters on one line of stdin. The driver
+// answers each request with one JSON line: the layer compiled and warmed up, the times of a slice of
+// infer() calls, and on closing, its output written for the benchmark's error check. Process
+// start-up, file reading and compile_model stay outside the timings.
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -17,7 +18,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const { TIMING_DEFAULTS, OVERHEAD_DEFAULTS } = require('../timing');
+const { OVERHEAD_DEFAULTS } = require('../timing');
 
 const ROOT = path.join(__dirname, '..', '..');
 const BUILD_DIR = path.join(ROOT, 'build', 'plugins'); // scripts/build-native.js builds the plugins here
@@ -148,15 +149,29 @@ async function openvinoDirectPeer(sk, threads) {
         if (!reply.ok) throw new Error(`${NAME} on ${layer.name}: ${reply.error}`);
         return reply;
       };
-      const t = TIMING_DEFAULTS, o = OVERHEAD_DEFAULTS;
+      const o = OVERHEAD_DEFAULTS;
+      let details = null;
       return {
-        async measure() {
-          const r = await ask(`mode=time ${common} ${fields} warmup=${t.warmup} warmup_seconds=${t.warmupSeconds} min_runs=${t.minRuns} max_runs=${t.maxRuns} min_seconds=${t.minSeconds} slow_seconds=${t.slowSeconds} slow_runs=${t.slowRuns}`);
-          return { ms: r.ms, minMs: r.minMs, runs: r.runs, compileMs: r.compileMs, properties: r.properties };
+        // bench/timing.js's timer interface, answered by the driver: `open` compiles the layer's model
+        // and warms it up, `slice` times infer() calls, `close` writes the output.
+        timer: {
+          async warm({ warmup, warmupSeconds, slowSeconds }) {
+            const r = await ask(`mode=open ${common} ${fields} warmup=${warmup} warmup_seconds=${warmupSeconds} slow_seconds=${slowSeconds}`);
+            details = { compileMs: r.compileMs, properties: r.properties };
+            return { slow: r.slow };
+          },
+          async slice({ seconds, minCalls, maxCalls, untimed }) {
+            return (await ask(`mode=slice seconds=${seconds} min_calls=${minCalls} max_calls=${maxCalls} untimed=${untimed}`)).times;
+          },
         },
+        details: () => details,
         async measureOverhead() {
           const r = await ask(`mode=overhead ${common} ${fields} batch_calls=${o.batch} batches=${o.batches} warmup_batches=${o.warmupBatches}`);
           return { median: r.microsecondsPerCall, best: r.bestMicrosecondsPerCall };
+        },
+        // After the timing: the driver checks the output's shape and writes it for output().
+        async finish() {
+          if (details) await ask('mode=close');
         },
         output: () => {
           const bytes = fs.readFileSync(files.y);

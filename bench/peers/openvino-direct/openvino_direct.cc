@@ -6,16 +6,23 @@
 // on the request's own input and output tensors, filled once: OpenVINO as its own documentation has a
 // C++ program call it, with no N-API, no core and no per-run tensor set-up in between.
 //
-// Protocol (bench/peers/openvino-direct.js): on start, one JSON line {"ok":true,"openvino":...,"device":...}.
-// Then one request per line on stdin, space-separated key=value fields, lists comma-separated:
-//   mode=time|overhead device=CPU threads=N rank=R transposed=0|1 layout=0|1 activation=A groups=G c=C k=K
-//   kernel=.. stride=.. dilation=.. batch=N in=.. out=.. pad_begin=.. pad_end=..
-//   x=FILE w=FILE [bias=FILE] [y=FILE]          raw little-endian float32; y is written after timing
-//   warmup= warmup_seconds= min_runs= max_runs= min_seconds= slow_seconds= slow_runs=   (mode=time: measure)
-//   batch_calls= batches= warmup_batches=                                 (mode=overhead: measureOverhead)
-// and one JSON line in reply: {"ok":true,"compileMs":..,"ms":..,"minMs":..,"runs":..,"properties":{..}} or
-// {"ok":true,...,"microsecondsPerCall":..} or {"ok":false,"error":"..."}. Process start-up, file reading
-// and compile_model are outside every timing. End of input ends the process.
+// Protocol (bench/peers/openvino-direct.js): on start, one JSON line {"ok":true,"openvino":...}. Then
+// one request per line on stdin, space-separated key=value fields, lists comma-separated, and one JSON
+// line in reply ({"ok":false,"error":"..."} when a request fails):
+//   mode=open device=CPU threads=N rank=R transposed=0|1 layout=0|1 activation=A groups=G c=C k=K
+//     kernel=.. stride=.. dilation=.. batch=N in=.. out=.. pad_begin=.. pad_end=..
+//     x=FILE w=FILE [bias=FILE] [y=FILE]          raw little-endian float32
+//     warmup= warmup_seconds= slow_seconds=
+//   compiles the layer's model, fills its input, calls infer() once and warms up, as bench/timing.js's
+//   timers warm() do, and keeps the layer open: {"ok":true,"compileMs":..,"slow":true|false,"properties":{..}}
+//   mode=slice seconds= min_calls= max_calls= untimed=
+//   times infer() on the open layer as a timer's slice(): {"ok":true,"times":[ms,...]}
+//   mode=close   checks the output's shape, writes it to y and closes the layer: {"ok":true}
+//   mode=overhead (the layer's fields, as for open) batch_calls= batches= warmup_batches=
+//   opens the layer, times infer() in batches as measureOverhead() does, and closes it:
+//   {"ok":true,"microsecondsPerCall":..,"bestMicrosecondsPerCall":..}
+// Process start-up, file reading and compile_model are outside every timing. End of input ends the
+// process.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -24,6 +31,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -178,29 +186,44 @@ std::string compiled_properties(const ov::CompiledModel& compiled) {
   return out + "}";
 }
 
-// Times infer() as bench/timing.js measure() times a call: a warm-up (a count and a time), then runs
-// until both a minimum count and a minimum time are reached (a slow first call: one warm-up, a few
-// runs); median and fastest.
-std::string time_infer(ov::InferRequest& request, const Fields& f) {
-  const int warmup = static_cast<int>(integer(f, "warmup")), min_runs = static_cast<int>(integer(f, "min_runs"));
-  const int max_runs = static_cast<int>(integer(f, "max_runs")), slow_runs = static_cast<int>(integer(f, "slow_runs"));
-  const double min_ms = number(f, "min_seconds") * 1000, slow_ms = number(f, "slow_seconds") * 1000;
-  const double warmup_ms = number(f, "warmup_seconds") * 1000;
+// A layer's model compiled, with its request, input filled, between mode=open and mode=close.
+struct OpenLayer {
+  ov::CompiledModel compiled;
+  ov::InferRequest request;
+  ov::Shape y_shape;
+  std::string y_file;  // empty: the output is not wanted
+  double compile_ms;
+};
+
+// The first infer() and the warm-up, as a timer's warm() in bench/timing.js: at least `warmup` calls
+// and warmup_seconds of them, none after a first call slower than slow_seconds. Whether it was.
+bool warm_up(ov::InferRequest& request, const Fields& f) {
+  const int warmup = static_cast<int>(integer(f, "warmup"));
+  const double warmup_ms = number(f, "warmup_seconds") * 1000, slow_ms = number(f, "slow_seconds") * 1000;
   const auto first = Clock::now();
   request.infer();
   const bool slow = milliseconds_since(first) > slow_ms;
   for (int i = 1; !slow && (i < warmup || milliseconds_since(first) < warmup_ms); ++i) request.infer();
-  const int wanted = slow ? slow_runs : min_runs;
+  return slow;
+}
+
+// A slice of infer() calls, as a timer's slice(): `untimed` calls, then timed ones until `seconds`
+// have passed (at least min_calls, at most max_calls); the milliseconds of each, as a JSON list.
+std::string time_slice(ov::InferRequest& request, const Fields& f) {
+  const int64_t untimed = integer(f, "untimed"), min_calls = integer(f, "min_calls"), max_calls = integer(f, "max_calls");
+  const double slice_ms = number(f, "seconds") * 1000;
+  for (int64_t i = 0; i < untimed; ++i) request.infer();
   std::vector<double> times;
   const auto start = Clock::now();
-  while (static_cast<int>(times.size()) < max_runs &&
-         (static_cast<int>(times.size()) < wanted || (!slow && milliseconds_since(start) < min_ms))) {
+  while (static_cast<int64_t>(times.size()) < max_calls &&
+         (static_cast<int64_t>(times.size()) < min_calls || milliseconds_since(start) < slice_ms)) {
     const auto t0 = Clock::now();
     request.infer();
     times.push_back(milliseconds_since(t0));
   }
-  return "\"ms\":" + json_number(median(times)) + ",\"minMs\":" +
-         json_number(*std::min_element(times.begin(), times.end())) + ",\"runs\":" + std::to_string(times.size());
+  std::string list;
+  for (double t : times) list += (list.empty() ? "" : ",") + json_number(t);
+  return "\"times\":[" + list + "]";
 }
 
 // Microseconds per infer() in batches, as bench/timing.js measureOverhead() times a cheap call.
@@ -222,8 +245,8 @@ std::string time_overhead(ov::InferRequest& request, const Fields& f) {
          json_number(*std::min_element(per_call.begin(), per_call.end()));
 }
 
-std::string handle(ov::Core& core, const std::string& line) {
-  const Fields f = parse_fields(line);
+// Compiles the layer the fields describe, fills its input and keeps its output's path.
+OpenLayer open_layer(ov::Core& core, const Fields& f) {
   sk_conv_geometry g;
   sk_conv_shape s;
   read_layer(f, &g, &s);
@@ -231,7 +254,6 @@ std::string handle(ov::Core& core, const std::string& line) {
   int64_t weight_count = (g.transposed ? g.in_channels : g.out_channels) * per_group;
   for (int i = 0; i < g.rank; ++i) weight_count *= g.kernel[i];
   const ov::Shape x_shape = stridekit::openvino::input_shape(g, s);
-  const ov::Shape y_shape = stridekit::openvino::output_shape(g, s);
   const std::vector<float> x = read_floats(field(f, "x"), element_count(x_shape));
   const std::vector<float> w = read_floats(field(f, "w"), static_cast<size_t>(weight_count));
   const std::vector<float> bias =
@@ -244,26 +266,46 @@ std::string handle(ov::Core& core, const std::string& line) {
       core.compile_model(model, device, stridekit::openvino::compile_config(core, device, static_cast<int>(integer(f, "threads"))));
   ov::InferRequest request = compiled.create_infer_request();
   const double compile_ms = milliseconds_since(compile_start);
-
   ov::Tensor input = request.get_input_tensor();
   std::memcpy(input.data<float>(), x.data(), x.size() * sizeof(float));
-  const std::string& mode = field(f, "mode");
-  std::string timing;
-  if (mode == "time") {
-    timing = time_infer(request, f);
-  } else if (mode == "overhead") {
-    timing = time_overhead(request, f);
-  } else {
-    throw std::invalid_argument("mode must be time or overhead, got " + mode);
-  }
-  ov::Tensor output = request.get_output_tensor();
-  if (output.get_shape() != y_shape) {
+  return {compiled, request, stridekit::openvino::output_shape(g, s), f.count("y") ? field(f, "y") : "", compile_ms};
+}
+
+// Checks the open layer's output shape and writes the output where mode=open asked.
+void write_output(OpenLayer& layer) {
+  ov::Tensor output = layer.request.get_output_tensor();
+  if (output.get_shape() != layer.y_shape) {
     throw std::runtime_error("OpenVINO produced " + stridekit::openvino::shape_text(output.get_shape()) +
-                             ", expected " + stridekit::openvino::shape_text(y_shape));
+                             ", expected " + stridekit::openvino::shape_text(layer.y_shape));
   }
-  if (f.count("y")) write_floats(field(f, "y"), output.data<float>(), element_count(y_shape));
-  return "{\"ok\":true,\"compileMs\":" + json_number(compile_ms) + "," + timing +
-         ",\"properties\":" + compiled_properties(compiled) + "}";
+  if (!layer.y_file.empty()) write_floats(layer.y_file, output.data<float>(), element_count(layer.y_shape));
+}
+
+std::string handle(ov::Core& core, std::optional<OpenLayer>& open, const std::string& line) {
+  const Fields f = parse_fields(line);
+  const std::string& mode = field(f, "mode");
+  if (mode == "open") {
+    open.reset();  // the previous layer's model goes before the next one compiles
+    open = open_layer(core, f);
+    const bool slow = warm_up(open->request, f);
+    return "{\"ok\":true,\"compileMs\":" + json_number(open->compile_ms) + ",\"slow\":" + (slow ? "true" : "false") +
+           ",\"properties\":" + compiled_properties(open->compiled) + "}";
+  }
+  if (mode == "overhead") {
+    open.reset();
+    OpenLayer layer = open_layer(core, f);
+    const std::string timing = time_overhead(layer.request, f);
+    write_output(layer);
+    return "{\"ok\":true," + timing + "}";
+  }
+  if (mode != "slice" && mode != "close") {
+    throw std::invalid_argument("mode must be open, slice, close or overhead, got " + mode);
+  }
+  if (!open) throw std::invalid_argument("mode=" + mode + " needs a layer opened by mode=open");
+  if (mode == "slice") return "{\"ok\":true," + time_slice(open->request, f) + "}";
+  write_output(*open);
+  open.reset();
+  return "{\"ok\":true}";
 }
 
 }  // namespace
@@ -275,12 +317,13 @@ int main() {
     std::string build = ov::get_openvino_version().buildNumber;
     std::cout << "{\"ok\":true,\"openvino\":" << json_string(build.substr(0, build.find('-'))) << "}" << std::endl;
   }
+  std::optional<OpenLayer> open;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
     std::string reply;
     try {
-      reply = handle(core, line);
+      reply = handle(core, open, line);
     } catch (const std::exception& e) {
       reply = "{\"ok\":false,\"error\":" + json_string(stridekit::openvino::tidy_message(e.what())) + "}";
     }
