@@ -161,4 +161,48 @@ describeOnTarget(t, 'conformance', () => {
       expectClose(sk.convSync(b.x, b.w, { ...b.opts, backend: 'auto' }), computeReference(b), LOOSEST_TOLERANCE, "backend 'auto'");
     });
   });
+
+  // A NaN in the input comes out as NaN in every output it reaches, through relu and relu6 too, as in
+  // PyTorch: an activation must not turn a broken input into plausible zeros. The layers take the cpu
+  // backend's paths: a GEMM with pixels as rows and one with pixels as columns (the vector kernels'
+  // in-register activation), channels_last, depthwise, transposed and the one-channel 1-D layer.
+  describe('NaN in the input', () => {
+    const LAYERS = [
+      { name: 'conv2d s2 (pixels as GEMM rows)', N: 1, C: 16, K: 32, size: [10, 9], kernel: [3, 3], opts: { stride: 2, padding: 1 } },
+      { name: 'conv2d s1 (pixels as GEMM columns)', N: 1, C: 8, K: 16, size: [18, 17], kernel: [3, 3], opts: { padding: 1 } },
+      { name: 'conv2d s2 channels_last', N: 1, C: 8, K: 16, size: [9, 9], kernel: [3, 3], opts: { stride: 2, padding: 1, layout: 'channels_last', weightLayout: 'channels_last' } },
+      { name: 'conv2d depthwise s2', N: 1, C: 8, K: 8, size: [9, 9], kernel: [3, 3], opts: { stride: 2, padding: 1, groups: 8 } },
+      { name: 'convT2d s2', transposed: true, N: 1, C: 8, K: 16, size: [5, 5], kernel: [3, 3], opts: { stride: 2, padding: 1 } },
+      { name: 'conv1d C=1 k10 s5', N: 1, C: 1, K: 16, size: [64], kernel: [10], opts: { stride: 5 } },
+    ];
+    // Backends whose relu and relu6 give 0 for NaN, with what was found.
+    const ACTIVATIONS_SWALLOW_NAN = {
+      openvino: "OpenVINO 2025.3's CPU plugin gives 0 for NaN in Relu and Clamp (also written as PRelu with slope 0), where ONNX Runtime and PyTorch give NaN",
+    };
+    for (const layer of LAYERS) {
+      for (const activation of [undefined, 'relu', 'relu6']) {
+        const c = { ...layer, bias: true, opts: { ...layer.opts, ...(activation ? { activation } : {}) } };
+        const title = `${layer.name}, ${activation || 'no activation'}: NaN wherever it reaches, the rest as the reference`;
+        if (activation && ACTIVATIONS_SWALLOW_NAN[backend]) {
+          test.skip(`${title} — not on ${backend}: ${ACTIVATIONS_SWALLOW_NAN[backend]}`, () => {});
+          continue;
+        }
+        test(title, () => {
+          const b = build(c);
+          b.x.data[Math.floor(b.x.data.length / 2) + 1] = NaN;
+          const r = computeReference(b);
+          const y = oneShotSync(b);
+          const reached = r.data.map((v) => Number.isNaN(v));
+          expect(reached.some(Boolean)).toBe(true);
+          const missing = [...reached.keys()].filter((i) => reached[i] && !Number.isNaN(y.data[i]));
+          expect(missing).toEqual([]);
+          // Elsewhere the values as the reference. A backend may compute with transforms (Winograd,
+          // FFT) that spread a NaN over a whole tile, as cuDNN's algorithms can: extra NaNs are
+          // tolerated there, never on the cpu backend, whose every output reads only its own taps.
+          const elsewhere = (data) => data.map((v, i) => (reached[i] || (backend !== 'cpu' && Number.isNaN(y.data[i])) ? 0 : v));
+          expectClose({ data: elsewhere(y.data), shape: y.shape }, { data: elsewhere(r.data), shape: r.shape }, tol, 'outputs the NaN does not reach');
+        });
+      }
+    }
+  });
 });

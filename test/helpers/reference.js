@@ -10,8 +10,10 @@
 //             then bias and activation on every output (also where no input reaches).
 // Taps that fall outside the input (forward) or the output (transposed) contribute nothing (zero padding).
 
+// NaN goes through relu and relu6, as in PyTorch: every comparison with NaN is false, and Math.max
+// and Math.min return NaN when one argument is.
 const ACTIVATIONS = {
-  relu: (v) => (v > 0 ? v : 0),
+  relu: (v) => (v < 0 ? 0 : v),
   relu6: (v) => Math.min(Math.max(v, 0), 6),
   sigmoid: (v) => 1 / (1 + Math.exp(-v)),
   tanh: (v) => Math.tanh(v),

@@ -9,10 +9,16 @@
 
 namespace stridekit::cpu {
 
+// relu and relu6 let NaN through, as PyTorch's and the cudnn backend's activations do: every
+// comparison with NaN is false, so NaN reaches the last operand. The vector kernels keep the same
+// rule (microkernel.h).
+inline float relu(float v) { return v < 0.f ? 0.f : v; }
+inline float relu6(float v) { return v < 0.f ? 0.f : v > 6.f ? 6.f : v; }
+
 inline float activate(int activation, float v) {
   switch (activation) {
-    case SK_ACTIVATION_RELU: return v > 0.f ? v : 0.f;
-    case SK_ACTIVATION_RELU6: return std::min(std::max(v, 0.f), 6.f);
+    case SK_ACTIVATION_RELU: return relu(v);
+    case SK_ACTIVATION_RELU6: return relu6(v);
     case SK_ACTIVATION_SIGMOID: return 1.f / (1.f + std::exp(-v));
     case SK_ACTIVATION_TANH: return std::tanh(v);
     case SK_ACTIVATION_SILU: return v / (1.f + std::exp(-v));
@@ -36,7 +42,7 @@ inline void apply_epilogue(float* c, int64_t ld, int64_t rows, int64_t cols, con
       }
     }
     if (activation == SK_ACTIVATION_RELU) {
-      for (int64_t j = 0; j < cols; ++j) row[j] = row[j] > 0.f ? row[j] : 0.f;
+      for (int64_t j = 0; j < cols; ++j) row[j] = relu(row[j]);
     } else if (activation != SK_ACTIVATION_NONE) {
       for (int64_t j = 0; j < cols; ++j) row[j] = activate(activation, row[j]);
     }

@@ -14,7 +14,8 @@ constexpr int kNR = 16;  // columns of C per tile: two 8-float vectors
 
 // What the last depth block of a tile adds in registers before its one store: the bias (bias[i] on
 // row i, or bias[j] on column j; null for none) and a piecewise-linear activation (none, relu or
-// relu6; the others, which need exp or tanh, are applied by the caller afterwards).
+// relu6; the others, which need exp or tanh, are applied by the caller afterwards). NaN goes
+// through relu and relu6 unchanged in every kernel, as in the scalar epilogue (epilogue.h).
 struct KernelEpilogue {
   const float* bias;
   bool bias_per_row;

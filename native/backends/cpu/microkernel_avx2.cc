@@ -40,11 +40,12 @@ struct Finish {
         hi = _mm256_add_ps(hi, column_bias_hi);
       }
       if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
-        lo = _mm256_max_ps(lo, _mm256_setzero_ps());
-        hi = _mm256_max_ps(hi, _mm256_setzero_ps());
+        // The value second: maxps / minps return their second operand when one is NaN.
+        lo = _mm256_max_ps(_mm256_setzero_ps(), lo);
+        hi = _mm256_max_ps(_mm256_setzero_ps(), hi);
         if (last->activation == SK_ACTIVATION_RELU6) {
-          lo = _mm256_min_ps(lo, _mm256_set1_ps(6.f));
-          hi = _mm256_min_ps(hi, _mm256_set1_ps(6.f));
+          lo = _mm256_min_ps(_mm256_set1_ps(6.f), lo);
+          hi = _mm256_min_ps(_mm256_set1_ps(6.f), hi);
         }
       }
     }

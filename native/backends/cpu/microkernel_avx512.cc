@@ -78,8 +78,9 @@ SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, fl
       // The masked forms with every lane set: GCC 12's plain _mm512_max_ps / _mm512_min_ps start
       // from an undefined vector its own -Wmaybe-uninitialized then reports.
       if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
-        v = _mm512_mask_max_ps(v, 0xFFFF, v, _mm512_setzero_ps());
-        if (last->activation == SK_ACTIVATION_RELU6) v = _mm512_mask_min_ps(v, 0xFFFF, v, _mm512_set1_ps(6.f));
+        // The value second: vmaxps / vminps return their second source when one is NaN.
+        v = _mm512_mask_max_ps(v, 0xFFFF, _mm512_setzero_ps(), v);
+        if (last->activation == SK_ACTIVATION_RELU6) v = _mm512_mask_min_ps(v, 0xFFFF, _mm512_set1_ps(6.f), v);
       }
     }
     _mm512_mask_storeu_ps(out, columns, v);

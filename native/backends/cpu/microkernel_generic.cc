@@ -1,6 +1,7 @@
 // Portable kernels: plain loops the compiler vectorises for the target's baseline (SSE2 on an
 // x86-64 without AVX2, anything else without a kernel of its own); and the run-time choice of kernel.
 #include "backends/cpu/cpu_features.h"
+#include "backends/cpu/epilogue.h"
 #include "backends/cpu/microkernel.h"
 
 namespace stridekit::cpu {
@@ -23,8 +24,8 @@ void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, i
       float v = accumulate ? row[j] + acc[i][j] : acc[i][j];
       if (last) {
         if (last->bias) v += last->bias[last->bias_per_row ? i : j];
-        if (last->activation == SK_ACTIVATION_RELU) v = v > 0.f ? v : 0.f;
-        if (last->activation == SK_ACTIVATION_RELU6) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+        if (last->activation == SK_ACTIVATION_RELU) v = relu(v);
+        if (last->activation == SK_ACTIVATION_RELU6) v = relu6(v);
       }
       row[j] = v;
     }

@@ -21,7 +21,7 @@ inline void finish_row(float32x4_t v[4], float* out, int i, bool accumulate, con
         v[j] = vaddq_f32(v[j], last->bias_per_row ? vdupq_n_f32(last->bias[i]) : vld1q_f32(last->bias + 4 * j));
       }
       if (last->activation == SK_ACTIVATION_RELU || last->activation == SK_ACTIVATION_RELU6) {
-        v[j] = vmaxq_f32(v[j], vdupq_n_f32(0.f));
+        v[j] = vmaxq_f32(v[j], vdupq_n_f32(0.f));  // NEON's max and min return NaN when one is NaN
         if (last->activation == SK_ACTIVATION_RELU6) v[j] = vminq_f32(v[j], vdupq_n_f32(6.f));
       }
     }
