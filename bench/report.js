@@ -49,7 +49,10 @@ function printGrid(header, body) {
   for (const cells of body) console.log(line(cells));
 }
 
-/** Prints the peers, then table 1 (ms, GFLOP/s, speed-ups) and table 2 (share of the GEMM peak). */
+/**
+ * Prints the peers, then table 1 (ms, GFLOP/s, speed-ups), table 2 (share of the GEMM peak) and
+ * table 3 (share of the GEMM timed beside each layer).
+ */
 function printTable(rows, peers, reference, peak) {
   const ref = peers.find((p) => p.name === reference);
   const others = peers.filter((p) => p.name !== reference && !p.bridgeOf);
@@ -104,6 +107,21 @@ function printTable(rows, peers, reference, peak) {
         const r = row.results[p.name];
         return ran(r) ? `${(100 * r.shareOfPeak).toFixed(1)}%` : r && r.skipped ? 'unsupported' : 'n/a';
       }),
+    ]),
+  );
+
+  // The same GEMM, timed in each layer's slices beside the peers: the load of the peak's own minutes,
+  // which on a shared machine may differ from the layer's, cancels out of this share.
+  console.log(`\nshare of the same GEMM timed side by side with each layer's peers, median against median (GEMM: its GFLOP/s there)`);
+  printGrid(
+    ['layer', ...peers.map((p) => p.short), 'GEMM'],
+    rows.map((row) => [
+      row.layer,
+      ...peers.map((p) => {
+        const r = row.results[p.name];
+        return ran(r) && r.shareOfGemmBeside !== undefined ? `${(100 * r.shareOfGemmBeside).toFixed(1)}%` : r && r.skipped ? 'unsupported' : 'n/a';
+      }),
+      row.gemmBeside ? row.gemmBeside.gflops.toFixed(1) : 'n/a',
     ]),
   );
 }

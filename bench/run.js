@@ -8,7 +8,8 @@
 // called directly (bench/peers/openvino-direct.js: the same model and properties, timed in C++) runs
 // too, and the ratio of stridekit's openvino plan to it is the cost of the bridge. Prints the peers and
 // what each one's timed region includes, a table (ms, GFLOP/s, stridekit's speed-up over each peer, the
-// bridge ratio), each entry's share of the machine's measured GEMM peak, the geometric-mean speed-up and
+// bridge ratio), each entry's share of the machine's measured GEMM peak and of the same GEMM timed side
+// by side with the layer (the load of the same minutes), the geometric-mean speed-up and
 // worst layer per peer, and the per-call time on the tiny layer; writes JSON and an SVG chart under
 // bench/results/ (latest.*, and <name>.*  with --save <name>, for a run to be recorded in the repository).
 
@@ -82,24 +83,32 @@ function maxRelativeError(actual, expected) {
 }
 
 /**
- * GFLOP/s of a large GEMM through the CPU backend's own kernel (a 1x1 stride-1 convolution): the
- * fastest of the repeated runs, since a peak is what the machine can do, not what it did on average.
- * Measured at the start and again at the end of the benchmark; the better of the two counts, so that a
- * burst of load from elsewhere on a shared machine does not lower it.
+ * A large GEMM through the CPU backend's own kernel: a 1x1 stride-1 convolution of channels_last data
+ * is a plain GEMM (pixels x C times C x K), the packed kernel with no im2col and no layout change,
+ * large enough that packing is noise. run() multiplies once.
  */
-async function gemmPeak(previous = null) {
-  // A 1x1 stride-1 convolution of channels_last data is a plain GEMM (pixels x C times C x K): the
-  // packed kernel with no im2col and no layout change, large enough that packing is noise.
+function gemmJob() {
   const C = 1024, K = 1024, H = 24;
   const x = { data: new Float32Array(C * H * H).fill(0.5), shape: [1, H, H, C] };
   const plan = sk.createConv({
     weight: { data: new Float32Array(K * C).fill(0.01), shape: [K, C, 1, 1] }, layout: 'channels_last', backend: 'cpu',
   });
   const out = { data: new Float32Array(K * H * H), shape: [1, H, H, K] };
-  const { ms, minMs, runs } = await measure(() => plan.runSync(x, { out }), { minSeconds: 1 });
-  plan.dispose();
-  const flops = 2 * C * K * H * H;
-  const peak = { backend: 'cpu', m: H * H, n: K, k: C, bestMs: minMs, medianMs: ms, runs, gflops: flops / minMs / 1e6, medianGflops: flops / ms / 1e6 };
+  return { backend: 'cpu', m: H * H, n: K, k: C, flops: 2 * C * K * H * H, run: () => plan.runSync(x, { out }), dispose: () => plan.dispose() };
+}
+
+/**
+ * GFLOP/s of the GEMM (gemmJob): the fastest of the repeated runs, since a peak is what the machine
+ * can do, not what it did on average. Measured at the start and again at the end of the benchmark;
+ * the better of the two counts, so that a burst of load from elsewhere on a shared machine does not
+ * lower it.
+ */
+async function gemmPeak(previous = null) {
+  const gemm = gemmJob();
+  const { ms, minMs, runs } = await measure(gemm.run, { minSeconds: 1 });
+  gemm.dispose();
+  const { backend, m, n, k, flops } = gemm;
+  const peak = { backend, m, n, k, bestMs: minMs, medianMs: ms, runs, gflops: flops / minMs / 1e6, medianGflops: flops / ms / 1e6 };
   return previous && previous.gflops >= peak.gflops ? previous : peak;
 }
 
@@ -188,6 +197,7 @@ async function main() {
   console.log(`GEMM peak (${peak.backend} backend kernel, ${peak.m}x${peak.n}x${peak.k}, best run): ${peak.gflops.toFixed(1)} GFLOP/s (median run ${peak.medianGflops.toFixed(1)}); measured again at the end\n`);
 
   const rows = [];
+  const gemmBeside = gemmJob();
   for (const layer of layers) {
     process.stderr.write(`${layer.name} ...`);
     const row = { layer: layer.name, gflop: layer.flops / 1e9, results: {} };
@@ -198,14 +208,19 @@ async function main() {
       else jobs.push({ peer, job, best: null, medians: [] });
     }
     // Every round times all peers side by side, in interleaved slices (bench/timing.js), so that load
-    // from elsewhere falls on all of them alike; each peer keeps its round with the lowest median.
+    // from elsewhere falls on all of them alike; each peer keeps its round with the lowest median. The
+    // GEMM of the peak runs beside them: what the kernel did under the same load.
+    const gemmMedians = [];
     for (let round = 0; round < rounds; round++) {
-      const timings = await measureSideBySide(jobs.map((entry) => entry.job.timer || functionTimer(entry.job.run)));
+      const timers = [...jobs.map((entry) => entry.job.timer || functionTimer(entry.job.run)), functionTimer(gemmBeside.run)];
+      const timings = await measureSideBySide(timers);
       jobs.forEach((entry, i) => {
         entry.medians.push(timings[i].ms);
         if (!entry.best || timings[i].ms < entry.best.ms) entry.best = timings[i];
       });
+      gemmMedians.push(timings[jobs.length].ms);
     }
+    row.gemmBeside = { medianMs: Math.min(...gemmMedians), gflops: gemmBeside.flops / Math.min(...gemmMedians) / 1e6 };
     process.stderr.write(` ${jobs.map((entry) => entry.peer.short).join(', ')}`);
     for (const { job } of jobs) if (job.finish) await job.finish();
     let expected = null;
@@ -216,7 +231,7 @@ async function main() {
       const error = output.length === expected.length ? maxRelativeError(output, expected) : Infinity;
       const gflops = layer.flops / ms / 1e6;
       row.results[peer.name] = {
-        ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, maxRelativeError: error,
+        ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, shareOfGemmBeside: gflops / row.gemmBeside.gflops, maxRelativeError: error,
         ...(rounds > 1 ? { roundMedians: medians } : {}), ...(job.details ? job.details() : {}), ...(job.note ? { note: job.note } : {}),
       };
       if (!(error <= 1e-3)) console.warn(`\nwarning: ${peer.name} differs from ${reference} on ${layer.name} by ${error}`);
@@ -229,6 +244,7 @@ async function main() {
     }
     rows.push(row);
   }
+  gemmBeside.dispose();
   // The peak again, now that everything else has run: keep the better measurement, and every share.
   const start = peak;
   peak = await gemmPeak(peak);
