@@ -2,7 +2,7 @@
 // How the benchmark times a layer on its peers: all of them side by side, in short interleaved slices.
 // Machines are shared and noisy: the same layer's time can move by 2x within minutes as load comes
 // and goes elsewhere. Timing each peer for a stretch in turn lets one peer's stretch fall in a quiet
-// minute and another's in a busy one; interleaving slices of a few tens of milliseconds gives every
+// minute and another's in a busy one; interleaving slices of about a tenth of a second gives every
 // peer the same share of whatever the machine was doing, so their ratio stays fair even when the
 // absolute times do not. Each slice starts with one untimed call, so that every timed call finds its
 // own weights and buffers in cache, as in a server running one model back to back, and follows a
