@@ -19,6 +19,12 @@ function ran(result) {
   return Boolean(result) && result.ms !== undefined;
 }
 
+/** A share of a GEMM (result[key], a fraction) as a table cell: a percentage, 'unsupported' or 'n/a'. */
+function shareCell(result, key) {
+  if (ran(result) && result[key] !== undefined) return `${(100 * result[key]).toFixed(1)}%`;
+  return result && result.skipped ? 'unsupported' : 'n/a';
+}
+
 /** How many times faster `reference` ran than `peer` on this row, or null. */
 function speedup(row, reference, peer) {
   const a = row.results[reference], b = row.results[peer];
@@ -103,10 +109,7 @@ function printTable(rows, peers, reference, peak) {
     ['layer', ...peers.map((p) => p.short)],
     rows.map((row) => [
       row.layer,
-      ...peers.map((p) => {
-        const r = row.results[p.name];
-        return ran(r) ? `${(100 * r.shareOfPeak).toFixed(1)}%` : r && r.skipped ? 'unsupported' : 'n/a';
-      }),
+      ...peers.map((p) => shareCell(row.results[p.name], 'shareOfPeak')),
     ]),
   );
 
@@ -117,10 +120,7 @@ function printTable(rows, peers, reference, peak) {
     ['layer', ...peers.map((p) => p.short), 'GEMM'],
     rows.map((row) => [
       row.layer,
-      ...peers.map((p) => {
-        const r = row.results[p.name];
-        return ran(r) && r.shareOfGemmBeside !== undefined ? `${(100 * r.shareOfGemmBeside).toFixed(1)}%` : r && r.skipped ? 'unsupported' : 'n/a';
-      }),
+      ...peers.map((p) => shareCell(row.results[p.name], 'shareOfGemmBeside')),
       row.gemmBeside ? row.gemmBeside.gflops.toFixed(1) : 'n/a',
     ]),
   );

@@ -103,10 +103,8 @@ function gemmJob() {
  * the better of the two counts, so that a burst of load from elsewhere on a shared machine does not
  * lower it.
  */
-async function gemmPeak(previous = null) {
-  const gemm = gemmJob();
+async function gemmPeak(gemm, previous = null) {
   const { ms, minMs, runs } = await measure(gemm.run, { minSeconds: 1 });
-  gemm.dispose();
   const { backend, m, n, k, flops } = gemm;
   const peak = { backend, m, n, k, bestMs: minMs, medianMs: ms, runs, gflops: flops / minMs / 1e6, medianGflops: flops / ms / 1e6 };
   return previous && previous.gflops >= peak.gflops ? previous : peak;
@@ -193,11 +191,12 @@ async function main() {
   console.log(sk.backends().map((b) => `${b.name}: ${b.available ? b.device : `unavailable (${b.reason})`}`).join('\n'));
   for (const p of usable) if (p.note) console.log(`${p.name}: ${p.note}`);
 
-  let peak = await gemmPeak();
+  // One GEMM plan serves the peak, at the start and the end, and the GEMM timed beside every layer.
+  const gemm = gemmJob();
+  let peak = await gemmPeak(gemm);
   console.log(`GEMM peak (${peak.backend} backend kernel, ${peak.m}x${peak.n}x${peak.k}, best run): ${peak.gflops.toFixed(1)} GFLOP/s (median run ${peak.medianGflops.toFixed(1)}); measured again at the end\n`);
 
   const rows = [];
-  const gemmBeside = gemmJob();
   for (const layer of layers) {
     process.stderr.write(`${layer.name} ...`);
     const row = { layer: layer.name, gflop: layer.flops / 1e9, results: {} };
@@ -212,7 +211,7 @@ async function main() {
     // GEMM of the peak runs beside them: what the kernel did under the same load.
     const gemmMedians = [];
     for (let round = 0; round < rounds; round++) {
-      const timers = [...jobs.map((entry) => entry.job.timer || functionTimer(entry.job.run)), functionTimer(gemmBeside.run)];
+      const timers = [...jobs.map((entry) => entry.job.timer || functionTimer(entry.job.run)), functionTimer(gemm.run)];
       const timings = await measureSideBySide(timers);
       jobs.forEach((entry, i) => {
         entry.medians.push(timings[i].ms);
@@ -220,7 +219,7 @@ async function main() {
       });
       gemmMedians.push(timings[jobs.length].ms);
     }
-    row.gemmBeside = { medianMs: Math.min(...gemmMedians), gflops: gemmBeside.flops / Math.min(...gemmMedians) / 1e6 };
+    row.gemmBeside = { medianMs: Math.min(...gemmMedians), gflops: gemm.flops / Math.min(...gemmMedians) / 1e6 };
     process.stderr.write(` ${jobs.map((entry) => entry.peer.short).join(', ')}`);
     for (const { job } of jobs) if (job.finish) await job.finish();
     let expected = null;
@@ -244,10 +243,10 @@ async function main() {
     }
     rows.push(row);
   }
-  gemmBeside.dispose();
   // The peak again, now that everything else has run: keep the better measurement, and every share.
   const start = peak;
-  peak = await gemmPeak(peak);
+  peak = await gemmPeak(gemm, peak);
+  gemm.dispose();
   if (peak !== start) for (const row of rows) for (const r of Object.values(row.results)) if (r.gflops !== undefined) r.shareOfPeak = r.gflops / peak.gflops;
   printTable(rows, usable, reference, peak);
 
