@@ -1,7 +1,6 @@
 // Bias and fused activation, applied to a block of output while it is still in cache.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
