@@ -118,6 +118,37 @@ describe('cpu backend: pixels as rows with the patch matrix packed whole', () =>
   });
 });
 
+// A batch of small images is dealt out to the threads whole, each image split and multiplied by one
+// thread, as many images as divide evenly among the threads; the rest run one at a time on all of
+// them. These batches leave one to three images over on 2 to 4 threads, take both GEMM forms (the
+// 3-D case has a 2 x 2 x 2 output: pixels as rows), and have enough work per call to use the pool;
+// the last has images too large to deal out (4.5 MB of phases), and runs them one at a time.
+const BATCHES = [
+  { name: '2-D, batch 5', C: 16, K: 24, batch: 5, input: [21, 19], kernel: [3, 3],
+    options: { stride: 2, padding: 1, activation: 'relu' } },
+  { name: '1-D, batch 3, 2 groups', C: 32, K: 32, batch: 3, input: [101], kernel: [5],
+    options: { stride: 2, padding: 'same', groups: 2 } },
+  { name: '3-D, batch 7, pixels as rows', C: 24, K: 32, batch: 7, input: [4, 4, 4], kernel: [3, 3, 3],
+    options: { stride: 2, padding: 1, activation: 'relu6' } },
+  { name: '2-D, batch 3, images too large to deal out', C: 64, K: 4, batch: 3, input: [130, 130], kernel: [3, 3],
+    options: { stride: 2, padding: 1 } },
+];
+
+describe('cpu backend: batches of small images run whole images on each thread', () => {
+  BATCHES.forEach((spec, index) => {
+    test(spec.name, () => {
+      const { w, bias, x, expected } = randomCase(spec, 400 + index);
+      const plan = sk.createConv({ weight: w, bias, ...spec.options, backend: 'cpu' });
+      try {
+        expectClose(plan.runSync(x), expected, tolerance, spec.name);
+        expectClose(plan.runSync(x), expected, tolerance, `${spec.name}, run again`);
+      } finally {
+        plan.dispose();
+      }
+    });
+  });
+});
+
 // Inputs whose phases take over 8 MB (twice to four times that): each runs in two to four bands
 // along its outermost spatial dimension, with padding, dilation, groups and both GEMM forms (the
 // last case has a 7 x 7 output: pixels as rows). Few output channels keep the reference quick.
