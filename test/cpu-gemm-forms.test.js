@@ -103,18 +103,22 @@ function randomCase(spec, seed) {
   return { w, bias, x, expected: reference.conv(x, w, { bias, ...spec.options }) };
 }
 
+// A plan of randomCase(spec, seed), run twice on the same input: the second run finds the scratch
+// the first one left.
+function expectPlanTwice(spec, seed) {
+  const { w, bias, x, expected } = randomCase(spec, seed);
+  const plan = sk.createConv({ weight: w, bias, ...spec.options, backend: 'cpu' });
+  try {
+    expectClose(plan.runSync(x), expected, tolerance, spec.name);
+    expectClose(plan.runSync(x), expected, tolerance, `${spec.name}, run again`);
+  } finally {
+    plan.dispose();
+  }
+}
+
 describe('cpu backend: pixels as rows with the patch matrix packed whole', () => {
   SHARED_PATCHES.forEach((spec, index) => {
-    test(spec.name, () => {
-      const { w, bias, x, expected } = randomCase(spec, 300 + index);
-      const plan = sk.createConv({ weight: w, bias, ...spec.options, backend: 'cpu' });
-      try {
-        expectClose(plan.runSync(x), expected, tolerance, spec.name);
-        expectClose(plan.runSync(x), expected, tolerance, `${spec.name}, run again`);
-      } finally {
-        plan.dispose();
-      }
-    });
+    test(spec.name, () => expectPlanTwice(spec, 300 + index));
   });
 });
 
@@ -136,16 +140,7 @@ const BATCHES = [
 
 describe('cpu backend: batches of small images run whole images on each thread', () => {
   BATCHES.forEach((spec, index) => {
-    test(spec.name, () => {
-      const { w, bias, x, expected } = randomCase(spec, 400 + index);
-      const plan = sk.createConv({ weight: w, bias, ...spec.options, backend: 'cpu' });
-      try {
-        expectClose(plan.runSync(x), expected, tolerance, spec.name);
-        expectClose(plan.runSync(x), expected, tolerance, `${spec.name}, run again`);
-      } finally {
-        plan.dispose();
-      }
-    });
+    test(spec.name, () => expectPlanTwice(spec, 400 + index));
   });
 });
 
