@@ -242,19 +242,30 @@ int64_t shared_patch_floats(const ConvProblem& q, bool rows, const PackedLayout&
   return rows && fits ? floats : 0;
 }
 
+// The calling thread's shared scratch for one image or band (run_channels_first), in floats: its
+// input planes split into phases (none when the split would be the identity), then the pixels-as-rows
+// form's whole patch matrix, group after group (none when packed tile by tile), each rounded up to
+// 16 floats; the tap offsets follow them.
+struct SharedScratch {
+  int64_t split, patches;
+
+  SharedScratch(const ConvProblem& q, const PhaseLayout& phases, int64_t patch_floats_per_group)
+      : split(phases.identity ? 0 : round_up(q.C * phases.floats(), 16)),
+        patches(round_up(patch_floats_per_group * q.groups, 16)) {}
+};
+
 // Whether a batch runs whole images on each thread, each image on one thread from its split to its
 // last tile, instead of each image on all threads in turn. An image then waits at no barrier between
 // its split and its tiles, and threads splitting their images (bound by memory) overlap with threads
 // multiplying theirs (bound by the FMA units): ResNet l2 at batch 8, 0.91-0.99x the time in A/B runs.
-// But every thread then keeps an image's phases and patch matrix in its own scratch, so only images
-// whose scratch takes at most kImagePerThreadBytes run so; larger ones keep all threads on one image.
+// But every thread then keeps an image's shared scratch in its own, so only images whose scratch
+// takes at most kImagePerThreadBytes run so; larger ones keep all threads on one image.
 constexpr int64_t kImagePerThreadBytes = int64_t{4} << 20;
 
 bool whole_images_per_thread(const ConvProblem& p, bool rows) {
-  const PhaseLayout phases(p);
-  const int64_t split_floats = phases.identity ? 0 : p.C * phases.floats();
   const int64_t patch_floats = shared_patch_floats(p, rows, PackedLayout(p.out_pixels, p.Cg * p.taps, kMR));
-  return (split_floats + patch_floats * p.groups) * static_cast<int64_t>(sizeof(float)) <= kImagePerThreadBytes;
+  const SharedScratch scratch(p, PhaseLayout(p), patch_floats);
+  return (scratch.split + scratch.patches) * static_cast<int64_t>(sizeof(float)) <= kImagePerThreadBytes;
 }
 
 // One image, or one band of it (q; p is the whole image, whose plane strides q's input and output
@@ -270,13 +281,11 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   const PhaseLayout phases(q);
   const PackedLayout patch_layout(q.out_pixels, depth, kMR);
   const int64_t patch_floats = shared_patch_floats(q, rows, patch_layout);
-  // The calling thread's shared scratch: the split planes, the patch matrix, then the tap offsets.
-  const int64_t split_floats = phases.identity ? 0 : round_up(q.C * phases.floats(), 16);
-  const int64_t patches_floats = round_up(patch_floats * q.groups, 16);
+  const SharedScratch scratch(q, phases, patch_floats);
   float* split =
-      thread_scratch(kScratchShared, static_cast<size_t>(split_floats + patches_floats + 2 * q.taps));
-  float* patches = split + split_floats;
-  int64_t* tap_at = reinterpret_cast<int64_t*>(patches + patches_floats);
+      thread_scratch(kScratchShared, static_cast<size_t>(scratch.split + scratch.patches + 2 * q.taps));
+  float* patches = split + scratch.split;
+  int64_t* tap_at = reinterpret_cast<int64_t*>(patches + scratch.patches);
   phases.tap_offsets(q, tap_at);
   const float* source = phases.identity ? x : split;
   const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
