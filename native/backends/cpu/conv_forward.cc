@@ -242,16 +242,22 @@ int64_t shared_patch_floats(const ConvProblem& q, bool rows, const PackedLayout&
   return rows && fits ? floats : 0;
 }
 
-// The calling thread's shared scratch for one image or band (run_channels_first), in floats: its
-// input planes split into phases (none when the split would be the identity), then the pixels-as-rows
-// form's whole patch matrix, group after group (none when packed tile by tile), each rounded up to
-// 16 floats; the tap offsets follow them.
+// The calling thread's shared scratch for one image or band (run_channels_first), and the layouts it
+// is sized from. In floats: its input planes split into phases (none when the split would be the
+// identity), then the pixels-as-rows form's whole patch matrix, group after group (none when packed
+// tile by tile), each rounded up to 16 floats; the tap offsets follow them.
 struct SharedScratch {
+  PhaseLayout phases;
+  PackedLayout patch_layout;
+  int64_t patch_floats;  // per group (shared_patch_floats): 0 when the patches are packed tile by tile
   int64_t split, patches;
 
-  SharedScratch(const ConvProblem& q, const PhaseLayout& phases, int64_t patch_floats_per_group)
-      : split(phases.identity ? 0 : round_up(q.C * phases.floats(), 16)),
-        patches(round_up(patch_floats_per_group * q.groups, 16)) {}
+  SharedScratch(const ConvProblem& q, bool rows)
+      : phases(q),
+        patch_layout(q.out_pixels, q.Cg * q.taps, kMR),
+        patch_floats(shared_patch_floats(q, rows, patch_layout)),
+        split(phases.identity ? 0 : round_up(q.C * phases.floats(), 16)),
+        patches(round_up(patch_floats * q.groups, 16)) {}
 };
 
 // Whether a batch runs whole images on each thread, each image on one thread from its split to its
@@ -263,8 +269,7 @@ struct SharedScratch {
 constexpr int64_t kImagePerThreadBytes = int64_t{4} << 20;
 
 bool whole_images_per_thread(const ConvProblem& p, bool rows) {
-  const int64_t patch_floats = shared_patch_floats(p, rows, PackedLayout(p.out_pixels, p.Cg * p.taps, kMR));
-  const SharedScratch scratch(p, PhaseLayout(p), patch_floats);
+  const SharedScratch scratch(p, rows);
   return (scratch.split + scratch.patches) * static_cast<int64_t>(sizeof(float)) <= kImagePerThreadBytes;
 }
 
@@ -278,10 +283,10 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   ThreadPool& pool = ThreadPool::instance();
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
-  const PhaseLayout phases(q);
-  const PackedLayout patch_layout(q.out_pixels, depth, kMR);
-  const int64_t patch_floats = shared_patch_floats(q, rows, patch_layout);
-  const SharedScratch scratch(q, phases, patch_floats);
+  const SharedScratch scratch(q, rows);
+  const PhaseLayout& phases = scratch.phases;
+  const PackedLayout& patch_layout = scratch.patch_layout;
+  const int64_t patch_floats = scratch.patch_floats;
   float* split =
       thread_scratch(kScratchShared, static_cast<size_t>(scratch.split + scratch.patches + 2 * q.taps));
   float* patches = split + scratch.split;
