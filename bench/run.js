@@ -66,7 +66,9 @@ process.env.STRIDEKIT_NUM_THREADS = String(threads);
 
 const sk = require('..');
 const { loadSuite } = require('./layers');
-const { functionTimer, measureSideBySide, measure, measureOverhead, OVERHEAD_DEFAULTS, TIMING_DEFAULTS } = require('./timing');
+const {
+  functionTimer, measureSideBySide, measure, measureOverhead, measureOverheadsSideBySide, OVERHEAD_DEFAULTS, TIMING_DEFAULTS,
+} = require('./timing');
 const { printTable, speedup, bridgeRatio, geometricMean, writeJson, writeSvg } = require('./report');
 const { stridekitPeers } = require('./peers/stridekit');
 const { onnxruntimePeer } = require('./peers/onnxruntime');
@@ -111,8 +113,9 @@ async function gemmPeak(gemm, previous = null) {
 }
 
 /**
- * Per-call time on the tiny layer: stridekit's four entry points on the cpu backend (and plan.runSync
- * on openvino when it is there), then each other peer's timed call.
+ * Per-call time on the tiny layer: stridekit's four entry points on the cpu backend, plan.runSync on
+ * openvino when it is there (in turns with OpenVINO called directly, whose ratio to it is the bridge's
+ * per-call cost), then each other peer's timed call.
  */
 async function callOverhead(layer, otherPeers) {
   const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: 'cpu', ...layer.options });
@@ -125,13 +128,24 @@ async function callOverhead(layer, otherPeers) {
     'conv (async)': await measureOverhead(() => sk.conv(layer.x, layer.w, options)),
   };
   plan.dispose();
+  const peers = {};
   if (sk.backends().some((b) => b.name === 'openvino' && b.available)) {
     const openvinoPlan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: 'openvino', ...layer.options });
-    stridekit['openvino plan.runSync'] = await measureOverhead(() => openvinoPlan.runSync(layer.x, { out }));
+    const planCalls = () => measureOverhead(() => openvinoPlan.runSync(layer.x, { out }));
+    const direct = otherPeers.find((peer) => peer.bridgeOf);
+    const directJob = direct ? await direct.prepare(layer) : null;
+    if (directJob && !directJob.unsupported) {
+      const [plugin, own] = await measureOverheadsSideBySide([planCalls, () => directJob.measureOverhead()]);
+      stridekit['openvino plan.runSync'] = plugin;
+      peers[direct.name] = own;
+      directJob.dispose();
+    } else {
+      stridekit['openvino plan.runSync'] = await planCalls();
+    }
     openvinoPlan.dispose();
   }
-  const peers = {};
   for (const peer of otherPeers) {
+    if (peer.name in peers) continue;
     const job = await peer.prepare(layer);
     if (job.unsupported) continue;
     peers[peer.name] = job.measureOverhead ? await job.measureOverhead() : await measureOverhead(job.run);
@@ -321,7 +335,9 @@ async function main() {
       (rounds > 1 ? `; ${rounds} rounds, the lowest of a peer's ${rounds} medians kept (roundMedians lists them)` : ''),
     rounds,
     overheadTiming: `overheadMicroseconds: microseconds per call on the tiny layer, timed in batches of ${OVERHEAD_DEFAULTS.batch} calls ` +
-      `after ${OVERHEAD_DEFAULTS.warmupBatches} warm-up batches; the median and the best of ${OVERHEAD_DEFAULTS.batches} batches`,
+      `after ${OVERHEAD_DEFAULTS.warmupBatches} warm-up batches; the median and the best of ${OVERHEAD_DEFAULTS.batches} batches; ` +
+      `stridekit's openvino plan.runSync and OpenVINO called directly take ${OVERHEAD_DEFAULTS.rounds} turns each, ` +
+      'the median of their round medians kept (roundMedians lists them)',
     gemmPeak: peak, reference, peers: peerInfo,
     skipped: peers.filter((p) => p.unavailable).map((p) => ({ name: p.name, reason: p.unavailable })),
     summary, planSummaries, ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,

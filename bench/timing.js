@@ -118,7 +118,8 @@ async function measure(fn, options = {}) {
 }
 
 // warmupBatches: V8 optimises a call path after a few thousand calls; measure the steady state a server sees.
-const OVERHEAD_DEFAULTS = { batch: 200, batches: 15, warmupBatches: 10 };
+// rounds: how many turns each peer takes in measureOverheadsSideBySide.
+const OVERHEAD_DEFAULTS = { batch: 200, batches: 15, warmupBatches: 10, rounds: 5 };
 
 /**
  * Microseconds per call of a cheap fn, timed in batches so the timer's own cost vanishes: the median
@@ -144,4 +145,27 @@ async function measureOverhead(fn, options = {}) {
   return { median: median(perCall), best: Math.min(...perCall) };
 }
 
-module.exports = { functionTimer, measureSideBySide, measure, measureOverhead, median, TIMING_DEFAULTS, OVERHEAD_DEFAULTS };
+/**
+ * Per-call times of peers whose ratio is the figure wanted (stridekit's openvino plan against OpenVINO
+ * called directly: the bridge), taken in turns: each measurer (an async function answering
+ * { median, best } microseconds, as measureOverhead does) runs once per round, `rounds` rounds, so that
+ * load from elsewhere, which moves a tiny layer's time by 10-30% from one minute to the next, falls on
+ * all of them alike. For each, in order: the median of its round medians, its best batch, and the
+ * round medians.
+ */
+async function measureOverheadsSideBySide(measurers, rounds = OVERHEAD_DEFAULTS.rounds) {
+  const medians = measurers.map(() => []);
+  const bests = measurers.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < measurers.length; i++) {
+      const { median: m, best } = await measurers[i]();
+      medians[i].push(m);
+      bests[i].push(best);
+    }
+  }
+  return measurers.map((_, i) => ({ median: median(medians[i]), best: Math.min(...bests[i]), roundMedians: medians[i] }));
+}
+
+module.exports = {
+  functionTimer, measureSideBySide, measure, measureOverhead, measureOverheadsSideBySide, median, TIMING_DEFAULTS, OVERHEAD_DEFAULTS,
+};

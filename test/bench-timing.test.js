@@ -1,10 +1,11 @@
 'use strict';
 // The benchmark's timing protocol (bench/timing.js), on stand-in timers that record what they are
 // asked: every peer warmed up once, then the fast ones taking turns slice by slice with the same
-// share of calls, the slow ones after; the medians taken from what the timers returned; and
-// functionTimer's slices honouring their call counts, untimed calls and time, sync and async.
+// share of calls, the slow ones after; the medians taken from what the timers returned;
+// functionTimer's slices honouring their call counts, untimed calls and time, sync and async; and the
+// per-call measurers of the bridge taking turns round by round.
 
-const { functionTimer, measureSideBySide, median } = require('../bench/timing');
+const { functionTimer, measureOverheadsSideBySide, measureSideBySide, median } = require('../bench/timing');
 
 // No pauses and short slices: the tests check the order and the counts, not the machine.
 const FAST = { settleSeconds: 0, minSeconds: 0.012, slices: 3, minRuns: 5, maxRuns: 30, slowRuns: 2 };
@@ -75,6 +76,22 @@ describe('bench/timing.js', () => {
     const timer = functionTimer(() => { calls += 1; const t = Date.now(); while (Date.now() - t < 15); });
     expect(await timer.warm({ warmup: 5, warmupSeconds: 1, slowSeconds: 0.01 })).toEqual({ slow: true });
     expect(calls).toBe(1);
+  });
+
+  test('measureOverheadsSideBySide: the measurers take turns, round by round; each keeps the median of its rounds and its best batch', async () => {
+    const log = [];
+    const answers = { plugin: [[15, 14], [18, 13], [16, 15]], direct: [[13, 12], [14, 11], [20, 19]] };
+    const measurer = (name) => async () => {
+      log.push(name);
+      const [m, best] = answers[name].shift();
+      return { median: m, best };
+    };
+    const results = await measureOverheadsSideBySide([measurer('plugin'), measurer('direct')], 3);
+    expect(log).toEqual(['plugin', 'direct', 'plugin', 'direct', 'plugin', 'direct']);
+    expect(results).toEqual([
+      { median: 16, best: 13, roundMedians: [15, 18, 16] },
+      { median: 14, best: 11, roundMedians: [13, 14, 20] },
+    ]);
   });
 
   test('median of an even and an odd count', () => {
