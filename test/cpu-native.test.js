@@ -26,7 +26,8 @@ const BACKEND = [
 ];
 const CHECKS = [
   { name: 'kernel_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'kernel_check.cc'), ...KERNELS], args: [],
-    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m] },
+    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
+      /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m] },
   { name: 'backend_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'backend_check.cc'), ...BACKEND], args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
 ];
@@ -61,7 +62,8 @@ const TARGETS = [
     missing: process.arch !== 'x64' ? 'not an x86-64 machine'
       : !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)`
         : !header_found(HOST_CXX, 'simde/x86/avx512.h') ? `no SIMDe headers (${SIMDE})` : null,
-    expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m] },
+    expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
+      /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m] },
 ];
 
 for (const target of TARGETS) {

@@ -335,19 +335,19 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
       if (patch_floats > 0) {
         const PrepackedSource group_patches{patches + t.group * patch_floats, patch_layout};
-        gemm_tile(plan.kernel, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
+        gemm_tile(plan.gemm, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
                   epilogue, nullptr, nullptr);
       } else {
         const PhasePatches<kMR> group_patches{q, phases, tap_at, group_x, channel_stride};
         float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
-        gemm_tile(plan.kernel, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
+        gemm_tile(plan.gemm, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
                   epilogue, a_scratch, nullptr);
       }
     } else {
       const PhasePatches<kNR> group_patches{q, phases, tap_at, group_x, channel_stride};
       TileEpilogue epilogue{group_bias ? group_bias + t.row0 : nullptr, true, q.activation};
       float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(t.nc, kNR));
-      gemm_tile(plan.kernel, t.mc, t.nc, depth, weights, t.row0, group_patches, t.col0,
+      gemm_tile(plan.gemm, t.mc, t.nc, depth, weights, t.row0, group_patches, t.col0,
                 group_y + t.row0 * out_stride + t.col0, out_stride, epilogue, nullptr, b_scratch);
     }
   }, threads);
@@ -393,7 +393,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
       float* out = y + (t.image * p.out_pixels + t.row0) * p.K + t.group * p.Kg + t.col0;
       TileEpilogue epilogue{bias ? bias + t.group * p.Kg + t.col0 : nullptr, false, p.activation};
       float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
-      gemm_tile(plan.kernel, t.mc, t.nc, depth, patches, t.row0, weights, t.col0, out, p.K, epilogue,
+      gemm_tile(plan.gemm, t.mc, t.nc, depth, patches, t.row0, weights, t.col0, out, p.K, epilogue,
                 a_scratch, nullptr);
     }, threads);
     return;

@@ -84,7 +84,7 @@ void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float*
           const int64_t nc = std::min(kNCMax, p.in_pixels - col0);
           float* cols = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
           float* b_scratch = thread_scratch(kScratchPackB, pack_scratch_floats(nc, kNR));
-          gemm_tile(plan.kernel, mc, nc, p.Cg, weights, row0, input, col0, cols, nc, TileEpilogue{},
+          gemm_tile(plan.gemm, mc, nc, p.Cg, weights, row0, input, col0, cols, nc, TileEpilogue{},
                     nullptr, b_scratch);
           Position* positions = reinterpret_cast<Position*>(
               thread_scratch(kScratchIndex, static_cast<size_t>(nc) * sizeof(Position) / sizeof(float)));
@@ -118,7 +118,7 @@ void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float*
         const int64_t nc = std::min(kNCMax, kt_end - col0);
         float* cols = thread_scratch(kScratchTile, static_cast<size_t>(mc * nc));
         float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
-        gemm_tile(plan.kernel, mc, nc, p.Cg, input, row0, weights, col0, cols, nc, TileEpilogue{},
+        gemm_tile(plan.gemm, mc, nc, p.Cg, input, row0, weights, col0, cols, nc, TileEpilogue{},
                   a_scratch, nullptr);
         // Column j of the block is output channel channels[j] through tap offsets[j].
         TapOffset* offsets = reinterpret_cast<TapOffset*>(thread_scratch(

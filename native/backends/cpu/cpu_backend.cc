@@ -37,7 +37,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
     auto plan = std::make_unique<sk_plan>();
     plan->geometry = *geometry;
     plan->path = choose_path(*geometry);
-    plan->kernel = select_microkernel();
+    plan->gemm = {select_microkernel(), select_pair_kernel()};
     plan->depthwise_row = select_depthwise_row_kernel();
     if (bias && geometry->has_bias) plan->bias.assign(bias, bias + geometry->out_channels);
     switch (plan->path) {

@@ -25,7 +25,7 @@ struct sk_plan {
   mutable std::once_flag other_role_once;
   mutable std::vector<float, stridekit::cpu::LargeAllocator<float>> packed_other_role;
   std::vector<float> bias;    // K values, or empty
-  stridekit::cpu::MicroKernel kernel;
+  stridekit::cpu::GemmKernels gemm;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;
 };
 

@@ -117,12 +117,20 @@ struct TileEpilogue {
 // Scratch floats a source may need to pack `count` indices of one depth block.
 inline int64_t pack_scratch_floats(int64_t count, int width) { return round_up(count, width) * kKC; }
 
+// Depth steps per call of a pair kernel: two B strips of 192 steps are 24 KiB, as one strip of kKC
+// is, so they stay in L1 beside the A strip streaming past (a pair of kKC steps would not: in one
+// kernel-only test the 6 x 32 tile ran no faster than 6 x 16 at that depth). A depth block of kKC
+// then takes two calls per row strip, the second accumulating: the tile's 192 values of C are
+// loaded and stored once more per 73,728 multiply-adds.
+constexpr int64_t kPairDepth = 192;
+
 // C[0..mc) x [0..nc) = A * B over the full depth, then the epilogue. Per depth block, B is packed
-// once for all nc columns and A once per kMCMax rows; each B strip then stays in L1 while the A
-// block, kept in L2, streams past it. a_scratch / b_scratch hold pack_scratch_floats(kMCMax, kMR) /
-// pack_scratch_floats(nc, kNR) floats when that source packs at run time.
+// once for all nc columns and A once per kMCMax rows; each B strip (or pair of strips, with a pair
+// kernel) then stays in L1 while the A block, kept in L2, streams past it. a_scratch / b_scratch hold
+// pack_scratch_floats(kMCMax, kMR) / pack_scratch_floats(nc, kNR) floats when that source packs at
+// run time.
 template <class ASource, class BSource>
-void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
+void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
                int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
                const TileEpilogue& epilogue, float* a_scratch, float* b_scratch) {
   const bool in_kernel_activation = kernel_applies(epilogue.activation);
@@ -135,30 +143,44 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
       const int64_t mb = std::min(kMCMax, mc - i0);
       const Panel pa = a.panel(row0 + i0, mb, k0, kc, a_scratch);
       float* c_block = c + i0 * ldc;
-      for (int64_t j = 0; j < nc; j += kNR) {
-        const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - j));
+      for (int64_t j = 0; j < nc;) {
+        // Two strips at a time where there are two left and a pair kernel to take them.
+        const int64_t strips = kernels.pair && nc - j > kNR ? 2 : 1;
+        const int nr = static_cast<int>(std::min<int64_t>(strips * kNR, nc - j));
         const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
         // The last depth block stores the finished tile: bias and relu / relu6 go in with it.
         KernelEpilogue in_kernel{epilogue.bias, epilogue.bias_per_row,
                                  in_kernel_activation ? epilogue.activation : SK_ACTIVATION_NONE};
         if (in_kernel.bias && !epilogue.bias_per_row) in_kernel.bias += j;
-        // The next B strip is fetched while this one is multiplied: a prepacked weight strip comes
-        // from L3 or memory, kc lines of 64 bytes, shared out among this strip's row strips, whose
-        // kernels spread their share over their depth steps (Prefetch).
-        const char* next = j + kNR < nc ? reinterpret_cast<const char*>(b_strip + pb.strip_stride) : nullptr;
-        const int64_t row_strips = (mb + kMR - 1) / kMR;
-        const int64_t lines_per_row_strip = (kc + row_strips - 1) / row_strips;
-        for (int64_t i = 0, line = 0; i < mb; i += kMR) {
-          const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
-          if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i0 + i;
-          Prefetch fetch;
-          if (next) {
-            const int64_t end = std::min(kc, line + lines_per_row_strip);
-            fetch = {next + line * 64, next + end * 64};
+        // The next strips of B are fetched while these are multiplied: prepacked weight strips come
+        // from L3 or memory, kc lines of 64 bytes each, shared out among the kernel calls of these
+        // strips, which spread their share over their depth steps (Prefetch).
+        const int64_t next_strips = std::min(strips, (nc - j - nr + kNR - 1) / kNR);
+        const char* next =
+            next_strips ? reinterpret_cast<const char*>(b_strip + strips * pb.strip_stride) : nullptr;
+        const int64_t next_lines = next_strips * pb.strip_stride * static_cast<int64_t>(sizeof(float)) / 64;
+        const int64_t step = strips == 2 ? kPairDepth : kc;
+        const int64_t calls = (mb + kMR - 1) / kMR * ((kc + step - 1) / step);
+        const int64_t lines_per_call = (next_lines + calls - 1) / calls;
+        int64_t line = 0;
+        for (int64_t d = 0; d < kc; d += step) {
+          const int64_t dc = std::min(step, kc - d);
+          const KernelEpilogue* finish = last && d + dc >= kc ? &in_kernel : nullptr;
+          for (int64_t i = 0; i < mb; i += kMR) {
+            const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
+            if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i0 + i;
+            const int64_t end = std::min(next_lines, line + lines_per_call);
+            const Prefetch fetch = line < end ? Prefetch{next + line * 64, next + end * 64} : Prefetch{};
             line = end;
+            const float* a_strip = pa.data + (i / kMR) * pa.strip_stride + d * kMR;
+            float* c_tile = c_block + i * ldc + j;
+            if (strips == 2) {
+              kernels.pair(dc, a_strip, b_strip + d * kNR, pb.strip_stride, c_tile, ldc, mr, nr,
+                           !first || d > 0, finish, fetch);
+            } else {
+              kernels.tile(dc, a_strip, b_strip, c_tile, ldc, mr, nr, !first, finish, fetch);
+            }
           }
-          kernel(kc, pa.data + (i / kMR) * pa.strip_stride, b_strip, c_block + i * ldc + j, ldc,
-                 mr, nr, !first, last ? &in_kernel : nullptr, fetch);
         }
         if (last) {
           if (!in_kernel_activation) {
@@ -172,6 +194,7 @@ void gemm_tile(MicroKernel kernel, int64_t mc, int64_t nc, int64_t depth, const 
             }
           }
         }
+        j += strips * kNR;
       }
     }
   }

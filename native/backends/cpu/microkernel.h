@@ -1,6 +1,7 @@
 // The register-blocked inner kernels, one per instruction set (microkernel_generic.cc,
-// microkernel_avx2.cc, microkernel_avx512.cc, microkernel_neon.cc), picked at run time: the GEMM tile of every GEMM-shaped
-// convolution, the output row of a depthwise one, and the stride-2 row split of the phases (phases.h).
+// microkernel_avx2.cc, microkernel_avx512.cc, microkernel_neon.cc), picked at run time: the GEMM tile
+// of every GEMM-shaped convolution (and, on AVX-512, a tile of two strips), the output row of a
+// depthwise one, and the stride-2 row split of the phases (phases.h).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,32 @@ void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int6
 
 // The fastest kernel this processor runs.
 MicroKernel select_microkernel();
+
+// Two adjacent B strips at once: C[0..mr) x [0..nr) for nr <= 2 * kNR, the strips at b and b +
+// b_stride, otherwise as MicroKernel. One depth step then loads each A value once for two strips'
+// multiplies: the AVX-512 tile of 6 x 32 keeps 12 of its 32 registers accumulating and needs 8 loads
+// per 12 FMAs where 6 x 16 needs 7 per 6 (gemm.h says why its depth is split).
+using PairKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
+                            int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,
+                            Prefetch next);
+
+void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
+                             int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,
+                             Prefetch next);
+// The same result through microkernel_generic one strip at a time: the reference pair kernel.
+void microkernel_pair_generic(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
+                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,
+                              Prefetch next);
+
+// The pair kernel this processor runs, or null where the one-strip kernel is as fast: only AVX-512
+// has the registers for a wider tile (16 ymm registers hold AVX2's 6 x 16 and no more).
+PairKernel select_pair_kernel();
+
+// The GEMM's kernels, picked once per plan.
+struct GemmKernels {
+  MicroKernel tile;
+  PairKernel pair;  // null: every strip through `tile`
+};
 
 // One output row of a depthwise convolution: dst[i] = bias + sum over taps of w[tap] * src[tap_at[tap]
 // + i], for i < count. src is the row's first pixel in bordered stride phases (phases.h), where every

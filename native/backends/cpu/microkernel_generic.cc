@@ -78,6 +78,27 @@ MicroKernel select_microkernel() {
   return microkernel_generic;
 }
 
+void microkernel_pair_generic(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
+                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,
+                              Prefetch next) {
+  microkernel_generic(kc, a, b, c, ldc, mr, nr < kNR ? nr : kNR, accumulate, last, next);
+  if (nr <= kNR) return;
+  KernelEpilogue second;
+  if (last) {
+    second = *last;
+    if (second.bias && !second.bias_per_row) second.bias += kNR;  // the second strip's columns
+  }
+  microkernel_generic(kc, a, b + b_stride, c + kNR, ldc, mr, nr - kNR, accumulate,
+                      last ? &second : nullptr, {});
+}
+
+PairKernel select_pair_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return microkernel_avx512_pair;
+#endif
+  return nullptr;
+}
+
 DepthwiseRowKernel select_depthwise_row_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx512) return depthwise_row_avx512;
