@@ -12,7 +12,8 @@
 // strips are left (gemm.h): packed strips lie one after another, so it needs no other packing. Its
 // twelve accumulators are twelve chains by themselves, and each A value, loaded once, feeds two FMAs:
 // 8 loads per 12 FMAs instead of 7 per 6. On a 2-core Xeon VM (2026-12-03) it took the GEMM of
-// `npm run bench` from 250-253 to 289-290 GFLOP/s.
+// `npm run bench` from 250-253 to 289-290 GFLOP/s. Its edge tiles, under six rows high, have a loop of
+// their own height each (pair_tile), so that a GEMM's last row or two costs what its FMAs do.
 //
 // Built with SK_AVX512_EMULATION_HEADER defined (test/fixtures/cpu/avx512_emulated.h), the same
 // source compiles against SIMDe's portable implementation of the intrinsics: that is how the
@@ -105,42 +106,92 @@ SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, fl
   }
 }
 
+namespace {
+
+// A pair tile of R rows (R <= kMR; the packed A strip still holds kMR values per depth step), its depth
+// steps accumulated in S interleaved sets: 2 R S independent FMA chains. Six rows make twelve chains by
+// themselves; a tile of one to four rows, at the edge of a GEMM whose rows are not a multiple of six
+// (ResNet's 7 x 7 stage: 49 pixel rows, eight tiles of six and one of one), would otherwise wait on
+// its two to eight chains, and cost as much as a full tile. Split, it takes little more than the time
+// its loads need.
+//
+// Inlined into microkernel_avx512_pair, whose switch picks one. As tail calls of their own, the switch
+// copied the 16-byte Prefetch its caller had just stored as two 8-byte halves with one 16-byte load
+// (which the store buffer cannot forward, presumably): ResNet's stem, whose depth of 147 makes short
+// calls, ran 25% slower, with 22% of its profile's samples just after that load.
+template <int R, int S>
+SK_AVX512 __attribute__((always_inline)) inline void pair_tile(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
+                                int64_t ldc, int nr, bool accumulate, const KernelEpilogue* last,
+                                Prefetch next) {
+  // Row r: lo[s][r] (columns 0-15, from the strip at b) and hi[s][r] (16-31, from the strip at
+  // b + b_stride), summed over the sets s at the end.
+  __m512 lo[S][R], hi[S][R];
+#pragma GCC unroll 8
+  for (int s = 0; s < S; ++s) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) lo[s][r] = hi[s][r] = _mm512_setzero_ps();
+  }
+  const float* b_hi = b + b_stride;
+  const char* line = next.begin;
+  // Four depth steps per pass, step u into set u % S, with one line fetched per pass: the loop's
+  // bookkeeping and its one test of `line` are shared by 48 FMAs in a full tile.
+  static_assert(4 % S == 0, "the sets divide a pass");
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    if (line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u, a += kMR, b += kNR, b_hi += kNR) {
+      const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 v = _mm512_set1_ps(a[r]);
+        __m512 &l = lo[u % S][r], &h = hi[u % S][r];
+        l = _mm512_fmadd_ps(v, x, l), h = _mm512_fmadd_ps(v, y, h);
+      }
+    }
+  }
+  for (; k < kc; ++k, a += kMR, b += kNR, b_hi += kNR) {  // the last depth % 4 steps, into set 0
+    const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 v = _mm512_set1_ps(a[r]);
+      lo[0][r] = _mm512_fmadd_ps(v, x, lo[0][r]), hi[0][r] = _mm512_fmadd_ps(v, y, hi[0][r]);
+    }
+  }
+  prefetch_lines(line, next.end);  // what a short depth left
+#pragma GCC unroll 8
+  for (int s = 1; s < S; ++s) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      lo[0][r] = _mm512_add_ps(lo[0][r], lo[s][r]), hi[0][r] = _mm512_add_ps(hi[0][r], hi[s][r]);
+    }
+  }
+  const __mmask16 low_columns = first_lanes(nr), high_columns = first_lanes(nr - kNR);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* out = c + r * ldc;
+    store_row(out, lo[0][r], low_columns, accumulate, last, bias_of(last, r, 0, low_columns));
+    if (high_columns) {
+      store_row(out + kNR, hi[0][r], high_columns, accumulate, last, bias_of(last, r, kNR, high_columns));
+    }
+  }
+}
+
+}  // namespace
+
 SK_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride,
                                        float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                        const KernelEpilogue* last, Prefetch next) {
-  // Row r of the 6 x 32 tile: lo[r] (columns 0-15, from the strip at b) and hi[r] (16-31, from the
-  // strip at b + b_stride). Twelve independent chains: no even / odd split needed.
-  __m512 lo0 = _mm512_setzero_ps(), lo1 = _mm512_setzero_ps(), lo2 = _mm512_setzero_ps();
-  __m512 lo3 = _mm512_setzero_ps(), lo4 = _mm512_setzero_ps(), lo5 = _mm512_setzero_ps();
-  __m512 hi0 = _mm512_setzero_ps(), hi1 = _mm512_setzero_ps(), hi2 = _mm512_setzero_ps();
-  __m512 hi3 = _mm512_setzero_ps(), hi4 = _mm512_setzero_ps(), hi5 = _mm512_setzero_ps();
-  const float* b_hi = b + b_stride;
-  const char* line = next.begin;
-  for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR, b_hi += kNR) {
-    if ((k & 3) == 3 && line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
-    const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
-    __m512 s = _mm512_set1_ps(a[0]);
-    lo0 = _mm512_fmadd_ps(s, x, lo0), hi0 = _mm512_fmadd_ps(s, y, hi0);
-    s = _mm512_set1_ps(a[1]);
-    lo1 = _mm512_fmadd_ps(s, x, lo1), hi1 = _mm512_fmadd_ps(s, y, hi1);
-    s = _mm512_set1_ps(a[2]);
-    lo2 = _mm512_fmadd_ps(s, x, lo2), hi2 = _mm512_fmadd_ps(s, y, hi2);
-    s = _mm512_set1_ps(a[3]);
-    lo3 = _mm512_fmadd_ps(s, x, lo3), hi3 = _mm512_fmadd_ps(s, y, hi3);
-    s = _mm512_set1_ps(a[4]);
-    lo4 = _mm512_fmadd_ps(s, x, lo4), hi4 = _mm512_fmadd_ps(s, y, hi4);
-    s = _mm512_set1_ps(a[5]);
-    lo5 = _mm512_fmadd_ps(s, x, lo5), hi5 = _mm512_fmadd_ps(s, y, hi5);
-  }
-  prefetch_lines(line, next.end);  // what a short depth left
-  const __m512 lows[kMR] = {lo0, lo1, lo2, lo3, lo4, lo5}, highs[kMR] = {hi0, hi1, hi2, hi3, hi4, hi5};
-  const __mmask16 low_columns = first_lanes(nr), high_columns = first_lanes(nr - kNR);
-  for (int i = 0; i < mr; ++i) {
-    float* out = c + i * ldc;
-    store_row(out, lows[i], low_columns, accumulate, last, bias_of(last, i, 0, low_columns));
-    if (high_columns) {
-      store_row(out + kNR, highs[i], high_columns, accumulate, last, bias_of(last, i, kNR, high_columns));
-    }
+  // At least eight chains for two FMA units of four cycles' latency each. The sets were chosen by
+  // timing each height alone (2-core Xeon VM, 2026-12-04): against a full tile, a tile of one row
+  // takes about 0.4x the time, two 0.6x, three and four 0.7-0.75x, five 0.85x.
+  switch (mr) {
+    case 1: return pair_tile<1, 4>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 2: return pair_tile<2, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 3: return pair_tile<3, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 4: return pair_tile<4, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 5: return pair_tile<5, 1>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
+    default: return pair_tile<kMR, 1>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
   }
 }
 
