@@ -120,9 +120,9 @@ namespace {
 // (which the store buffer cannot forward, presumably): ResNet's stem, whose depth of 147 makes short
 // calls, ran 25% slower, with 22% of its profile's samples just after that load.
 template <int R, int S>
-SK_AVX512 __attribute__((always_inline)) inline void pair_tile(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
-                                int64_t ldc, int nr, bool accumulate, const KernelEpilogue* last,
-                                Prefetch next) {
+SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
+    int64_t kc, const float* a, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    bool accumulate, const KernelEpilogue* last, Prefetch next) {
   // Row r: lo[s][r] (columns 0-15, from the strip at b) and hi[s][r] (16-31, from the strip at
   // b + b_stride), summed over the sets s at the end.
   __m512 lo[S][R], hi[S][R];
