@@ -108,6 +108,19 @@ SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, fl
 
 namespace {
 
+// One depth step of R rows: lo[r] += a[r] * (the strip at b), hi[r] += a[r] * (the strip at b_hi).
+template <int R>
+SK_AVX512 __attribute__((always_inline)) inline void pair_step(const float* a, const float* b,
+                                                               const float* b_hi, __m512 (&lo)[R],
+                                                               __m512 (&hi)[R]) {
+  const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const __m512 v = _mm512_set1_ps(a[r]);
+    lo[r] = _mm512_fmadd_ps(v, x, lo[r]), hi[r] = _mm512_fmadd_ps(v, y, hi[r]);
+  }
+}
+
 // A pair tile of R rows (R <= kMR; the packed A strip still holds kMR values per depth step), its depth
 // steps accumulated in S interleaved sets: 2 R S independent FMA chains. Six rows make twelve chains by
 // themselves; a tile of one to four rows, at the edge of a GEMM whose rows are not a multiple of six
@@ -141,22 +154,11 @@ SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
     if (line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
 #pragma GCC unroll 4
     for (int u = 0; u < 4; ++u, a += kMR, b += kNR, b_hi += kNR) {
-      const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 v = _mm512_set1_ps(a[r]);
-        __m512 &l = lo[u % S][r], &h = hi[u % S][r];
-        l = _mm512_fmadd_ps(v, x, l), h = _mm512_fmadd_ps(v, y, h);
-      }
+      pair_step<R>(a, b, b_hi, lo[u % S], hi[u % S]);
     }
   }
   for (; k < kc; ++k, a += kMR, b += kNR, b_hi += kNR) {  // the last depth % 4 steps, into set 0
-    const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 v = _mm512_set1_ps(a[r]);
-      lo[0][r] = _mm512_fmadd_ps(v, x, lo[0][r]), hi[0][r] = _mm512_fmadd_ps(v, y, hi[0][r]);
-    }
+    pair_step<R>(a, b, b_hi, lo[0], hi[0]);
   }
   prefetch_lines(line, next.end);  // what a short depth left
 #pragma GCC unroll 8
