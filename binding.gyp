@@ -6,11 +6,14 @@
       "target_name": "stridekit",
       "sources": [
         "native/core/addon.cc",
+        "native/core/async_io.cc",
         "native/core/async_work.cc",
         "native/core/job_runner.cc",
         "native/core/backend_registry.cc",
         "native/core/device_storage.cc",
         "native/core/device_tensor.cc",
+        "native/core/host_buffer.cc",
+        "native/core/js_error.cc",
         "native/core/native_plan.cc",
         "native/core/one_shot_cache.cc",
         "native/core/plan_wrap.cc",
@@ -35,7 +38,11 @@
         "native/include",
         "native"
       ],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: in a worker being terminated, an Error that can no
+      # longer be thrown into JavaScript is dropped; without it node-addon-api rethrows it as a C++
+      # exception out of the Node-API callback, and the process aborts.
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED",
+                  "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -13,7 +13,7 @@ import { REQUEST } from './native-abi';
 import { normalizeFixed, readFixed, resolveSizes, writeGeometry, writeShape } from './normalize';
 import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
 import { planOn } from './plan';
-import { outputBuffer, readTensor } from './tensor';
+import { outputBuffer, readTensor, stillSized } from './tensor';
 import type { BackendName, ConvOptions, ConvPlan, DeviceConvOptions, Tensor, TensorInput } from './types';
 
 interface Direction {
@@ -39,8 +39,10 @@ interface OneShot {
   weight: Float32Array;
   bias: Float32Array | null;
   x: Float32Array;
-  y: Float32Array;
-  result: Tensor;
+  /** The caller's out.data, or null. */
+  out: Float32Array | null;
+  outputShape: number[];
+  outputLength: number;
 }
 
 function prepare(direction: Direction, x: unknown, w: unknown, options: unknown): OneShot {
@@ -56,28 +58,43 @@ function prepare(direction: Direction, x: unknown, w: unknown, options: unknown)
   const y = is.defined(out)
     ? outputBuffer(out, sizes.outputShape, sizes.outputLength,
       [['x.data', input.data], ['w.data', weight.data], ['bias', fixed.bias]])
-    : new Float32Array(sizes.outputLength);
+    : null;
   const backend = resolveBackend(fixed.backend);
+  // Every getter of the caller's has run: the buffers are as checked, or this says why not.
+  stillSized(input.data, input.length, 'x.data.length');
+  stillSized(weight.data, weight.length, 'w.data.length');
+  if (fixed.bias !== null) stillSized(fixed.bias, fixed.outChannels, 'bias length');
+  if (y !== null) stillSized(y, sizes.outputLength, 'out.data.length');
   writeGeometry(fixed, requestGeometry);
   writeShape(sizes, requestShape);
   // sizes.outputShape is this call's own array: it becomes the result's shape as it is.
-  return { backend, weight: weight.data, bias: fixed.bias, x: input.data, y, result: { data: y, shape: sizes.outputShape } };
+  return {
+    backend, weight: weight.data, bias: fixed.bias, x: input.data, out: y,
+    outputShape: sizes.outputShape as number[], outputLength: sizes.outputLength,
+  };
 }
 
 function runSync(direction: Direction, x: unknown, w: unknown, options: unknown): Tensor {
   const call = prepare(direction, x, w, options);
-  binding().convSync(call.backend, request, call.weight, call.bias, call.x, call.y);
-  return call.result;
+  const y = call.out ?? new Float32Array(call.outputLength);
+  binding().convSync(call.backend, request, call.weight, call.bias, call.x, y);
+  return { data: y, shape: call.outputShape };
 }
 
+/**
+ * The core copies x, w and bias before the call returns and computes into memory of its own, so
+ * what the caller does with those buffers meanwhile cannot reach the result; out is written when
+ * the promise settles.
+ */
 async function run(direction: Direction, x: unknown, w: unknown, options: unknown): Promise<Tensor> {
   const call = prepare(direction, x, w, options);
+  let data: Float32Array | undefined;
   try {
-    await binding().conv(call.backend, request, call.weight, call.bias, call.x, call.y);
+    data = await binding().conv(call.backend, request, call.weight, call.bias, call.x, call.out);
   } catch (error) {
     throw withAwaitingStack(error);
   }
-  return call.result;
+  return { data: call.out ?? (data as Float32Array), shape: call.outputShape };
 }
 
 /**
@@ -96,6 +113,8 @@ function devicePlan(direction: Direction, x: DeviceTensor, w: unknown, options: 
   deviceInput(x, backend, whose);
   const sizes = resolveSizes(fixed, x.shape, 'x.shape');
   const out = checkDeviceOut(opts.out, x, backend, whose, sizes.outputShape);
+  stillSized(weight.data, weight.length, 'w.data.length');
+  if (fixed.bias !== null) stillSized(fixed.bias, fixed.outChannels, 'bias length');
   return { plan: planOn(backend, fixed, weight.data), out };
 }
 
@@ -119,6 +138,15 @@ async function runDevice(direction: Direction, x: DeviceTensor, w: unknown, opti
   }
 }
 
+/** Rejects, never throws: even telling a DeviceTensor apart can throw (a revoked Proxy's traps). */
+function start(direction: Direction, x: unknown, w: unknown, options: unknown): Promise<Tensor | DeviceTensor> {
+  try {
+    return isDeviceTensor(x) ? runDevice(direction, x, w, options) : run(direction, x, w, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
  * Convolution (cross-correlation, as in PyTorch, ONNX and TensorFlow) on a worker thread; the event
  * loop keeps turning. Resolves to `options.out` (same data) when given, else to a new tensor.
@@ -127,7 +155,7 @@ async function runDevice(direction: Direction, x: DeviceTensor, w: unknown, opti
 export function conv(x: DeviceTensor, w: TensorInput, options?: DeviceConvOptions): Promise<DeviceTensor>;
 export function conv(x: TensorInput, w: TensorInput, options?: ConvOptions): Promise<Tensor>;
 export function conv(x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions): Promise<Tensor | DeviceTensor> {
-  return isDeviceTensor(x) ? runDevice(FORWARD, x, w, options) : run(FORWARD, x, w, options);
+  return start(FORWARD, x, w, options);
 }
 
 /** conv on the calling thread; throws what conv rejects with. */
@@ -147,7 +175,7 @@ export function convTranspose(x: TensorInput, w: TensorInput, options?: ConvOpti
 export function convTranspose(
   x: TensorInput | DeviceTensor, w: TensorInput, options?: ConvOptions | DeviceConvOptions,
 ): Promise<Tensor | DeviceTensor> {
-  return isDeviceTensor(x) ? runDevice(TRANSPOSED, x, w, options) : run(TRANSPOSED, x, w, options);
+  return start(TRANSPOSED, x, w, options);
 }
 
 /** convTranspose on the calling thread; throws what convTranspose rejects with. */

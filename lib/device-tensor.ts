@@ -68,14 +68,12 @@ export class DeviceTensor {
   /** download() on a worker thread. Rejects, never throws. */
   async downloadAsync(): Promise<Tensor> {
     const native = readable(this, 'this DeviceTensor');
-    const data = new Float32Array(this.byteLength / 4);
     const end = beginUse(this, 'read');
     try {
-      await native.readAsync(data);
+      return { data: await native.readAsync(), shape: this.shape.slice() };
     } finally {
       end();
     }
-    return { data, shape: this.shape.slice() };
   }
 
   /** Frees the memory, once runs in flight that use it finish. Idempotent. */

@@ -68,8 +68,12 @@ export interface NativePlan {
   readonly backend: string;
   /** Runs on the calling thread. */
   runSync(shape: Float64Array, x: Float32Array, y: Float32Array): void;
-  /** Runs on a worker thread; resolves after y is written. Runs of one plan are serialised. */
-  run(shape: Float64Array, x: Float32Array, y: Float32Array): Promise<void>;
+  /**
+   * Runs on a worker thread, on the core's copy of x (made before this returns): resolves with a new
+   * Float32Array holding the result, or, when `out` is given, copies the result into it and resolves
+   * with undefined (rejecting if out was detached or resized meanwhile). Runs of one plan are serialised.
+   */
+  run(shape: Float64Array, x: Float32Array, out: Float32Array | null): Promise<Float32Array | undefined>;
   /** Frees the native plan once in-flight runs finish. Later runs throw. Idempotent. */
   dispose(): void;
   /** runSync on device-resident tensors of the plan's backend, sized as `shape` says. */
@@ -89,8 +93,8 @@ export interface NativeDeviceTensor {
   readonly disposed: boolean;
   write(source: Float32Array): void;
   read(destination: Float32Array): void;
-  /** read on a worker thread. */
-  readAsync(destination: Float32Array): Promise<void>;
+  /** read on a worker thread, into a new Float32Array. */
+  readAsync(): Promise<Float32Array>;
   /** Frees the memory once runs in flight that use it finish. Idempotent. */
   dispose(): void;
 }
@@ -109,8 +113,12 @@ export interface NativeBinding {
    * when the backend has no room.
    */
   createDeviceTensor(backend: string, elements: number): NativeDeviceTensor;
-  /** One-shot on a worker thread: weight packing happens off the main thread too. */
+  /**
+   * One-shot on a worker thread, weight packing included, on the core's copies of x, weight and bias
+   * (made before this returns); resolves as NativePlan.run does.
+   */
   conv(
-    backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array, y: Float32Array,
-  ): Promise<void>;
+    backend: string, request: Float64Array, weight: Float32Array, bias: Float32Array | null, x: Float32Array,
+    out: Float32Array | null,
+  ): Promise<Float32Array | undefined>;
 }

@@ -14,7 +14,7 @@ import { binding } from './loader';
 import type { NativeDeviceTensor, NativePlan } from './native-abi';
 import { FixedPart, normalizeFixed, ShapeCache } from './normalize';
 import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
-import { outputBuffer, readShape, readTensor } from './tensor';
+import { outputBuffer, readShape, readTensor, stillSized } from './tensor';
 import type { BackendName, ConvPlan, DeviceRunOptions, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
 
 export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
@@ -29,7 +29,10 @@ export function createConv(options: PlanOptions): ConvPlan {
   const weight = readTensor(opts.weight, 'weight');
   const transposed = readTransposed(opts.transposed);
   const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, transposed);
-  return planOn(resolveBackend(fixed.backend), fixed, weight.data);
+  const backend = resolveBackend(fixed.backend);
+  stillSized(weight.data, weight.length, 'weight.data.length');
+  if (fixed.bias !== null) stillSized(fixed.bias, fixed.outChannels, 'bias length');
+  return planOn(backend, fixed, weight.data);
 }
 
 /** Packs the weights on `backend`: the last step of createConv, and of one-shot calls on DeviceTensors. */
@@ -37,12 +40,14 @@ export function planOn(backend: BackendName, fixed: FixedPart, weight: Float32Ar
   return new Plan(binding().createPlan(backend, fixed.geometry, weight, fixed.bias), backend, fixed);
 }
 
-/** One run, checked: the native plan, its shape array, input and output, and the result to return. */
+/** One run, checked: the native plan, its shape array, input, the caller's out.data (or null), output shape and size. */
 interface Run {
   native: NativePlan;
   shape: Float64Array;
   x: Float32Array;
-  result: Tensor;
+  out: Float32Array | null;
+  outputShape: readonly number[];
+  outputLength: number;
 }
 
 /** One run on device-resident tensors, checked; `fresh` when y was allocated for it. */
@@ -83,14 +88,20 @@ class Plan implements ConvPlan {
   runSync(x: TensorInput | DeviceTensor, options?: RunOptions | DeviceRunOptions): Tensor | DeviceTensor {
     if (isDeviceTensor(x)) return this.#runDeviceSync(x, options);
     const run = this.#prepare(x, options);
-    run.native.runSync(run.shape, run.x, run.result.data);
-    return run.result;
+    const y = run.out ?? new Float32Array(run.outputLength);
+    run.native.runSync(run.shape, run.x, y);
+    return { data: y, shape: run.outputShape.slice() };
   }
 
   run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
   run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
+  /** Rejects, never throws: even telling a DeviceTensor apart can throw (a revoked Proxy's traps). */
   run(x: TensorInput | DeviceTensor, options?: RunOptions | DeviceRunOptions): Promise<Tensor | DeviceTensor> {
-    return isDeviceTensor(x) ? this.#runDevice(x, options) : this.#run(x, options);
+    try {
+      return isDeviceTensor(x) ? this.#runDevice(x, options) : this.#run(x, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #runDeviceSync(x: DeviceTensor, options: unknown): DeviceTensor {
@@ -120,14 +131,19 @@ class Plan implements ConvPlan {
     return run.result;
   }
 
+  /**
+   * The core copies x before the call returns and computes into memory of its own, so what the
+   * caller does with x.data meanwhile cannot reach the result; out is written when the promise settles.
+   */
   async #run(x: TensorInput, options: unknown): Promise<Tensor> {
     const run = this.#prepare(x, options);
+    let data: Float32Array | undefined;
     try {
-      await run.native.run(run.shape, run.x, run.result.data);
+      data = await run.native.run(run.shape, run.x, run.out);
     } catch (error) {
       throw withAwaitingStack(error);
     }
-    return run.result;
+    return { data: run.out ?? (data as Float32Array), shape: run.outputShape.slice() };
   }
 
   dispose(): void {
@@ -143,10 +159,11 @@ class Plan implements ConvPlan {
     const shape = this.#shapes.get(input.shape, input.shapePath);
     const out = opts.out;
     if (isDeviceTensor(out)) throw deviceWhereHostExpected('out', out, 'x');
-    const y = is.defined(out)
-      ? outputBuffer(out, shape.outputShape, shape.outputLength, [['x.data', input.data]])
-      : new Float32Array(shape.outputLength);
-    return { native, shape: shape.shape, x: input.data, result: { data: y, shape: shape.outputShape.slice() } };
+    const y = is.defined(out) ? outputBuffer(out, shape.outputShape, shape.outputLength, [['x.data', input.data]]) : null;
+    // Every getter of the caller's has run: the buffers are as checked, or this says why not.
+    stillSized(input.data, input.length, 'x.data.length');
+    if (y !== null) stillSized(y, shape.outputLength, 'out.data.length');
+    return { native, shape: shape.shape, x: input.data, out: y, outputShape: shape.outputShape, outputLength: shape.outputLength };
   }
 
   /** As #prepare, for a DeviceTensor x; a new output is allocated last, after every check passed. */

@@ -13,6 +13,8 @@ export interface CheckedTensor {
   shape: number[];
   /** `x.shape` or `x.dims`: whichever the caller wrote, for later messages. */
   shapePath: string;
+  /** data.length when it was checked: the product of shape. */
+  length: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export function readTensor(value: unknown, name: string): CheckedTensor {
   if (data.length !== count) {
     throw invalid('range', `${name}.data.length`, `${count} (the product of ${shapePath} ${describe(shape)})`, data.length);
   }
-  return { data, shape, shapePath };
+  return { data, shape, shapePath, length: count };
 }
 
 /** ONNX Runtime's `dims`, alone or beside a `shape` it must equal. */
@@ -102,4 +104,17 @@ export function outputBuffer(
     }
   }
   return checked.data;
+}
+
+/**
+ * The last check before native code runs: `data` still has the `length` elements it was checked to
+ * have. A getter that runs after a tensor is read (an option's, another tensor's) can detach,
+ * transfer or shrink that tensor's ArrayBuffer meanwhile.
+ */
+export function stillSized(data: Float32Array, length: number, path: string): void {
+  if (data.length !== length) {
+    throw invalid('range', path, `${length} elements long as when it was checked`, data.length, {
+      got: `${data.length} (its ArrayBuffer was detached, transferred or resized while the arguments were read)`,
+    });
+  }
 }

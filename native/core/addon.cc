@@ -4,7 +4,7 @@
 //   backends()                                      -> [{ name, available, reason, device, path }]
 //   createPlan(backend, geometry, weight, bias)      -> NativePlan
 //   convSync(backend, request, weight, bias, x, y)
-//   conv(backend, request, weight, bias, x, y)       -> Promise<void>
+//   conv(backend, request, weight, bias, x, out)     -> Promise<Float32Array | undefined>
 //   createDeviceTensor(backend, elements)            -> NativeDeviceTensor (uninitialised)
 //   abiVersion, numThreads
 //
@@ -17,10 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "core/async_io.h"
 #include "core/async_work.h"
 #include "core/backend_registry.h"
 #include "core/device_tensor.h"
 #include "core/js_abi.h"
+#include "core/js_error.h"
 #include "core/native_plan.h"
 #include "core/one_shot_cache.h"
 #include "core/plan_wrap.h"
@@ -42,11 +44,9 @@ struct ConvCall {
 
 const BackendSlot& backend_or_throw(const Napi::Value& name) {
   if (!name.IsString()) throw Napi::TypeError::New(name.Env(), "backend must be a string");
-  try {
+  return to_js_errors(name.Env(), [&]() -> const BackendSlot& {
     return usable_backend(name.As<Napi::String>().Utf8Value());
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(name.Env(), e.what());
-  }
+  });
 }
 
 // backend, geometry (the first js::geometry::kLength entries of `geometry`), weight, bias.
@@ -64,33 +64,14 @@ ConvCall read_call(const Napi::CallbackInfo& info, const double* geometry) {
   return call;
 }
 
-// A one-shot call: (backend, request, weight, bias, x, y).
-struct OneShot {
-  ConvCall call;
-  sk_conv_shape shape;
-  const float* x;
-  float* y;
-};
-
-OneShot read_one_shot(const Napi::CallbackInfo& info) {
-  const Napi::Env env = info.Env();
-  const double* request =
-      float64_data(info[1], "request", js::geometry::kLength + js::shape::kLength);
-  OneShot o{read_call(info, request), {}, nullptr, nullptr};
-  o.shape = read_shape(env, request + js::geometry::kLength, o.call.geometry);
-  o.x = float32_data(info[4], "x", input_elements(o.call.geometry, o.shape));
-  o.y = float32_data(info[5], "y", output_elements(o.call.geometry, o.shape));
-  return o;
+// A one-shot call's shape, from the request after the geometry.
+sk_conv_shape read_one_shot_shape(const Napi::CallbackInfo& info, const double* request,
+                                  const ConvCall& call) {
+  return read_shape(info.Env(), request + js::geometry::kLength, call.geometry);
 }
 
-// On the JavaScript thread, with the plan of the previous call when it matches (OneShotCache).
-void run_one_shot(const Napi::Env& env, OneShotCache& cache, const OneShot& o) {
-  const ConvCall& c = o.call;
-  try {
-    cache.plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias)->run(o.shape, o.x, o.y);
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+const double* read_request(const Napi::CallbackInfo& info) {
+  return float64_data(info[1], "request", js::geometry::kLength + js::shape::kLength);
 }
 
 }  // namespace
@@ -135,55 +116,78 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CreatePlan(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
     ConvCall c = read_call(info, float64_data(info[1], "geometry", js::geometry::kLength));
-    try {
-      return PlanWrap::New(env, plan_constructor_,
-                           make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias));
-    } catch (const BackendError& e) {
-      throw Napi::Error::New(env, e.what());
-    }
+    return PlanWrap::New(env, plan_constructor_, to_js_errors(env, [&] {
+                           return make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias);
+                         }));
   }
 
+  // convSync(backend, request, weight, bias, x, y), on the JavaScript thread, with the plan of the
+  // previous call when it matches (OneShotCache).
   Napi::Value ConvSync(const Napi::CallbackInfo& info) {
-    run_one_shot(info.Env(), one_shot_cache_, read_one_shot(info));
-    return info.Env().Undefined();
+    const Napi::Env env = info.Env();
+    const double* request = read_request(info);
+    const ConvCall c = read_call(info, request);
+    const sk_conv_shape shape = read_one_shot_shape(info, request, c);
+    const float* x = float32_data(info[4], "x", input_elements(c.geometry, shape));
+    float* y = float32_data(info[5], "y", output_elements(c.geometry, shape));
+    to_js_errors(env, [&] {
+      one_shot_cache_.plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias)->run(shape, x, y);
+    });
+    return env.Undefined();
   }
 
-  // Off the JavaScript thread (core/async_work.h). The plan is the one-shot cache's when it
-  // matches (a comparison of at most 16 KiB, on this thread); otherwise the job makes it, weight
-  // packing and a vendor backend's model compilation included, and hands it to the cache when it
-  // settles, so a loop of conv() calls with the same small weights makes one plan, as convSync does.
+  // conv(backend, request, weight, bias, x, out | null), off the JavaScript thread
+  // (core/async_work.h), on the core's copies of every buffer it reads (host_buffer.h says why).
+  // The plan is the one-shot cache's when it matches (a comparison of at most 16 KiB, on this
+  // thread); otherwise the job makes it from a copy of the weights, packing and a vendor backend's
+  // model compilation included, and hands it to the cache when it settles, so a loop of conv()
+  // calls with the same small weights makes one plan, as convSync does.
   Napi::Value Conv(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    const OneShot o = read_one_shot(info);
-    const ConvCall& c = o.call;
-    std::shared_ptr<NativePlan> cached =
-        one_shot_cache_.find(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias);
+    const double* request = read_request(info);
+    const ConvCall call = read_call(info, request);
+    const sk_conv_shape shape = read_one_shot_shape(info, request, call);
+    const int64_t x_elements = input_elements(call.geometry, shape);
+    const float* x = float32_data(info[4], "x", x_elements);
+    const auto io = to_js_errors(env, [&] {
+      return AsyncRunIo::Start(x, x_elements, info[5], output_elements(call.geometry, shape));
+    });
+    std::shared_ptr<NativePlan> cached = one_shot_cache_.find(
+        *call.backend, call.geometry, call.weight_layout, call.weight, call.bias);
+    const auto deliver = [io](Napi::Env env, const std::vector<Napi::Value>& kept) {
+      return io->Deliver(env, kept[0]);
+    };
     if (cached) {
       return PromiseWork::Start(
-          env, "stridekit:conv", [o, cached] { cached->run(o.shape, o.x, o.y); },
-          {info[2], info[3], info[4], info[5]});
+          env, "stridekit:conv", [shape, io, cached] { cached->run(shape, io->x(), io->y()); },
+          {info[5]}, deliver);
     }
     struct Made {
+      const BackendSlot* backend;
+      sk_conv_geometry geometry;
+      int weight_layout;
+      std::vector<float> weight, bias;  // the core's copies: what the plan is made from and keyed by
       std::shared_ptr<NativePlan> plan;
-      std::vector<float> weight, bias;  // what the plan was made from, for the cache's comparison
     };
-    auto made = std::make_shared<Made>();
+    auto made = to_js_errors(env, [&] {
+      const int64_t bias_count = call.geometry.has_bias ? call.geometry.out_channels : 0;
+      return std::make_shared<Made>(Made{
+          call.backend, call.geometry, call.weight_layout,
+          std::vector<float>(call.weight, call.weight + weight_elements(call.geometry)),
+          std::vector<float>(call.bias, call.bias + bias_count), nullptr});
+    });
     return PromiseWork::Start(
         env, "stridekit:conv",
-        [o, made] {
-          const ConvCall& c = o.call;
-          made->plan = make_plan(*c.backend, c.geometry, c.weight_layout, c.weight, c.bias);
-          if (OneShotCache::keeps(c.geometry)) {
-            made->weight.assign(c.weight, c.weight + weight_elements(c.geometry));
-            made->bias.assign(c.bias, c.bias + (c.geometry.has_bias ? c.geometry.out_channels : 0));
-          }
-          made->plan->run(o.shape, o.x, o.y);
+        [shape, io, made] {
+          made->plan = make_plan(*made->backend, made->geometry, made->weight_layout,
+                                 made->weight.data(), made->geometry.has_bias ? made->bias.data() : nullptr);
+          made->plan->run(shape, io->x(), io->y());
         },
-        {info[2], info[3], info[4], info[5]},
-        [this, o, made] {
-          if (!made->plan || !OneShotCache::keeps(o.call.geometry)) return;
-          one_shot_cache_.keep(std::move(made->plan), *o.call.backend, o.call.geometry,
-                               o.call.weight_layout, std::move(made->weight), std::move(made->bias));
+        {info[5]},
+        [this, made, deliver](Napi::Env env, const std::vector<Napi::Value>& kept) {
+          one_shot_cache_.keep(std::move(made->plan), *made->backend, made->geometry,
+                               made->weight_layout, std::move(made->weight), std::move(made->bias));
+          return deliver(env, kept);
         });
   }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/job_runner.h"
+#include "core/js_error.h"
 
 namespace stridekit {
 
@@ -31,8 +32,9 @@ struct Channel;
 
 struct Job {
   std::function<void()> work;
-  std::function<void()> on_settled;  // on the JavaScript thread, after work
-  std::string error;  // written by the runner; empty when the work succeeded
+  PromiseWork::Settle settle;  // on the JavaScript thread, after work succeeded
+  bool failed = false;  // written by the runner
+  Failure failure;      // written by the runner when failed
   Clock::duration took{};  // written by the runner: how long work ran
   napi_deferred deferred = nullptr;
   napi_async_context context = nullptr;
@@ -77,13 +79,9 @@ void execute(const std::shared_ptr<Job>& job) {  // on the runner
   const Clock::time_point start = Clock::now();
   try {
     job->work();
-  } catch (const std::bad_alloc&) {
-    job->error = "out of memory";
-  } catch (const std::exception& e) {
-    job->error = e.what();
-    if (job->error.empty()) job->error = "native failure";
   } catch (...) {
-    job->error = "native failure";
+    job->failed = true;
+    job->failure = current_failure();
   }
   job->took = Clock::now() - start;
   std::lock_guard<std::mutex> lock(c.mutex);
@@ -97,6 +95,37 @@ void execute(const std::shared_ptr<Job>& job) {  // on the runner
   if (!c.polling) uv_async_send(c.wake);
 }
 
+// The value the job's promise settles with, and whether it resolves: the settle callback's result
+// (undefined without one), or the error of the work or of the callback. Inside a handle scope.
+bool outcome(napi_env env, Job& job, napi_value* value) {
+  if (!job.failed && job.settle) {
+    try {
+      std::vector<Napi::Value> kept;
+      for (napi_ref ref : job.keep_alive) {
+        napi_value v = nullptr;
+        if (ref) napi_get_reference_value(env, ref, &v);
+        kept.push_back(v ? Napi::Value(env, v) : Napi::Env(env).Null());
+      }
+      Napi::Value result = job.settle(Napi::Env(env), kept);
+      if (result.IsEmpty()) napi_get_undefined(env, value);
+      else *value = result;
+      return true;
+    } catch (const Napi::Error& e) {
+      *value = e.Value();
+      return false;
+    } catch (...) {
+      *value = js_error(Napi::Env(env), current_failure()).Value();
+      return false;
+    }
+  }
+  if (!job.failed) {
+    napi_get_undefined(env, value);
+    return true;
+  }
+  *value = js_error(Napi::Env(env), job.failure).Value();
+  return false;
+}
+
 // Resolves or rejects the job's promise, then lets promise reactions run (the callback scope), as
 // a libuv callback into JavaScript does. Failures here mean the environment is going away.
 void settle(Channel& c, Job& job) {
@@ -104,14 +133,6 @@ void settle(Channel& c, Job& job) {
   // as it would be by then had the work run synchronously: a disposed input is freed by the time
   // `await run()` returns.
   job.work = nullptr;
-  if (job.on_settled) {
-    try {
-      job.on_settled();
-    } catch (const std::exception&) {
-      // Only bookkeeping runs here (a cache update); the work's own result stands.
-    }
-    job.on_settled = nullptr;
-  }
   napi_env env = c.env;
   napi_handle_scope handles;
   if (napi_open_handle_scope(env, &handles) != napi_ok) return;
@@ -120,18 +141,21 @@ void settle(Channel& c, Job& job) {
   if (napi_create_object(env, &resource) == napi_ok) {
     napi_open_callback_scope(env, resource, job.context, &scope);
   }
-  if (job.error.empty()) {
-    napi_value undefined;
-    napi_get_undefined(env, &undefined);
-    napi_resolve_deferred(env, job.deferred, undefined);
-  } else {
-    napi_value message, error;
-    if (napi_create_string_utf8(env, job.error.data(), job.error.size(), &message) == napi_ok &&
-        napi_create_error(env, nullptr, message, &error) == napi_ok) {
-      napi_reject_deferred(env, job.deferred, error);
-    }
+  napi_value value = nullptr;
+  bool resolved = false;
+  try {
+    resolved = outcome(env, job, &value);
+  } catch (...) {
+    // Making the error itself failed: the environment is going away.
   }
-  for (napi_ref ref : job.keep_alive) napi_delete_reference(env, ref);
+  job.settle = nullptr;
+  if (value) {
+    if (resolved) napi_resolve_deferred(env, job.deferred, value);
+    else napi_reject_deferred(env, job.deferred, value);
+  }
+  for (napi_ref ref : job.keep_alive) {
+    if (ref) napi_delete_reference(env, ref);
+  }
   job.keep_alive.clear();
   if (scope) napi_close_callback_scope(env, scope);
   napi_close_handle_scope(env, handles);
@@ -239,22 +263,22 @@ Channel& channel_of(napi_env env) {
 }  // namespace
 
 Napi::Promise PromiseWork::Start(Napi::Env env, const char* name, std::function<void()> work,
-                                 const std::vector<Napi::Value>& keep_alive,
-                                 std::function<void()> on_settled) {
+                                 const std::vector<Napi::Value>& keep_alive, Settle settle) {
   Channel& c = channel_of(env);
   auto job = std::make_shared<Job>();
   job->work = std::move(work);
-  job->on_settled = std::move(on_settled);
+  job->settle = std::move(settle);
   job->channel = current_channel;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &job->deferred, &promise), Napi::Promise());
   NAPI_THROW_IF_FAILED(env, napi_async_init(env, nullptr, Napi::String::New(env, name), &job->context),
                        Napi::Promise());
   for (const Napi::Value& value : keep_alive) {
-    if (value.IsNull() || value.IsUndefined()) continue;
-    napi_ref ref;
-    NAPI_THROW_IF_FAILED(env, napi_create_reference(env, value, 1, &ref), Napi::Promise());
-    job->keep_alive.push_back(ref);
+    napi_ref ref = nullptr;
+    if (!value.IsEmpty() && !value.IsNull() && !value.IsUndefined()) {
+      NAPI_THROW_IF_FAILED(env, napi_create_reference(env, value, 1, &ref), Napi::Promise());
+    }
+    job->keep_alive.push_back(ref);  // null kept in place: Settle sees the values in their order
   }
 
   if (c.in_flight++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(c.wake));

@@ -17,14 +17,17 @@ namespace stridekit {
 
 class PromiseWork {
  public:
+  // Runs on the JavaScript thread once the work has succeeded, with the keep_alive values in their
+  // order (null where null or undefined was given): returns what the promise resolves with (an
+  // empty Napi::Value for undefined). An error it throws rejects the promise instead. What the work
+  // made for this environment (a plan for its cache, a result) is handed over here.
+  using Settle = std::function<Napi::Value(Napi::Env env, const std::vector<Napi::Value>& kept)>;
+
   // Starts `work` (run off the JavaScript thread; throw to reject) and returns its promise. `name`
   // names the async resource that async_hooks see. `keep_alive` values stay referenced until the
-  // promise settles, so the garbage collector cannot free the buffers the work reads and writes.
-  // `on_settled`, when given, runs on the JavaScript thread after the work, before the promise
-  // settles: what the work made for this environment (a plan for its cache) is handed over there.
+  // promise settles. The work itself must never touch JavaScript memory (host_buffer.h says why).
   static Napi::Promise Start(Napi::Env env, const char* name, std::function<void()> work,
-                             const std::vector<Napi::Value>& keep_alive,
-                             std::function<void()> on_settled = nullptr);
+                             const std::vector<Napi::Value>& keep_alive, Settle settle = nullptr);
 };
 
 }  // namespace stridekit

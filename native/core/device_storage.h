@@ -18,13 +18,6 @@
 
 namespace stridekit {
 
-// The backend (or the host) could not allocate the tensor; JavaScript sees an Error whose code is
-// ERR_STRIDEKIT_OUT_OF_MEMORY.
-class OutOfMemoryError : public BackendError {
- public:
-  using BackendError::BackendError;
-};
-
 class DeviceStorage {
  public:
   // Uninitialised memory for `elements` floats on `backend`. Throws OutOfMemoryError when the

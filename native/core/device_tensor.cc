@@ -3,6 +3,8 @@
 #include <string>
 
 #include "core/async_work.h"
+#include "core/host_buffer.h"
+#include "core/js_error.h"
 #include "core/request.h"
 
 namespace stridekit {
@@ -11,12 +13,6 @@ namespace {
 
 // Marks the objects this class made, so storage_of never unwraps a foreign object.
 constexpr napi_type_tag kDeviceTensorTag = {0x5d1c3a4e9b7f4c21ULL, 0xa8e26f0d13b94e57ULL};
-
-Napi::Error out_of_memory(Napi::Env env, const char* message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, "ERR_STRIDEKIT_OUT_OF_MEMORY"));
-  return error;
-}
 
 }  // namespace
 
@@ -41,14 +37,8 @@ DeviceTensorWrap::~DeviceTensorWrap() { release(); }
 
 Napi::Object DeviceTensorWrap::New(Napi::Env env, const Napi::FunctionReference& constructor,
                                    const BackendSlot& backend, int64_t elements) {
-  std::shared_ptr<DeviceStorage> storage;
-  try {
-    storage = DeviceStorage::allocate(backend, elements);
-  } catch (const OutOfMemoryError& e) {
-    throw out_of_memory(env, e.what());
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+  std::shared_ptr<DeviceStorage> storage =
+      to_js_errors(env, [&] { return DeviceStorage::allocate(backend, elements); });
   Napi::Object object = constructor.New({});
   DeviceTensorWrap* wrap = Unwrap(object);
   wrap->accounted_bytes_ = static_cast<int64_t>(storage->bytes());
@@ -88,32 +78,27 @@ void DeviceTensorWrap::release() {
 Napi::Value DeviceTensorWrap::Write(const Napi::CallbackInfo& info) {
   DeviceStorage& storage = live(info.Env());
   const float* source = float32_data(info[0], "source", storage.elements());
-  try {
-    storage.write(source);
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
+  to_js_errors(info.Env(), [&] { storage.write(source); });
   return info.Env().Undefined();
 }
 
 Napi::Value DeviceTensorWrap::Read(const Napi::CallbackInfo& info) {
   const DeviceStorage& storage = live(info.Env());
   float* destination = float32_data(info[0], "destination", storage.elements());
-  try {
-    storage.read(destination);
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
+  to_js_errors(info.Env(), [&] { storage.read(destination); });
   return info.Env().Undefined();
 }
 
-// Off the JavaScript thread: a device-to-host copy of a large tensor takes milliseconds.
+// Off the JavaScript thread: a device-to-host copy of a large tensor takes milliseconds. It lands in
+// the core's memory, which becomes the resolved Float32Array (host_buffer.h).
 Napi::Value DeviceTensorWrap::ReadAsync(const Napi::CallbackInfo& info) {
-  live(info.Env());
+  const Napi::Env env = info.Env();
+  live(env);
   std::shared_ptr<DeviceStorage> storage = storage_;
-  float* destination = float32_data(info[0], "destination", storage->elements());
-  return PromiseWork::Start(info.Env(), "stridekit:DeviceTensor.download",
-                            [storage, destination] { storage->read(destination); }, {info[0]});
+  auto copy = to_js_errors(env, [&] { return std::make_shared<HostBuffer>(storage->elements()); });
+  return PromiseWork::Start(
+      env, "stridekit:DeviceTensor.download", [storage, copy] { storage->read(copy->data()); }, {},
+      [copy](Napi::Env env, const std::vector<Napi::Value>&) { return copy->release_to_js(env); });
 }
 
 Napi::Value DeviceTensorWrap::Dispose(const Napi::CallbackInfo& info) {

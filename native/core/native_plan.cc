@@ -5,12 +5,14 @@
 namespace stridekit {
 
 namespace {
-std::string failure(const std::string& backend, const char* what, sk_status status,
-                    const sk_error& error) {
+// The failure of one backend call, as the exception its status calls for.
+[[noreturn]] void fail(const std::string& backend, const char* what, sk_status status,
+                       const sk_error& error) {
   std::string message = backend + " backend failed to " + what;
   if (status == SK_ERROR_OUT_OF_MEMORY) message += " (out of memory)";
   if (error.message[0]) message += ": " + std::string(error.message);
-  return message;
+  if (status == SK_ERROR_OUT_OF_MEMORY) throw OutOfMemoryError(message);
+  throw BackendError(message);
 }
 }  // namespace
 
@@ -31,7 +33,7 @@ NativePlan::NativePlan(const BackendSlot& backend, const sk_conv_geometry& geome
   error.message[sizeof(error.message) - 1] = '\0';
   if (status != SK_OK || !handle_) {
     handle_ = nullptr;
-    throw BackendError(failure(backend_name_, "create a plan", status, error));
+    fail(backend_name_, "create a plan", status, error);
   }
 }
 
@@ -44,7 +46,7 @@ void NativePlan::run(const sk_conv_shape& shape, const float* x, float* y) {
   sk_error error{};
   sk_status status = table_->plan_run(handle_, &shape, x, y, &error);
   error.message[sizeof(error.message) - 1] = '\0';
-  if (status != SK_OK) throw BackendError(failure(backend_name_, "run", status, error));
+  if (status != SK_OK) fail(backend_name_, "run", status, error);
 }
 
 void NativePlan::run_device(const sk_conv_shape& shape, const DeviceStorage& x, DeviceStorage& y) {
@@ -59,7 +61,7 @@ void NativePlan::run_device(const sk_conv_shape& shape, const DeviceStorage& x, 
   sk_error error{};
   sk_status status = table_->plan_run_device(handle_, &shape, x.buffer(), y.buffer(), &error);
   error.message[sizeof(error.message) - 1] = '\0';
-  if (status != SK_OK) throw BackendError(failure(backend_name_, "run", status, error));
+  if (status != SK_OK) fail(backend_name_, "run", status, error);
 }
 
 }  // namespace stridekit

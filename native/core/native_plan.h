@@ -18,6 +18,13 @@ class BackendError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The backend (or the host) had no room: JavaScript sees an Error whose code is
+// ERR_STRIDEKIT_OUT_OF_MEMORY (core/js_error.h), whichever call, sync or async, ran into it.
+class OutOfMemoryError : public BackendError {
+ public:
+  using BackendError::BackendError;
+};
+
 class DeviceStorage;
 
 class NativePlan {
@@ -29,7 +36,7 @@ class NativePlan {
   NativePlan(const NativePlan&) = delete;
   NativePlan& operator=(const NativePlan&) = delete;
 
-  // Serialised per plan. Throws BackendError.
+  // Serialised per plan. Throws BackendError (OutOfMemoryError when the backend had no room).
   void run(const sk_conv_shape& shape, const float* x, float* y);
 
   // The same on device-resident tensors of this plan's backend (the caller has checked that and

@@ -1,8 +1,10 @@
 #include "core/plan_wrap.h"
 
+#include "core/async_io.h"
 #include "core/async_work.h"
 #include "core/device_tensor.h"
 #include "core/js_abi.h"
+#include "core/js_error.h"
 #include "core/request.h"
 
 namespace stridekit {
@@ -82,11 +84,7 @@ DeviceRunArgs read_device_run(const Napi::CallbackInfo& info, const NativePlan& 
 Napi::Value PlanWrap::RunDeviceSync(const Napi::CallbackInfo& info) {
   NativePlan& plan = live_plan(info.Env());
   const DeviceRunArgs r = read_device_run(info, plan);
-  try {
-    plan.run_device(r.shape, *r.x, *r.y);
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
+  to_js_errors(info.Env(), [&] { plan.run_device(r.shape, *r.x, *r.y); });
   return info.Env().Undefined();
 }
 
@@ -103,20 +101,27 @@ Napi::Value PlanWrap::RunDevice(const Napi::CallbackInfo& info) {
 Napi::Value PlanWrap::RunSync(const Napi::CallbackInfo& info) {
   NativePlan& plan = live_plan(info.Env());
   const RunArgs r = read_run(info, plan);
-  try {
-    plan.run(r.shape, r.x, r.y);
-  } catch (const BackendError& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
+  to_js_errors(info.Env(), [&] { plan.run(r.shape, r.x, r.y); });
   return info.Env().Undefined();
 }
 
+// run(shape, x, out | null): x is copied before this returns and the result computed into the
+// core's memory (host_buffer.h), then copied into out, or resolved as a new Float32Array.
 Napi::Value PlanWrap::Run(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  const RunArgs r = read_run(info, live_plan(env));
+  NativePlan& plan = live_plan(env);
+  const sk_conv_geometry& g = plan.geometry();
+  const sk_conv_shape shape = read_shape(env, float64_data(info[0], "shape", js::shape::kLength), g);
+  const int64_t x_elements = input_elements(g, shape);
+  const float* x = float32_data(info[1], "x", x_elements);
+  const auto io = to_js_errors(
+      env, [&] { return AsyncRunIo::Start(x, x_elements, info[2], output_elements(g, shape)); });
   std::shared_ptr<NativePlan> shared = plan_;
-  return PromiseWork::Start(env, "stridekit:plan.run",
-                            [shared, r] { shared->run(r.shape, r.x, r.y); }, {info[1], info[2]});
+  return PromiseWork::Start(
+      env, "stridekit:plan.run", [shared, shape, io] { shared->run(shape, io->x(), io->y()); },
+      {info[2]}, [io](Napi::Env env, const std::vector<Napi::Value>& kept) {
+        return io->Deliver(env, kept[0]);
+      });
 }
 
 Napi::Value PlanWrap::Dispose(const Napi::CallbackInfo& info) {
