@@ -21,6 +21,16 @@ const PADDING_1D = "padding must be a non-negative integer, an array of 1 entry 
 
 // name, call, error class, exact message
 const cases = [
+  ['convSync whose options detach w.data after w was read', () => {
+    const w = tensor([4, 3, 3]);
+    return sk.convSync(x1, w, { get padding() { structuredClone(w.data.buffer, { transfer: [w.data.buffer] }); return 0; } });
+  }, RangeError, 'w.data.length must be 36 elements long as when it was checked, got 0 (its ArrayBuffer was detached, ' +
+    'transferred or resized while the arguments were read)'],
+  ['createConv whose options detach weight.data after it was read', () => {
+    const w = tensor([4, 3, 3]);
+    return sk.createConv({ weight: w, get stride() { structuredClone(w.data.buffer, { transfer: [w.data.buffer] }); return 1; } });
+  }, RangeError, 'weight.data.length must be 36 elements long as when it was checked, got 0 (its ArrayBuffer was detached, ' +
+    'transferred or resized while the arguments were read)'],
   // tensors
   ['x is not a tensor', () => sk.convSync(undefined, w1), TypeError,
     'x must be a Tensor ({ data: Float32Array, shape: number[] }), got undefined'],
@@ -230,6 +240,12 @@ describe('argument errors', () => {
   });
 });
 
+function revokedProxy() {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
 describe('async functions reject, never throw', () => {
   test.each([
     ['conv', () => sk.conv(x1, w1, { stride: 0 }), RangeError, 'stride must be a positive integer, got 0'],
@@ -237,6 +253,19 @@ describe('async functions reject, never throw', () => {
       `${PADDING_1D_TRANSPOSED}, got 'causal'`],
     ['conv with a bad tensor', () => sk.conv(null, w1), TypeError,
       'x must be a Tensor ({ data: Float32Array, shape: number[] }), got null'],
+    ['conv on a revoked Proxy', () => sk.conv(revokedProxy(), w1), TypeError, /revoked/],
+    ['convTranspose on a revoked Proxy', () => sk.convTranspose(revokedProxy(), w1), TypeError, /revoked/],
+    ['plan.run on a revoked Proxy', () => sk.createConv({ weight: w1, backend: 'cpu' }).run(revokedProxy()), TypeError, /revoked/],
+    ['conv whose options detach x.data after x was read', () => {
+      const x = tensor([1, 3, 10]);
+      return sk.conv(x, w1, { get stride() { structuredClone(x.data.buffer, { transfer: [x.data.buffer] }); return 1; } });
+    }, RangeError, 'x.data.length must be 30 elements long as when it was checked, got 0 (its ArrayBuffer was detached, ' +
+      'transferred or resized while the arguments were read)'],
+    ['plan.run whose out getter detaches x.data', () => {
+      const x = tensor([1, 3, 10]);
+      const plan = sk.createConv({ weight: w1, backend: 'cpu' });
+      return plan.run(x, { get out() { structuredClone(x.data.buffer, { transfer: [x.data.buffer] }); return undefined; } });
+    }, RangeError, /^x.data.length must be 30 elements long as when it was checked, got 0/],
   ])('%s', async (_name, call, ErrorClass, message) => {
     let promise;
     expect(() => { promise = call(); }).not.toThrow();

@@ -22,11 +22,29 @@ Napi::Function PlanWrap::DefineClass(Napi::Env env) {
 Napi::Object PlanWrap::New(Napi::Env env, const Napi::FunctionReference& constructor,
                            std::shared_ptr<NativePlan> plan) {
   Napi::Object object = constructor.New({});
-  Unwrap(object)->plan_ = std::move(plan);
+  PlanWrap* wrap = Unwrap(object);
+  const sk_conv_geometry& g = plan->geometry();
+  wrap->accounted_bytes_ =
+      (weight_elements(g) + (g.has_bias ? g.out_channels : 0)) * static_cast<int64_t>(sizeof(float));
+  wrap->plan_ = std::move(plan);
+  Napi::MemoryManagement::AdjustExternalMemory(env, wrap->accounted_bytes_);
   return object;
 }
 
 PlanWrap::PlanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PlanWrap>(info) {}
+
+PlanWrap::~PlanWrap() { release(); }
+
+void PlanWrap::release() {
+  plan_.reset();  // in-flight runs hold their own reference and finish first
+  if (accounted_bytes_ == 0) return;
+  try {
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -accounted_bytes_);
+  } catch (const Napi::Error&) {
+    // The environment is being torn down: there is no heap left to account to.
+  }
+  accounted_bytes_ = 0;
+}
 
 NativePlan& PlanWrap::live_plan(Napi::Env env) const {
   if (!plan_) throw Napi::Error::New(env, "this plan has been disposed");
@@ -125,7 +143,7 @@ Napi::Value PlanWrap::Run(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PlanWrap::Dispose(const Napi::CallbackInfo& info) {
-  plan_.reset();  // in-flight runs hold their own reference and finish first
+  release();
   return info.Env().Undefined();
 }
 

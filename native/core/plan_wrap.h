@@ -19,6 +19,7 @@ class PlanWrap : public Napi::ObjectWrap<PlanWrap> {
                           std::shared_ptr<NativePlan> plan);
 
   explicit PlanWrap(const Napi::CallbackInfo& info);
+  ~PlanWrap() override;
 
  private:
   Napi::Value RunSync(const Napi::CallbackInfo& info);
@@ -32,7 +33,14 @@ class PlanWrap : public Napi::ObjectWrap<PlanWrap> {
   // drops plan_, and a run in flight holds its own reference.
   NativePlan& live_plan(Napi::Env env) const;
 
+  // Drops this wrapper's reference (runs in flight keep theirs) and its external-memory share.
+  void release();
+
   std::shared_ptr<NativePlan> plan_;
+  // What AdjustExternalMemory was told the plan holds, given back once: a plan's memory is mostly
+  // its weights, packed or copied by the backend, so V8 counts their size. Without it the garbage
+  // collector sees a few bytes per plan and lets thousands of dropped plans pile up.
+  int64_t accounted_bytes_ = 0;
 };
 
 }  // namespace stridekit
