@@ -17,6 +17,7 @@
         "native/core/native_plan.cc",
         "native/core/one_shot_cache.cc",
         "native/core/plan_wrap.cc",
+        "native/core/plugin_file.cc",
         "native/core/request.cc",
         "native/core/thread_pool.cc",
         "native/core/weight_layout.cc",

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * `stridekit info`: what this machine offers, in the manner of `node-llama-cpp inspect gpu`.
- * Exit status: 0 when the native core loads, 1 when it does not, 2 for a usage error.
+ * Exit status: 0 when the native core loads, 1 when it does not or one of the environment variables
+ * it reads has a bad value (settings.ts), 2 for a usage error.
  */
 import * as os from 'os';
 import { BACKEND_ENV, backends, defaultBackend } from './backends';
 import { binding, bindingPath, packageVersion } from './loader';
+import { CPU_KERNELS, KERNELS_ENV, MAX_THREADS, THREADS_ENV } from './settings';
 
 const USAGE = `Usage: stridekit <command>
 
@@ -15,7 +17,11 @@ Commands:
   version     the package version (also --version, -v)
 
 Environment:
-  ${BACKEND_ENV}=name   force a backend (cudnn, coreml, openvino, cpu); an unavailable one is an error
+  ${BACKEND_ENV}=name      force a backend (cudnn, coreml, openvino, cpu); an unavailable one is an error
+  ${THREADS_ENV}=n     threads of the CPU backend, 1 to ${MAX_THREADS} (default: one per CPU)
+  ${KERNELS_ENV}=k     ${CPU_KERNELS.join(' or ')}: cap the CPU backend's kernels (default: the best the CPU runs)
+  STRIDEKIT_PLUGIN_PATH=dirs  folders searched for vendor plugins before the core's own
+A bad value of any of these is an error; \`stridekit info\` then exits with status 1.
 `;
 
 function info(): number {
@@ -24,6 +30,9 @@ function info(): number {
     ['OS', `${os.type()} ${os.release()} ${process.platform}-${process.arch}${libc()}`],
     ['Node.js', `${process.version} (N-API ${process.versions.napi ?? 'unknown'})`],
   ];
+  for (const name of [BACKEND_ENV, THREADS_ENV, KERNELS_ENV, 'STRIDEKIT_PLUGIN_PATH']) {
+    if (process.env[name]) header.push([name, process.env[name] as string]);
+  }
   let core;
   try {
     core = binding();
@@ -34,7 +43,6 @@ function info(): number {
   }
   header.push(['Native core', `${bindingPath()} (ABI ${core.abiVersion})`]);
   header.push(['CPU threads', `${core.numThreads} in the CPU backend's pool, ${os.cpus().length} logical CPUs`]);
-  if (process.env[BACKEND_ENV]) header.push([BACKEND_ENV, process.env[BACKEND_ENV] as string]);
   print(header);
 
   const list = backends();

@@ -3,10 +3,15 @@
  * package (outputShape, resolvePadding, argument errors) work where the binary cannot load.
  * A failure lists every attempt with its underlying message and ends with `Possible solutions:`
  * chosen from those messages. The outcome, success or failure, is remembered for the process.
+ *
+ * Before the core loads, the environment variables it reads are checked (settings.ts): a bad
+ * STRIDEKIT_NUM_THREADS or STRIDEKIT_CPU_KERNELS is a RangeError from this first call, and the core is
+ * not loaded, so a caller that corrects process.env can try again.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeBinding } from './native-abi';
+import { checkSettings } from './settings';
 
 /** The ABI version this facade speaks (native/core/js_abi.h kFacadeAbiVersion). */
 export const ABI_VERSION = 3;
@@ -40,6 +45,7 @@ export function bindingPath(): string {
 
 function load(): { binding: NativeBinding; file: string } {
   if (loaded !== undefined) return loaded;
+  checkSettings();
   if (failure !== undefined) throw failure;
   const attempts: Attempt[] = [];
   for (const file of candidates(attempts)) {

@@ -2,9 +2,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "backends/cpu/cpu_backend.h"
+#include "core/plugin_file.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -30,12 +35,16 @@ constexpr char kDirSeparator = '/';
 std::string library_file(const std::string& name) { return "libstridekit_" + name + ".so"; }
 #endif
 
+// Whether anything is at `path`: a file that cannot be read, or a directory of the plugin's name,
+// is found (and then reported by check_plugin_file), not skipped in favour of the next folder.
 bool file_exists(const std::string& path) {
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    std::fclose(f);
-    return true;
-  }
-  return false;
+#if defined(_WIN32)
+  struct _stat64 st;
+  return _stat64(path.c_str(), &st) == 0;
+#else
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+#endif
 }
 
 // The directory holding this very binary (the core addon), where plugins are installed beside it.
@@ -102,12 +111,63 @@ void* find_symbol(void* library, const char* name) {
 #endif
 }
 
-// Checks a backend's table and asks it whether it can run here.
+// A string from a plugin's table, read no further than `limit` bytes: enough to show in a message.
+std::string bounded(const char* text, size_t limit) {
+  size_t n = 0;
+  while (n < limit && text[n] != '\0') ++n;
+  return std::string(text, n) + (n == limit ? "..." : "");
+}
+
+// A probe's text as one line of at most `size` - 1 bytes, whatever the probe wrote: terminated, and
+// control characters (a newline would break `stridekit info`'s table) shown as spaces.
+std::string probe_text(char* text, size_t size) {
+  text[size - 1] = '\0';
+  std::string line(text);
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return line;
+}
+
+// Checks a backend's table and asks it whether it can run here. Every check that keeps the core from
+// calling through a bad pointer comes before the probe: a table is refused for what it is, on every
+// machine, not only on those where its probe finds a device (a plugin missing plan_run must fail on a
+// machine without the GPU as well as on one with it).
+//
+// struct_size: the table must be at least sizeof(sk_backend) of this core's ABI, since the core reads
+// every entry. A larger struct_size (a plugin from a newer header that appended entries without
+// bumping the ABI) is accepted: the core reads only the entries it knows, at the offsets it knows.
 void adopt(BackendSlot& slot, const sk_backend* table) {
+  const std::string who = slot.path.empty() ? slot.name : slot.path;
   if (table->abi_version != SK_BACKEND_ABI_VERSION) {
-    slot.reason = "ABI mismatch: " + (slot.path.empty() ? slot.name : slot.path) + " has ABI " +
-                  std::to_string(table->abi_version) + ", the core has ABI " +
-                  std::to_string(SK_BACKEND_ABI_VERSION);
+    slot.reason = "ABI mismatch: " + who + " has ABI " + std::to_string(table->abi_version) +
+                  ", the core has ABI " + std::to_string(SK_BACKEND_ABI_VERSION);
+    return;
+  }
+  if (table->struct_size < sizeof(sk_backend)) {
+    slot.reason = who + " has a backend table of " + std::to_string(table->struct_size) +
+                  " bytes (struct_size), the core needs " + std::to_string(sizeof(sk_backend)) +
+                  " for ABI " + std::to_string(SK_BACKEND_ABI_VERSION) + ": rebuild the plugin";
+    return;
+  }
+  if (!table->name) {
+    slot.reason = who + " has no name in its backend table (name is NULL): rebuild the plugin";
+    return;
+  }
+  if (std::strncmp(table->name, slot.name.c_str(), slot.name.size() + 1) != 0) {
+    slot.reason = who + " is the '" + bounded(table->name, 32) + "' backend, not '" + slot.name +
+                  "': it is installed under the wrong name";
+    return;
+  }
+  const char* missing = !table->probe         ? "probe"
+                        : !table->plan_create ? "plan_create"
+                        : !table->plan_run    ? "plan_run"
+                        : !table->plan_destroy ? "plan_destroy"
+                                               : nullptr;
+  if (missing) {
+    slot.reason = who + " leaves " + missing +
+                  " NULL in its backend table (probe, plan_create, plan_run and plan_destroy are "
+                  "required): rebuild the plugin";
     return;
   }
   // The core picks the device path by whether buffer_create is set: half a set would be called
@@ -115,19 +175,17 @@ void adopt(BackendSlot& slot, const sk_backend* table) {
   const int buffer_entries = !!table->buffer_create + !!table->buffer_write + !!table->buffer_read +
                              !!table->buffer_destroy + !!table->plan_run_device;
   if (buffer_entries != 0 && buffer_entries != 5) {
-    slot.reason = (slot.path.empty() ? slot.name : slot.path) + " fills " +
-                  std::to_string(buffer_entries) +
+    slot.reason = who + " fills " + std::to_string(buffer_entries) +
                   " of the 5 device-buffer entries (buffer_create, buffer_write, buffer_read, "
                   "buffer_destroy, plan_run_device): a backend fills all of them or none";
     return;
   }
   sk_probe_result probe{};
   table->probe(&probe);
-  probe.reason[sizeof(probe.reason) - 1] = '\0';
-  probe.device[sizeof(probe.device) - 1] = '\0';
-  slot.device = probe.device;
+  slot.device = probe_text(probe.device, sizeof(probe.device));
   if (!probe.available) {
-    slot.reason = probe.reason[0] ? probe.reason : "the backend reported itself unavailable";
+    const std::string reason = probe_text(probe.reason, sizeof(probe.reason));
+    slot.reason = reason.empty() ? "the backend reported itself unavailable" : reason;
     return;
   }
   slot.table = table;
@@ -157,22 +215,37 @@ BackendSlot load_plugin(const std::string& name) {
     slot.reason = "not built: " + file + " not found in " + searched;
     return slot;
   }
+  // Before dlopen: the dynamic loader maps whatever the headers say, and a truncated file kills the
+  // process (SIGBUS) instead of failing.
+  const std::string problem = check_plugin_file(slot.path);
+  if (!problem.empty()) {
+    slot.reason = problem;
+    return slot;
+  }
   std::string error;
   void* library = open_library(slot.path, &error);
   if (!library) {
     slot.reason = "cannot load " + slot.path + ": " + error;
     return slot;
   }
-  auto entry = reinterpret_cast<sk_backend_entry_fn>(find_symbol(library, SK_BACKEND_ENTRY_SYMBOL));
-  if (!entry) {
+  void* symbol = find_symbol(library, SK_BACKEND_ENTRY_SYMBOL);
+  if (!symbol) {
     slot.reason = slot.path + " does not export " + SK_BACKEND_ENTRY_SYMBOL;
     return slot;
   }
+  const std::string not_code = check_entry_is_function(symbol, SK_BACKEND_ENTRY_SYMBOL);
+  if (!not_code.empty()) {
+    slot.reason = slot.path + " exports " + SK_BACKEND_ENTRY_SYMBOL + ", but it " + not_code +
+                  ": the file is not a stridekit plugin, or is corrupt";
+    return slot;
+  }
+  auto entry = reinterpret_cast<sk_backend_entry_fn>(symbol);
   sk_error entry_error{};
   const sk_backend* table = entry(SK_BACKEND_ABI_VERSION, &entry_error);
   if (!table) {
-    entry_error.message[sizeof(entry_error.message) - 1] = '\0';
-    slot.reason = slot.path + " refused to load: " + entry_error.message;
+    const std::string message = probe_text(entry_error.message, sizeof(entry_error.message));
+    slot.reason = slot.path + " refused to load: " +
+                  (message.empty() ? "its entry point returned no backend table" : message);
     return slot;
   }
   adopt(slot, table);

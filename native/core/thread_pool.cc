@@ -34,12 +34,22 @@ struct ThreadPool::State {
   std::exception_ptr failure;  // the first exception a task threw; later tasks are skipped
 };
 
-int default_thread_count() {
-  if (const char* env = std::getenv("STRIDEKIT_NUM_THREADS")) {
-    char* end = nullptr;
-    long n = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && n > 0) return static_cast<int>(std::min(n, 1024L));
+int thread_count_setting(const char* value) {
+  if (value == nullptr || *value == '\0') return 0;
+  long n = 0;
+  for (const char* c = value; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9') return -1;
+    n = n * 10 + (*c - '0');
+    if (n > kMaxThreads) return -1;  // also stops before a long string of digits overflows
   }
+  return n >= 1 ? static_cast<int>(n) : -1;
+}
+
+int default_thread_count() {
+  // A bad value falls back to the default, silently here: the facade reports it as an Error before
+  // the core loads, and a worker thread creating the pool has no caller to report it to.
+  const int setting = thread_count_setting(std::getenv("STRIDEKIT_NUM_THREADS"));
+  if (setting > 0) return setting;
 #if defined(__linux__)
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {

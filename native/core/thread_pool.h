@@ -58,8 +58,23 @@ class ThreadPool {
   int size_;
 };
 
-// Threads the pool would use: STRIDEKIT_NUM_THREADS when set to a positive integer, otherwise the
-// CPUs this process may run on.
+// The largest STRIDEKIT_NUM_THREADS accepted. A fixed bound rather than a multiple of this machine's
+// CPUs, so that a setting is accepted or refused the same way on every machine, and the facade
+// (lib/settings.ts MAX_THREADS, which must equal this) can check it before the core loads without
+// asking it anything. 256 is above the hardware threads of all but the largest servers, and those
+// get all their CPUs by leaving the variable unset (the default is not bounded by this). Beyond it a
+// count is a typo, not a plan: every pool thread is started at once, never stopped, and spins between
+// jobs, so thousands of them on a few cores slow every convolution down.
+constexpr int kMaxThreads = 256;
+
+// STRIDEKIT_NUM_THREADS read as the pool reads it: its value when it is decimal digits only (no
+// sign, no spaces) from 1 to kMaxThreads; 0 when unset or empty; -1 when it is anything else. The
+// facade refuses such a value with an Error before the core loads (lib/settings.ts); if the core is
+// reached anyway (loaded without the facade), it never acts on it.
+int thread_count_setting(const char* value);
+
+// Threads the pool uses: STRIDEKIT_NUM_THREADS when it is valid (thread_count_setting > 0),
+// otherwise the CPUs this process may run on.
 int default_thread_count();
 
 }  // namespace stridekit

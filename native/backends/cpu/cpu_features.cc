@@ -17,9 +17,10 @@ static CpuFeatures detect() {
 #if defined(SK_AVX512_EMULATION_HEADER)
   f.avx512 = true;  // a native check built with the AVX-512 kernels on SIMDe (microkernel_avx512.cc)
 #endif
+  // kCpuKernelSettings: "avx2" and "portable"; anything else is left alone (the facade refuses it).
   if (const char* cap = std::getenv("STRIDEKIT_CPU_KERNELS")) {
-    if (std::strcmp(cap, "avx2") == 0) f.avx512 = false;
-    if (std::strcmp(cap, "portable") == 0) f.avx512 = f.avx2_fma = false;
+    if (std::strcmp(cap, kCpuKernelSettings[0]) == 0) f.avx512 = false;
+    if (std::strcmp(cap, kCpuKernelSettings[1]) == 0) f.avx512 = f.avx2_fma = false;
   }
   return f;
 }

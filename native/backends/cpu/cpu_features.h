@@ -13,7 +13,11 @@ struct CpuFeatures {
 
 // The features detected, less those STRIDEKIT_CPU_KERNELS turns off: "avx2" keeps the kernels at
 // AVX2 on an AVX-512 processor (older Xeons lower their clock for AVX-512), "portable" keeps them at
-// the x86-64 baseline. Anything else, or unset: the best the processor runs.
+// the x86-64 baseline. Unset or empty: the best the processor runs. Those are the only values: the
+// facade (lib/settings.ts CPU_KERNELS, which must list exactly kCpuKernelSettings) refuses any other
+// with an Error before the core loads; the core itself, reached anyway, treats one as unset.
+// On arm64 both values are accepted and change nothing (the kernels are NEON).
+inline constexpr const char* kCpuKernelSettings[] = {"avx2", "portable"};
 
 const CpuFeatures& cpu_features();
 

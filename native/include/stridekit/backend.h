@@ -10,6 +10,18 @@
  * The loader refuses a table whose abi_version differs from SK_BACKEND_ABI_VERSION and reports both
  * versions and the file's path.
  *
+ * What else the loader checks, so that a broken plugin is an unavailable backend with a reason and
+ * never a crash (native/core/backend_registry.cc, native/core/plugin_file.cc):
+ * - before dlopen, the file: a non-empty regular file in this platform's format (on Linux an ELF
+ *   shared object of this process's class, byte order and machine) whose headers, segments and
+ *   sections all lie within the file, so a truncated copy is refused rather than mapped;
+ * - the entry symbol is a function (not data) in the library's code;
+ * - the table: abi_version; struct_size at least sizeof(sk_backend) of this header (a larger
+ *   struct_size, from a newer header that appended entries, is accepted and the core reads only the
+ *   entries it knows); name non-NULL and equal to the backend the file is installed as
+ *   (libstridekit_<name>); probe, plan_create, plan_run and plan_destroy non-NULL, whatever the
+ *   probe would say; the five device-buffer entries all set or all NULL. Only then is probe called.
+ *
  * Threading: probe() is called once, on the loader's thread. plan_create, plan_run and plan_destroy
  * may be called from any thread, and plan_run may be called concurrently on different plans;
  * the core never runs one plan concurrently with itself or with its destruction.
