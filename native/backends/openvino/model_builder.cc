@@ -2,6 +2,9 @@
 //   Parameter (caller's layout) -> [Transpose to N,C,...] -> Convolution | GroupConvolution |
 //   ConvolutionBackpropData | GroupConvolutionBackpropData -> [Pad] -> [Add bias] -> [activation]
 //   -> [Transpose back to N,...,C] -> Result
+// A degenerate geometry (geometry_reduction.h) is convolved in its lowered form instead:
+//   ... -> [Slice | Pad + Gather per dimension] -> the convolution, lowered -> [Pad] -> [Add bias] ...
+// or, when no output reads any input, a Broadcast of zeros takes the convolution's place.
 #include "model_builder.h"
 
 #include <stdexcept>
@@ -9,6 +12,7 @@
 
 #include <openvino/opsets/opset13.hpp>
 
+#include "geometry_reduction.h"
 #include "stridekit/conv_shape.h"
 
 namespace stridekit::openvino {
@@ -148,6 +152,55 @@ ov::Output<ov::Node> transposed_conv(const sk_conv_geometry& g, const sk_conv_sh
   return y;
 }
 
+ov::Output<ov::Node> zero_pad(const ov::Output<ov::Node>& y, const std::vector<int64_t>& begin,
+                              const std::vector<int64_t>& end) {
+  return std::make_shared<ops::Pad>(y, i64_constant(begin), i64_constant(end),
+                                    ops::Constant::create(ov::element::f32, ov::Shape{}, {0.0f}),
+                                    ov::op::PadMode::CONSTANT);
+}
+
+// The convolution of a lowered geometry (geometry_reduction.h), channels first in and out, with the
+// caller's output size: its input cut (Slice) or gathered per dimension, the lowered convolution, then
+// the outputs that only bias reaches put back as zeros (Pad).
+ov::Output<ov::Node> lowered_conv(const sk_conv_geometry& g, const sk_conv_shape& s, const Lowering& lowering,
+                                  const ov::Output<ov::Node>& x, const float* weight) {
+  const int r = g.rank;
+  if (lowering.dead) {
+    std::vector<int64_t> shape{s.batch, g.out_channels};
+    for (int i = 0; i < r; ++i) shape.push_back(s.out_size[i]);
+    return std::make_shared<ops::Broadcast>(ops::Constant::create(ov::element::f32, ov::Shape{}, {0.0f}),
+                                            i64_constant(shape));
+  }
+  const sk_conv_geometry& lg = lowering.geometry;
+  const sk_conv_shape& ls = lowering.shape;
+  ov::Output<ov::Node> y = x;
+  for (int i = 0; i < r; ++i) {
+    const DimensionLowering& dim = lowering.dim[i];
+    const int64_t axis = i + 2;
+    if (!dim.rewritten) continue;
+    if (dim.gathered) {
+      // One zero appended along the axis is the slot of taps that fall outside the input.
+      std::vector<int64_t> none(static_cast<size_t>(r) + 2, 0), one = none;
+      one[static_cast<size_t>(axis)] = 1;
+      y = zero_pad(y, none, one);
+      y = std::make_shared<ops::Gather>(y, i64_constant(dim.gather), i64_constant({axis}));
+    } else if (dim.in_begin != 0 || ls.in_size[i] != s.in_size[i]) {
+      y = std::make_shared<ops::Slice>(y, i64_constant({dim.in_begin}), i64_constant({dim.in_begin + ls.in_size[i]}),
+                                       i64_constant({1}), i64_constant({axis}));
+    }
+  }
+  const std::vector<float> w = lower_weight(g, lowering, weight);
+  y = lg.transposed ? transposed_conv(lg, ls, y, w.data()) : forward_conv(lg, ls, y, w.data());
+  std::vector<int64_t> before(static_cast<size_t>(r) + 2, 0), after = before;
+  bool padded = false;
+  for (int i = 0; i < r; ++i) {
+    before[static_cast<size_t>(i) + 2] = lowering.dim[i].out_begin;
+    after[static_cast<size_t>(i) + 2] = s.out_size[i] - lowering.dim[i].out_begin - ls.out_size[i];
+    padded = padded || lowering.dim[i].out_begin != 0 || ls.out_size[i] != s.out_size[i];
+  }
+  return padded ? zero_pad(y, before, after) : y;
+}
+
 ov::Output<ov::Node> add_bias(const sk_conv_geometry& g, const ov::Output<ov::Node>& y, const float* bias) {
   ov::Shape shape{1, static_cast<size_t>(g.out_channels)};
   for (int i = 0; i < g.rank; ++i) shape.push_back(1);
@@ -196,7 +249,14 @@ std::shared_ptr<ov::Model> build_model(const sk_conv_geometry& g, const sk_conv_
   auto x = std::make_shared<ops::Parameter>(ov::element::f32, input_shape(g, s));
   ov::Output<ov::Node> y = x;
   if (channels_last) y = transpose(y, g.rank, true);
-  y = g.transposed ? transposed_conv(g, s, y, weight) : forward_conv(g, s, y, weight);
+  // Ordinary geometries are built as given; degenerate ones (geometry_reduction.h) in a form that
+  // OpenVINO computes correctly and in time bounded by the sizes of input, weight and output.
+  const Lowering lowering = lower_geometry(g, s);
+  if (!lowering.changed) {
+    y = g.transposed ? transposed_conv(g, s, y, weight) : forward_conv(g, s, y, weight);
+  } else {
+    y = lowered_conv(g, s, lowering, y, weight);
+  }
   if (g.has_bias && bias) y = add_bias(g, y, bias);
   y = activate(g.activation, y);
   if (channels_last) y = transpose(y, g.rank, false);

@@ -59,6 +59,7 @@ else()
       "${openvino_source_dir}/openvino_backend.cc"
       "${openvino_source_dir}/openvino_plan.cc"
       "${openvino_source_dir}/model_builder.cc"
+      "${openvino_source_dir}/geometry_reduction.cc"
       "${openvino_source_dir}/openvino_runtime.cc"
     LIBRARIES openvino::runtime)
   if(UNIX AND NOT APPLE)
@@ -100,6 +101,7 @@ if(TARGET stridekit_openvino AND EXISTS "${openvino_direct_source}")
   add_executable(stridekit_openvino_direct EXCLUDE_FROM_ALL
     "${openvino_direct_source}"
     "${openvino_source_dir}/model_builder.cc"
+    "${openvino_source_dir}/geometry_reduction.cc"
     "${openvino_source_dir}/openvino_runtime.cc")
   target_include_directories(stridekit_openvino_direct PRIVATE "${STRIDEKIT_INCLUDE_DIR}" "${openvino_source_dir}")
   target_link_libraries(stridekit_openvino_direct PRIVATE openvino::runtime)
