@@ -357,7 +357,9 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
 
 int64_t multiply_adds(const ConvProblem& p) {
   const int64_t pixels = p.transposed ? p.in_pixels : p.out_pixels;
-  return p.batch * p.K * pixels * p.Cg * p.taps;
+  // batch * K * pixels is at most an output's (forward) or input's (transposed) size, Cg * taps at
+  // most a weight's; their product can pass int64 only for sizes no run would finish, but saturates.
+  return mul_saturated(p.batch * p.K * pixels, p.Cg * p.taps);
 }
 
 void pack_forward_gemm(sk_plan& plan, const float* weight) {

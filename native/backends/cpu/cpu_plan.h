@@ -34,6 +34,7 @@ namespace stridekit::cpu {
 // Below this many multiply-adds a convolution runs on the calling thread: waking the pool costs more.
 constexpr int64_t kSerialMacs = 1 << 17;
 
+// The multiply-adds a convolution's loops run, all taps counted (saturated: kSaturated when past int64).
 int64_t multiply_adds(const ConvProblem& p);
 
 void pack_forward_gemm(sk_plan& plan, const float* weight);

@@ -30,9 +30,6 @@ inline void zero_floats(float* dst, int64_t n) {
   if (n & 1) *dst = 0.f;
 }
 
-// floor(a / b) for b > 0.
-inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // The phase shift of kernel tap `t` along dimension d: input coordinate o * stride - pad + t * dilation
 // = (o + shift) * stride + a, so output o reads index o + shift of phase a.
 inline int64_t tap_shift(const ConvProblem& p, int d, int64_t t) {
@@ -43,12 +40,13 @@ struct PhaseLayout {
   int64_t size[3];    // input positions per phase: ceil(in / stride)
   int64_t border[3];  // zeros before a phase's first input position
   int64_t extent[3];  // floats per phase along each dimension, borders included
-  int64_t plane;      // floats per phase
-  int64_t count;      // phases per input plane
+  int64_t plane;      // floats per phase (kSaturated when past int64)
+  int64_t count;      // phases per input plane (kSaturated likewise)
   bool identity;      // one phase and no border: the split would copy the plane unchanged
 
   explicit PhaseLayout(const ConvProblem& p) {
     identity = true;
+    plane = count = 1;
     for (int d = 0; d < 3; ++d) {
       size[d] = (p.in[d] + p.stride[d] - 1) / p.stride[d];
       // Shifts grow with the tap, so the first and the last tap bound what any output reads.
@@ -56,13 +54,13 @@ struct PhaseLayout {
       border[d] = std::max<int64_t>(0, -lowest);
       extent[d] = border[d] + std::max(size[d], p.out[d] + highest);
       identity = identity && border[d] == 0 && extent[d] == p.in[d] && p.stride[d] == 1;
+      plane = mul_saturated(plane, extent[d]);
+      count = mul_saturated(count, p.stride[d]);
     }
-    plane = extent[0] * extent[1] * extent[2];
-    count = p.stride[0] * p.stride[1] * p.stride[2];
   }
 
   // Floats the split of one input plane takes.
-  int64_t floats() const { return count * plane; }
+  int64_t floats() const { return mul_saturated(count, plane); }
 
   // Where output pixel (od, oh, ow) reads, relative to where output pixel 0 reads, in any phase.
   int64_t pixel_offset(int64_t od, int64_t oh, int64_t ow) const {
