@@ -86,16 +86,15 @@ struct PhaseLayout {
     }
   }
 
-  // Whether any kernel tap reads a phase (ad, ah, *): taps land on the phases of their offsets
-  // modulo the stride, so a 1x1 kernel at stride 2 reads only phase (0, 0, 0).
-  bool block_read(const ConvProblem& p, int64_t ad, int64_t ah) const {
-    for (int64_t td = 0; td < p.kernel[0]; ++td) {
-      if (td * p.dilation[0] - p.pad[0] - tap_shift(p, 0, td) * p.stride[0] != ad) continue;
-      for (int64_t th = 0; th < p.kernel[1]; ++th) {
-        if (th * p.dilation[1] - p.pad[1] - tap_shift(p, 1, th) * p.stride[1] == ah) return true;
-      }
+  // Marks in read[0, stride[d]) the phases of dimension d that some kernel tap reads: taps land on
+  // the phases of their offsets modulo the stride, so a 1x1 kernel at stride 2 reads one in two. The
+  // phase of tap t + stride is that of tap t, so the first min(kernel, stride) taps find them all,
+  // and a strided kernel longer than its stride costs no more than one as long.
+  void mark_read(const ConvProblem& p, int d, bool* read) const {
+    std::fill(read, read + p.stride[d], false);
+    for (int64_t t = 0, taps = std::min(p.kernel[d], p.stride[d]); t < taps; ++t) {
+      read[t * p.dilation[d] - p.pad[d] - tap_shift(p, d, t) * p.stride[d]] = true;
     }
-    return false;
   }
 
   // `planes` input planes (in, plane_stride floats apart; p.in_pixels unless p is a band of a
