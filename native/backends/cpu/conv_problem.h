@@ -59,6 +59,13 @@ inline ConvProblem make_problem(const sk_conv_geometry& g, const sk_conv_shape& 
     p.out[d] = used ? s.out_size[src] : 1;
     p.pad[d] = used ? s.pad_begin[src] : 0;
   }
+  // A stride only spaces the positions of the strided grid (forward: the output; transposed: the
+  // input) apart: along a dimension where that grid has one position, position 0 is the only one and
+  // the stride multiplies nothing. It is 1 there, exactly, so that no layout is sized by a stride that
+  // does not matter (a 3x3x3 input at stride 2^21 gives one output; its phases would number 2^63).
+  for (int d = 0; d < 3; ++d) {
+    if ((p.transposed ? p.in[d] : p.out[d]) == 1) p.stride[d] = 1;
+  }
   p.taps = p.kernel[0] * p.kernel[1] * p.kernel[2];
   p.batch = s.batch;
   p.in_pixels = p.in[0] * p.in[1] * p.in[2];
