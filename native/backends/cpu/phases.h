@@ -40,7 +40,7 @@ struct PhaseLayout {
   int64_t size[3];    // input positions per phase: ceil(in / stride)
   int64_t border[3];  // zeros before a phase's first input position
   int64_t extent[3];  // floats per phase along each dimension, borders included
-  int64_t plane;      // floats per phase (kSaturated when past int64)
+  int64_t plane;      // floats per phase (kSaturated when past int64: see bounded())
   int64_t count;      // phases per input plane (kSaturated likewise)
   bool identity;      // one phase and no border: the split would copy the plane unchanged
 
@@ -61,6 +61,23 @@ struct PhaseLayout {
 
   // Floats the split of one input plane takes.
   int64_t floats() const { return mul_saturated(count, plane); }
+
+  // How many times the floats a convolution reads per input plane anyway (the plane once, and one
+  // per kernel tap per output pixel for its patches) the split may take. The split is the input
+  // spread over stride phases with borders that reach every tap: for ordinary layers that is about
+  // the input's own size (at most 1.2 times what they read, the benchmark's layers and the
+  // conformance cases included), but strides far larger than the input multiply the phases, and
+  // pads or dilations far larger than the input stretch the borders, to sizes that have nothing to
+  // do with the work (x[4], w[2], pad 2^31 - 2 and dilation 2^31 - 2, one output: a border of 2^31
+  // floats, 8 GB a channel). Above this bound a layer runs as a direct convolution (direct.cc).
+  static constexpr int64_t kPhaseGrowth = 4;
+
+  // Whether this layout is worth building for p: every path that splits planes asks first, and no
+  // other member may be used on a layout that is not (their offsets would overflow).
+  bool bounded(const ConvProblem& p) const {
+    const int64_t reads = add_saturated(p.in_pixels, mul_saturated(p.out_pixels, p.taps));
+    return floats() < kSaturated && floats() <= mul_saturated(kPhaseGrowth, reads);
+  }
 
   // Where output pixel (od, oh, ow) reads, relative to where output pixel 0 reads, in any phase.
   int64_t pixel_offset(int64_t od, int64_t oh, int64_t ow) const {
