@@ -26,6 +26,7 @@
         "native/backends/cpu/cpu_backend.cc",
         "native/backends/cpu/cpu_features.cc",
         "native/backends/cpu/depthwise.cc",
+        "native/backends/cpu/direct.cc",
         "native/backends/cpu/large_pages.cc",
         "native/backends/cpu/microkernel_avx2.cc",
         "native/backends/cpu/microkernel_avx512.cc",

@@ -21,7 +21,7 @@ const CPU = (file) => path.join(ROOT, 'native', 'backends', 'cpu', file);
 const KERNELS = ['microkernel_generic.cc', 'microkernel_avx2.cc', 'microkernel_avx512.cc', 'microkernel_neon.cc', 'cpu_features.cc'].map(CPU);
 const BACKEND = [
   ...KERNELS,
-  ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'large_pages.cc', 'phases.cc', 'scratch.cc'].map(CPU),
+  ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'direct.cc', 'large_pages.cc', 'phases.cc', 'scratch.cc'].map(CPU),
   path.join(ROOT, 'native', 'core', 'thread_pool.cc'),
 ];
 const CHECKS = [

@@ -37,9 +37,11 @@ function randomArray(length, random) {
 }
 
 const T = true;
+const M = 2 ** 31 - 1; // the largest stride, pad or effective kernel the facade takes (lib/options.ts)
 
 // Fields: name; transposed; N, C, K; size (input spatial); kernel; opts (stride, padding, dilation,
-// groups, outputPadding, activation, layout, weightLayout); bias (adds K seeded values).
+// groups, outputPadding, activation, layout, weightLayout); bias (adds K seeded values); altSize (the
+// second input shape's spatial size, where each size + 2 would not do: see build()).
 const CASES = [
   // ---- 1-D forward ----
   { name: 'conv1d valid', N: 1, C: 3, K: 4, size: [17], kernel: [3], opts: { padding: 'valid' } },
@@ -108,6 +110,39 @@ const CASES = [
   { name: 'convT2d tiny 1x1 input k3 s2 pad1 (1x1 output)', transposed: T, N: 1, C: 2, K: 3, size: [1, 1], kernel: [3, 3], opts: { stride: 2, padding: 1 }, bias: T },
   { name: 'convT3d s2 k3 pad1 outputPadding1 batch2', transposed: T, N: 2, C: 3, K: 2, size: [3, 4, 3], kernel: [3, 3, 3], opts: { stride: 2, padding: 1, outputPadding: 1 } },
   { name: 'convT3d same stride[1,2,2] channels_last relu6', transposed: T, N: 1, C: 4, K: 3, size: [3, 4, 5], kernel: [3, 3, 3], opts: { padding: 'same', stride: [1, 2, 2], layout: 'channels_last', weightLayout: 'channels_last', activation: 'relu6' }, bias: T },
+
+  // ---- degenerate geometry: strides, pads and dilations far beyond the input (issue 20). The output
+  // is small whatever the numbers; every backend must answer at the cost of that output. ----
+  { name: 'degenerate conv2d output width 1 under stride [1,2]', N: 1, C: 1, K: 1, size: [5, 4], kernel: [1, 3], opts: { stride: [1, 2] } },
+  { name: 'degenerate conv2d output extents 1 under stride [3,5] groups2 bias', N: 1, C: 4, K: 2, size: [4, 6], kernel: [2, 2], opts: { stride: [3, 5], groups: 2 }, bias: T },
+  { name: 'degenerate conv1d stride 2^31-1 (one output)', N: 2, C: 2, K: 3, size: [8], kernel: [3], opts: { stride: M }, bias: T },
+  { name: 'degenerate conv2d stride 2^16 (one output)', N: 1, C: 3, K: 4, size: [5, 6], kernel: [2, 3], opts: { stride: 2 ** 16 } },
+  { name: 'degenerate conv3d stride 2^21 (one output)', N: 1, C: 2, K: 3, size: [3, 3, 3], kernel: [2, 2, 2], opts: { stride: 2 ** 21 }, bias: T },
+  { name: 'degenerate conv2d stride [2^31-1,2] mixed', N: 1, C: 3, K: 5, size: [4, 9], kernel: [3, 3], opts: { stride: [M, 2], padding: [0, 1] } },
+  { name: 'degenerate conv1d window in padding: pad [2^31-1,0] dilation 2^31-2 stride 2^31-1 bias sigmoid', N: 1, C: 2, K: 3, size: [4], kernel: [2], opts: { padding: [[M, 0]], dilation: M - 1, stride: M, activation: 'sigmoid' }, bias: T },
+  { name: 'degenerate conv1d pad [2^31-2,0] dilation 2^31-2 stride 2^31-1 (last tap reads x[0]) tanh', N: 1, C: 2, K: 3, size: [4], kernel: [2], opts: { padding: [[M - 1, 0]], dilation: M - 1, stride: M, activation: 'tanh' }, bias: T },
+  { name: 'degenerate conv1d pads 2^30 stride 2^20 (outputs in padding hold bias+tanh)', N: 1, C: 2, K: 2, size: [5], kernel: [3], opts: { padding: 2 ** 30, stride: 2 ** 20, activation: 'tanh' }, bias: T },
+  { name: 'degenerate conv2d pads 2^31-1 stride [1,2^31-1] (first and last outputs in padding)', N: 1, C: 2, K: 3, size: [4, 3], kernel: [2, 2], opts: { padding: [[0, 0], [M, M]], stride: [1, M] }, bias: T },
+  { name: 'degenerate conv1d dilation 2^30-1 pads [2^30-1,2^30-5] (one output)', N: 1, C: 3, K: 2, size: [5], kernel: [3], opts: { dilation: 2 ** 30 - 1, padding: [[2 ** 30 - 1, 2 ** 30 - 5]] }, bias: T },
+  { name: 'degenerate conv1d dilation 2^30-1 pads 2^30 stride 1 (one live tap)', N: 1, C: 2, K: 3, size: [6], kernel: [3], opts: { dilation: 2 ** 30 - 1, padding: 2 ** 30 } },
+  { name: 'degenerate conv2d groups2 pads 2^30 stride [2^21,1] dilation [1,2]', N: 1, C: 4, K: 6, size: [5, 6], kernel: [3, 2], opts: { groups: 2, padding: [[2 ** 30, 2 ** 30], [1, 1]], stride: [2 ** 21, 1], dilation: [1, 2] }, bias: T },
+  { name: 'degenerate conv2d channels_last + TF weights pads 2^31-2 dilation 2^31-2 stride [2^31-1,1]', N: 1, C: 3, K: 4, size: [5, 4], kernel: [2, 3], opts: { padding: [[M - 1, 0], [1, 1]], dilation: [M - 1, 1], stride: [M, 1], layout: 'channels_last', weightLayout: 'channels_last' }, bias: T },
+  { name: 'degenerate conv2d depthwise multiplier2 pads 2^31-2 dilation 2^31-2 stride [2^31-1,1] relu6', N: 1, C: 4, K: 8, size: [5, 4], kernel: [2, 3], opts: { groups: 4, padding: [[M - 1, 0], [1, 1]], dilation: [M - 1, 1], stride: [M, 1], activation: 'relu6' }, bias: T },
+  { name: 'degenerate conv2d depthwise channels_last pads [2^30,1] stride [2^22,1]', N: 1, C: 3, K: 3, size: [4, 5], kernel: [3, 3], opts: { groups: 3, padding: [2 ** 30, 1], stride: [2 ** 22, 1], layout: 'channels_last' }, bias: T },
+  { name: 'degenerate conv3d depthwise stride 2^21 (one output)', N: 1, C: 3, K: 3, size: [3, 4, 3], kernel: [2, 2, 2], opts: { groups: 3, stride: 2 ** 21 }, bias: T },
+  { name: 'degenerate conv3d mixed: stride 2^21 | pads 2^30 dilation 2^30-1 | stride 2', N: 1, C: 2, K: 3, size: [3, 5, 7], kernel: [2, 3, 3], opts: { stride: [2 ** 21, 1, 2], dilation: [1, 2 ** 30 - 1, 1], padding: [[0, 0], [2 ** 30, 2 ** 30], [1, 1]] }, bias: T },
+  { name: 'degenerate conv2d channels_last stride 2^31-1 (one output) silu', N: 2, C: 3, K: 4, size: [4, 5], kernel: [3, 2], opts: { stride: M, layout: 'channels_last', activation: 'silu' }, bias: T },
+  { name: 'degenerate conv3d depthwise multiplier2 channels_last stride [2^21,1,2^31-1]', N: 1, C: 2, K: 4, size: [3, 4, 5], kernel: [2, 2, 2], opts: { groups: 2, stride: [2 ** 21, 1, M], layout: 'channels_last', weightLayout: 'channels_last' }, bias: T },
+  { name: 'degenerate conv3d channels_last both layouts pads 2^31-2 dilation 2^31-2 groups3', N: 1, C: 3, K: 6, size: [2, 3, 4], kernel: [2, 2, 2], opts: { groups: 3, padding: [[1, 1], [M - 1, 0], [0, 0]], dilation: [1, M - 1, 1], stride: [1, M, 3], layout: 'channels_last', weightLayout: 'channels_last' } },
+
+  // transposed: the stride spaces the inputs out; pads crop the output back to a few values
+  { name: 'degenerate convT1d stride 2^31-1 on one input position', transposed: T, N: 1, C: 2, K: 3, size: [1], kernel: [3], opts: { stride: M }, bias: T, altSize: [1] },
+  { name: 'degenerate convT1d stride 2^21 pads 2^21-1 (outputs between inputs hold bias+silu)', transposed: T, N: 1, C: 2, K: 3, size: [3], kernel: [2], opts: { stride: 2 ** 21, padding: 2 ** 21 - 1, activation: 'silu' }, bias: T, altSize: [3] },
+  { name: 'degenerate convT2d stride [2^31-1,2] mixed', transposed: T, N: 1, C: 3, K: 2, size: [1, 3], kernel: [3, 3], opts: { stride: [M, 2], padding: [0, 1] }, altSize: [1, 5] },
+  { name: 'degenerate convT3d stride 2^21 on one input pixel', transposed: T, N: 1, C: 2, K: 3, size: [1, 1, 1], kernel: [3, 3, 2], opts: { stride: 2 ** 21, padding: [[1, 0], [0, 1], [0, 0]] }, bias: T, altSize: [1, 1, 1] },
+  { name: 'degenerate convT1d dilation 2^31-2 pad 2^31-2', transposed: T, N: 1, C: 2, K: 3, size: [3], kernel: [2], opts: { dilation: M - 1, padding: [[M - 1, 0]] } },
+  { name: 'degenerate convT2d groups2 channels_last stride [2^20,1] pads crop', transposed: T, N: 1, C: 4, K: 6, size: [2, 3], kernel: [1, 2], opts: { groups: 2, stride: [2 ** 20, 1], padding: [[0, 2 ** 20 - 3], [0, 0]], layout: 'channels_last', weightLayout: 'channels_last', activation: 'relu' }, bias: T, altSize: [2, 5] },
+  { name: 'degenerate convT2d depthwise stride [2^31-1,2] pad 2^31-2 dilation 2^31-2', transposed: T, N: 1, C: 3, K: 3, size: [1, 4], kernel: [2, 2], opts: { groups: 3, stride: [M, 2], padding: [[M - 1, 0], [0, 0]], dilation: [M - 1, 1] }, bias: T, altSize: [1, 6] },
 ];
 
 for (const c of CASES) c.transposed = !!c.transposed;
@@ -149,8 +184,10 @@ function describeCase(c) {
 
 /**
  * Tensors and options for a case: { x, w, opts, transposed, bias }. opts has bias (Float32Array) when the
- * case has one. variant 'alt' gives another input shape (batch + 1, each spatial size + 2) with the same
- * weights, for plans run on two shapes.
+ * case has one. variant 'alt' gives another input shape (batch + 1, each spatial size + 2, or the case's
+ * altSize) with the same weights, for plans run on two shapes. altSize is for transposed cases whose
+ * strides are huge: there each input position more would add a stride's worth of output (2^21 values
+ * per dimension, billions across two), so their second shape differs in batch and the small dimensions.
  */
 function build(c, variant = 'main') {
   const alt = variant === 'alt';
@@ -159,7 +196,7 @@ function build(c, variant = 'main') {
   const w = { data: randomArray(wShape.reduce((a, b) => a * b, 1), random), shape: wShape };
   const bias = c.bias ? randomArray(c.K, random) : undefined;
   const N = alt ? c.N + 1 : c.N;
-  const size = alt ? c.size.map((s) => s + 2) : c.size;
+  const size = alt ? c.altSize || c.size.map((s) => s + 2) : c.size;
   const xShape = inputShape(c, N, size);
   const xRandom = alt ? mulberry32(seedOf(`${c.name}/alt`)) : random;
   const x = { data: randomArray(xShape.reduce((a, b) => a * b, 1), xRandom), shape: xShape };

@@ -357,7 +357,9 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
 
 int64_t multiply_adds(const ConvProblem& p) {
   const int64_t pixels = p.transposed ? p.in_pixels : p.out_pixels;
-  return p.batch * p.K * pixels * p.Cg * p.taps;
+  // batch * K * pixels is at most an output's (forward) or input's (transposed) size, Cg * taps at
+  // most a weight's; their product can pass int64 only for sizes no run would finish, but saturates.
+  return mul_saturated(p.batch * p.K * pixels, p.Cg * p.taps);
 }
 
 void pack_forward_gemm(sk_plan& plan, const float* weight) {
@@ -377,7 +379,28 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   }
 }
 
+void unpack_forward_gemm(const sk_plan& plan, float* direct) {
+  const sk_conv_geometry& g = plan.geometry;
+  const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
+  int64_t taps = 1;
+  for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
+  const bool channels_last = g.layout == SK_LAYOUT_CHANNELS_LAST;
+  // plan.packed keeps the role it was packed in (pack_forward_gemm); weights_as() only adds the other.
+  const PackedLayout layout(Kg, Cg * taps, plan.packed_as_columns ? kNR : kMR);
+  for (int64_t group = 0; group < g.groups; ++group) {
+    const float* from = plan.packed.data() + group * plan.group_stride;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      for (int64_t c = 0; c < Cg; ++c) {
+        const int64_t depth = channels_last ? tap * Cg + c : c * taps + tap;  // as pack_group orders it
+        for (int64_t k = 0; k < Kg; ++k) *direct++ = from[layout.at(k, depth)];
+      }
+    }
+  }
+}
+
 void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
+  // Strides, pads or dilations so far beyond the input that most taps read padding (runs_direct).
+  if (runs_direct(p)) return run_direct(plan, p, x, y);
   ThreadPool& pool = ThreadPool::instance();
   const int threads = multiply_adds(p) < kSerialMacs ? 1 : pool.size();
   const int64_t depth = p.Cg * p.taps;

@@ -3,10 +3,28 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "stridekit/backend.h"
 
 namespace stridekit::cpu {
+
+// Products of sizes across dimensions, for deciding whether a layout is worth building before it is
+// built: any one dimension's stride, pad, dilation or extent fits an int64 many times over (the facade
+// keeps each below 2^35), but the product of three can overflow. a * b for a, b >= 0, or INT64_MAX
+// where that would not fit, which then compares as "too large" as it should.
+constexpr int64_t kSaturated = std::numeric_limits<int64_t>::max();
+
+inline int64_t mul_saturated(int64_t a, int64_t b) {
+  if (a == 0 || b == 0) return 0;
+  return a > kSaturated / b ? kSaturated : a * b;
+}
+
+inline int64_t add_saturated(int64_t a, int64_t b) { return a > kSaturated - b ? kSaturated : a + b; }
+
+// floor(a / b) and ceil(a / b) for b > 0.
+inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
 struct ConvProblem {
   bool transposed;
@@ -40,6 +58,13 @@ inline ConvProblem make_problem(const sk_conv_geometry& g, const sk_conv_shape& 
     p.in[d] = used ? s.in_size[src] : 1;
     p.out[d] = used ? s.out_size[src] : 1;
     p.pad[d] = used ? s.pad_begin[src] : 0;
+  }
+  // A stride only spaces the positions of the strided grid (forward: the output; transposed: the
+  // input) apart: along a dimension where that grid has one position, position 0 is the only one and
+  // the stride multiplies nothing. It is 1 there, exactly, so that no layout is sized by a stride that
+  // does not matter (a 3x3x3 input at stride 2^21 gives one output; its phases would number 2^63).
+  for (int d = 0; d < 3; ++d) {
+    if ((p.transposed ? p.in[d] : p.out[d]) == 1) p.stride[d] = 1;
   }
   p.taps = p.kernel[0] * p.kernel[1] * p.kernel[2];
   p.batch = s.batch;

@@ -24,6 +24,10 @@ struct sk_plan {
   bool packed_as_columns = false;
   mutable std::once_flag other_role_once;
   mutable std::vector<float, stridekit::cpu::LargeAllocator<float>> packed_other_role;
+  // The weights as the direct path (direct.cc) reads them, [group][tap][c][k], unpacked from `packed`
+  // on the first run whose geometry takes that path, once, even when runs race; empty until then.
+  mutable std::once_flag direct_once;
+  mutable std::vector<float> direct_weights;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::GemmKernels gemm;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;
@@ -34,6 +38,7 @@ namespace stridekit::cpu {
 // Below this many multiply-adds a convolution runs on the calling thread: waking the pool costs more.
 constexpr int64_t kSerialMacs = 1 << 17;
 
+// The multiply-adds a convolution's loops run, all taps counted (saturated: kSaturated when past int64).
 int64_t multiply_adds(const ConvProblem& p);
 
 void pack_forward_gemm(sk_plan& plan, const float* weight);
@@ -43,5 +48,17 @@ void pack_depthwise(sk_plan& plan, const float* weight);
 void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
 void run_transposed_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
 void run_depthwise(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
+
+// A forward plan's weights (kForwardGemm or kDepthwise) read back from their packed layout into
+// `direct`, [group][tap][c][k]: the one place besides the packing that knows that layout.
+void unpack_forward_gemm(const sk_plan& plan, float* direct);
+void unpack_depthwise(const sk_plan& plan, float* direct);
+
+// Whether a forward layer runs as a direct convolution (direct.cc) instead of its plan's path.
+bool runs_direct(const ConvProblem& p);
+
+// A forward convolution (either forward plan path, either layout) output pixel by output pixel,
+// over only the taps that land inside the input (direct.cc).
+void run_direct(const sk_plan& plan, const ConvProblem& p, const float* x, float* y);
 
 }  // namespace stridekit::cpu

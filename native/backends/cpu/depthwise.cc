@@ -28,6 +28,21 @@ void pack_depthwise(sk_plan& plan, const float* weight) {
   }
 }
 
+void unpack_depthwise(const sk_plan& plan, float* direct) {
+  const sk_conv_geometry& g = plan.geometry;
+  const int64_t K = g.out_channels, Kg = K / g.groups;
+  int64_t taps = 1;
+  for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
+  const bool channels_last = g.layout == SK_LAYOUT_CHANNELS_LAST;
+  for (int64_t group = 0; group < g.groups; ++group) {  // one input channel each
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      for (int64_t k = group * Kg; k < (group + 1) * Kg; ++k) {
+        *direct++ = plan.packed[channels_last ? tap * K + k : k * taps + tap];  // as pack_depthwise
+      }
+    }
+  }
+}
+
 namespace {
 
 // One output channel of one image, over the bordered phases of its input plane (phases.h): every
@@ -98,6 +113,8 @@ void run_channels_last(const sk_plan& plan, const ConvProblem& p, const float* x
 }  // namespace
 
 void run_depthwise(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
+  // Strides, pads or dilations so far beyond the input that most taps read padding (runs_direct).
+  if (runs_direct(p)) return run_direct(plan, p, x, y);
   const int threads = multiply_adds(p) < kSerialMacs ? 1 : ThreadPool::instance().size();
   if (p.channels_last) {
     run_channels_last(plan, p, x, y, threads);

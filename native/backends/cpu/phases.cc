@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "backends/cpu/microkernel.h"
@@ -26,21 +27,24 @@ inline void zero_around(float* q, int64_t border, int64_t used, int64_t extent, 
 // deals all the rows of a phase block. The zeros around the input are written first: small phases
 // (up to 4 KB for the stride[2] of them) are zeroed whole, a few vector stores that stay in L1
 // until the rows overwrite them; larger ones only where no input lands, block by block and then
-// row by row.
+// row by row. read_d and read_h: which phases of the depth and height dimensions some tap reads
+// (PhaseLayout::mark_read); the others are not written.
 template <int SW>
 SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& p,
-                                  DeinterleaveKernel deinterleave, const float* __restrict in,
-                                  int64_t plane_stride, float* __restrict out, int64_t planes) {
+                                  DeinterleaveKernel deinterleave, const bool* read_d, const bool* read_h,
+                                  const float* __restrict in, int64_t plane_stride,
+                                  float* __restrict out, int64_t planes) {
   const int64_t sd = p.stride[0], sh = p.stride[1], sw = SW ? SW : p.stride[2];
   const int64_t width = p.in[2], row = layout.extent[2], slab = layout.extent[1] * row;
   const int64_t plane = layout.plane, first = layout.border[2], used = layout.size[2];
   const int64_t whole = width / sw;         // groups of sw input columns all inside the row
   const bool zero_whole = sw * plane <= 1024;
   for (int64_t ad = 0; ad < sd; ++ad) {
+    if (!read_d[ad]) continue;
     const int64_t depth_rows = (p.in[0] - ad + sd - 1) / sd;  // phase positions holding input
     for (int64_t ah = 0; ah < sh; ++ah) {
       // Phases no tap reads are left as they are: a 1x1 kernel at stride 2 reads one in four.
-      if (!layout.block_read(p, ad, ah)) continue;
+      if (!read_h[ah]) continue;
       const int64_t height_rows = (p.in[1] - ah + sh - 1) / sh;
       for (int64_t i = 0; i < planes; ++i) {
         float* phase = out + i * layout.floats() + (ad * sh + ah) * sw * plane;  // phase (ad, ah, 0)
@@ -114,10 +118,23 @@ void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t
 void PhaseLayout::split(const ConvProblem& p, const float* in, int64_t plane_stride, float* out,
                         int64_t planes) const {
   static const DeinterleaveKernel deinterleave = select_deinterleave_kernel();
+  // The read phases of the two outer dimensions, on the stack for the usual strides; larger ones
+  // take a heap block, whose cost is nothing next to a split into that many phases.
+  constexpr int64_t kLocal = 32;
+  bool local[kLocal];
+  std::unique_ptr<bool[]> heap;
+  bool* read_d = local;
+  if (p.stride[0] + p.stride[1] > kLocal) {
+    heap.reset(new bool[static_cast<size_t>(p.stride[0] + p.stride[1])]);
+    read_d = heap.get();
+  }
+  bool* read_h = read_d + p.stride[0];
+  mark_read(p, 0, read_d);
+  mark_read(p, 1, read_h);
   switch (p.stride[2]) {
-    case 1: return split_planes<1>(*this, p, deinterleave, in, plane_stride, out, planes);
-    case 2: return split_planes<2>(*this, p, deinterleave, in, plane_stride, out, planes);
-    default: return split_planes<0>(*this, p, deinterleave, in, plane_stride, out, planes);
+    case 1: return split_planes<1>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+    case 2: return split_planes<2>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+    default: return split_planes<0>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
   }
 }
 

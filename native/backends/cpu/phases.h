@@ -30,9 +30,6 @@ inline void zero_floats(float* dst, int64_t n) {
   if (n & 1) *dst = 0.f;
 }
 
-// floor(a / b) for b > 0.
-inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // The phase shift of kernel tap `t` along dimension d: input coordinate o * stride - pad + t * dilation
 // = (o + shift) * stride + a, so output o reads index o + shift of phase a.
 inline int64_t tap_shift(const ConvProblem& p, int d, int64_t t) {
@@ -43,12 +40,13 @@ struct PhaseLayout {
   int64_t size[3];    // input positions per phase: ceil(in / stride)
   int64_t border[3];  // zeros before a phase's first input position
   int64_t extent[3];  // floats per phase along each dimension, borders included
-  int64_t plane;      // floats per phase
-  int64_t count;      // phases per input plane
+  int64_t plane;      // floats per phase (kSaturated when past int64: see bounded())
+  int64_t count;      // phases per input plane (kSaturated likewise)
   bool identity;      // one phase and no border: the split would copy the plane unchanged
 
   explicit PhaseLayout(const ConvProblem& p) {
     identity = true;
+    plane = count = 1;
     for (int d = 0; d < 3; ++d) {
       size[d] = (p.in[d] + p.stride[d] - 1) / p.stride[d];
       // Shifts grow with the tap, so the first and the last tap bound what any output reads.
@@ -56,13 +54,30 @@ struct PhaseLayout {
       border[d] = std::max<int64_t>(0, -lowest);
       extent[d] = border[d] + std::max(size[d], p.out[d] + highest);
       identity = identity && border[d] == 0 && extent[d] == p.in[d] && p.stride[d] == 1;
+      plane = mul_saturated(plane, extent[d]);
+      count = mul_saturated(count, p.stride[d]);
     }
-    plane = extent[0] * extent[1] * extent[2];
-    count = p.stride[0] * p.stride[1] * p.stride[2];
   }
 
   // Floats the split of one input plane takes.
-  int64_t floats() const { return count * plane; }
+  int64_t floats() const { return mul_saturated(count, plane); }
+
+  // How many times the floats a convolution reads per input plane anyway (the plane once, and one
+  // per kernel tap per output pixel for its patches) the split may take. The split is the input
+  // spread over stride phases with borders that reach every tap: for ordinary layers that is about
+  // the input's own size (at most 1.2 times what they read, the benchmark's layers and the
+  // conformance cases included), but strides far larger than the input multiply the phases, and
+  // pads or dilations far larger than the input stretch the borders, to sizes that have nothing to
+  // do with the work (x[4], w[2], pad 2^31 - 2 and dilation 2^31 - 2, one output: a border of 2^31
+  // floats, 8 GB a channel). Above this bound a layer runs as a direct convolution (direct.cc).
+  static constexpr int64_t kPhaseGrowth = 4;
+
+  // Whether this layout is worth building for p: every path that splits planes asks first, and no
+  // other member may be used on a layout that is not (their offsets would overflow).
+  bool bounded(const ConvProblem& p) const {
+    const int64_t reads = add_saturated(p.in_pixels, mul_saturated(p.out_pixels, p.taps));
+    return floats() < kSaturated && floats() <= mul_saturated(kPhaseGrowth, reads);
+  }
 
   // Where output pixel (od, oh, ow) reads, relative to where output pixel 0 reads, in any phase.
   int64_t pixel_offset(int64_t od, int64_t oh, int64_t ow) const {
@@ -88,16 +103,15 @@ struct PhaseLayout {
     }
   }
 
-  // Whether any kernel tap reads a phase (ad, ah, *): taps land on the phases of their offsets
-  // modulo the stride, so a 1x1 kernel at stride 2 reads only phase (0, 0, 0).
-  bool block_read(const ConvProblem& p, int64_t ad, int64_t ah) const {
-    for (int64_t td = 0; td < p.kernel[0]; ++td) {
-      if (td * p.dilation[0] - p.pad[0] - tap_shift(p, 0, td) * p.stride[0] != ad) continue;
-      for (int64_t th = 0; th < p.kernel[1]; ++th) {
-        if (th * p.dilation[1] - p.pad[1] - tap_shift(p, 1, th) * p.stride[1] == ah) return true;
-      }
+  // Marks in read[0, stride[d]) the phases of dimension d that some kernel tap reads: taps land on
+  // the phases of their offsets modulo the stride, so a 1x1 kernel at stride 2 reads one in two. The
+  // phase of tap t + stride is that of tap t, so the first min(kernel, stride) taps find them all,
+  // and a strided kernel longer than its stride costs no more than one as long.
+  void mark_read(const ConvProblem& p, int d, bool* read) const {
+    std::fill(read, read + p.stride[d], false);
+    for (int64_t t = 0, taps = std::min(p.kernel[d], p.stride[d]); t < taps; ++t) {
+      read[t * p.dilation[d] - p.pad[d] - tap_shift(p, d, t) * p.stride[d]] = true;
     }
-    return false;
   }
 
   // `planes` input planes (in, plane_stride floats apart; p.in_pixels unless p is a band of a
