@@ -12,7 +12,7 @@
 //   dims: x given as { data, dims }; transposedOption: also pass `transposed` (agreeing with the call);
 //   opts: the layer options as JSON (stride, padding, dilation, groups, outputPadding, activation,
 //   layout, weightLayout, precision); special: null or { every, values }: about one element in
-//   `every` of x and w is replaced by one of `values`.
+//   `every` of x and w is replaced by one of `values` (w: only those of magnitude <= 1).
 // Invalid case: { kind: 'invalid', base: <valid case>, mutation } (see applyMutation).
 //
 // Encoded values (decode): { $: 'NaN' | 'Infinity' | '-Infinity' | 'undefined' | 'function' | 'symbol' },
@@ -41,6 +41,16 @@ function seededData(length, seed, special) {
     if (special && random() * special.every < 1) a[i] = decode(special.values[Math.floor(random() * special.values.length)]);
   }
   return a;
+}
+
+/**
+ * The special values of magnitude at most `limit` (weights get those at most 1: products of two big
+ * values, cancelling, lose more float32 bits than any backend's tolerance allows for).
+ */
+function limitSpecial(special, limit) {
+  if (!special) return null;
+  const values = special.values.filter((v) => typeof v !== 'number' || Math.abs(v) <= limit);
+  return values.length ? { ...special, values } : null;
 }
 
 function decode(v) {
@@ -86,7 +96,7 @@ function tensor(data, shape, useDims) {
  */
 function buildValid(c, xSeed = c.seed) {
   const s = shapes(c);
-  const w = tensor(seededData(product(s.w), c.seed ^ 0x5bd1e995, c.special), s.w, false);
+  const w = tensor(seededData(product(s.w), c.seed ^ 0x5bd1e995, limitSpecial(c.special, 1)), s.w, false);
   const x = tensor(seededData(product(s.x), xSeed, c.special), s.x, c.dims);
   const bias = c.bias ? seededData(c.K, c.seed ^ 0x27d4eb2f, null) : undefined;
   const options = decode(c.opts);
@@ -94,4 +104,4 @@ function buildValid(c, xSeed = c.seed) {
   return { x, w, bias, options, xShape: s.x, wShape: s.w };
 }
 
-module.exports = { shapes, seededData, decode, buildValid, tensor, product };
+module.exports = { shapes, seededData, limitSpecial, decode, buildValid, tensor, product };
