@@ -142,6 +142,10 @@ const CASES = [
   { name: 'degenerate convT3d stride 2^21 on one input pixel', transposed: T, N: 1, C: 2, K: 3, size: [1, 1, 1], kernel: [3, 3, 2], opts: { stride: 2 ** 21, padding: [[1, 0], [0, 1], [0, 0]] }, bias: T, altSize: [1, 1, 1] },
   { name: 'degenerate convT1d dilation 2^31-2 pad 2^31-2', transposed: T, N: 1, C: 2, K: 3, size: [3], kernel: [2], opts: { dilation: M - 1, padding: [[M - 1, 0]] } },
   { name: 'degenerate convT2d groups2 channels_last stride [2^20,1] pads crop', transposed: T, N: 1, C: 4, K: 6, size: [2, 3], kernel: [1, 2], opts: { groups: 2, stride: [2 ** 20, 1], padding: [[0, 2 ** 20 - 3], [0, 0]], layout: 'channels_last', weightLayout: 'channels_last', activation: 'relu' }, bias: T, altSize: [2, 5] },
+  // Found by the fuzzer (test/fuzz): OpenVINO refused the empty ConvolutionBackpropData a begin pad
+  // that crops all the input reaches leaves, and crashed on a forward end-padding window with a bias.
+  { name: 'degenerate convT1d begin pad crops all the input reaches, outputPadding makes the output', transposed: T, N: 1, C: 1, K: 2, size: [1], kernel: [1], opts: { stride: 3, padding: [[2, 0]], outputPadding: 2 }, bias: T },
+  { name: 'degenerate conv1d k1 end pad 1: the last output is bias alone', N: 1, C: 3, K: 3, size: [1], kernel: [1], opts: { padding: [[0, 1]] }, bias: T },
   { name: 'degenerate convT2d depthwise stride [2^31-1,2] pad 2^31-2 dilation 2^31-2', transposed: T, N: 1, C: 3, K: 3, size: [1, 4], kernel: [2, 2], opts: { groups: 3, stride: [M, 2], padding: [[M - 1, 0], [0, 0]], dilation: [M - 1, 1] }, bias: T, altSize: [1, 6] },
 ];
 

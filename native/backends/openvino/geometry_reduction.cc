@@ -125,9 +125,11 @@ Lowering lower_geometry(const sk_conv_geometry& g, const sk_conv_shape& s) {
       L.shape.pad_end[i] = 0;
     } else {
       // Transposed: OpenVINO computes the full (n - 1) * s + e before cropping pad_begin and the end;
-      // when that is beyond the work, only the reached part is kept.
+      // when that is beyond the work, only the reached part is kept. A begin pad that crops all of it
+      // (outputPadding alone making the output) leaves ConvolutionBackpropData an empty shape, which
+      // OpenVINO refuses ("to_shape was called on a dynamic shape"): every output is bias alone.
       const int64_t full = (n - 1) * st + effective(k, d);
-      if (!dominated(full, out, n, k) && !dominated(pb, out, n, k)) continue;
+      if (!dominated(full, out, n, k) && !dominated(pb, out, n, k) && pb < full) continue;
       const Reach R = reach(n, out, k, st, d, pb);
       dim.rewritten = true;
       L.changed = true;
