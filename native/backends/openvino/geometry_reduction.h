@@ -22,7 +22,8 @@
 //  - its padded extent (forward: n + begin + end; transposed: (n - 1) * s + e and the begin pad) is
 //    more than twice the work it does (n + out * k, or out + n * k for transposed): then stride,
 //    dilation or padding, not the data, would set OpenVINO's cost, or
-//  - transposed, the begin pad crops everything the input reaches (outputPadding alone makes the
+//  - transposed, one input position under a stride above 1 (compile time grows with the stride, as
+//    forward), or the begin pad crops everything the input reaches (outputPadding alone makes the
 //    output): OpenVINO refuses the empty shape ConvolutionBackpropData would have.
 // A rewritten dimension keeps only what contributes to the result:
 //  - outputs whose every tap falls outside the input (forward) or that no input reaches (transposed)
