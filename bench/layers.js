@@ -1,6 +1,5 @@
 'use strict';
-// The benchmark suite (bench/layers.json, a copy of shared/bench/layers.json so the repository stands
-// alone) turned into tensors and options every peer understands.
+// The benchmark suite (bench/layers.json) turned into tensors and options every peer understands.
 
 const path = require('node:path');
 
