@@ -32,8 +32,8 @@ const USAGE = `usage: npm run bench -- [options]
 
 peers: stridekit's backends (plan.runSync and convSync each), onnxruntime-node, tfjs-backend-wasm and,
 when the openvino backend is available, "openvino (direct)": OpenVINO's C++ runtime called directly on
-the model the plugin compiles, with the same properties and thread count (built on demand with cmake
-from bench/peers/openvino-direct/ in build/plugins/, so after npm run build). Its columns "bridge" and
+the model the plugin compiles, with the same properties and thread count (a CMake project of its own,
+bench/peers/openvino-direct/, configured and built on demand in build/bench/openvino-direct/). Its columns "bridge" and
 "best" are stridekit openvino plan / openvino (direct), on median and on fastest runs: what the facade,
 the core and the plugin add (1.00x: nothing).`;
 

@@ -1,7 +1,7 @@
 'use strict';
 // The coreml backend's models, checked on any platform by Apple's own tooling: for every conformance case
 // (test/helpers/cases.js), in float32 and in float16, the portable model builder writes the .mlpackage the
-// macOS plugin would compile (tools/stridekit_coreml_model), and coremltools reads it back
+// macOS plugin would compile (tools/coreml-model-tool/), and coremltools reads it back
 // (test/helpers/coreml_inspect.py): the package and specification parse, the MIL loader rebuilds the
 // program and its type inference gives stridekit's outputShape(), every declared result type is the
 // inferred one, and the weights and bias read back are the values given (rounded to float16 in float16).

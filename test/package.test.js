@@ -108,6 +108,12 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
       expect(pack.files.filter((f) => f.startsWith('build/'))).toEqual([]);
     });
 
+    test('the tarball ships the product alone: no example, benchmark, tool or test file, no demo in dist/', () => {
+      const development = pack.files.filter((f) => /^(examples|bench|tools|test)\//.test(f));
+      expect(development).toEqual([]);
+      expect(pack.files.filter((f) => /^dist\/(demo|png)\./.test(f))).toEqual([]);
+    });
+
     test('it installs offline with install scripts off, and convSync gives the reference result', () => {
       // The two runtime dependencies are packed from this checkout's node_modules and installed
       // beside the tarball, so npm resolves everything locally: --offline cannot reach a registry.

@@ -1,9 +1,21 @@
 'use strict';
 // onnxruntime-node's CPU execution provider, the peer a Node.js user reaches for first: a one-node
-// Conv model (with bias) built in memory by the same encoder the tests use, intra-op threads set to
-// the benchmark's thread count.
+// Conv model (with bias) built in memory by tools/onnx-model.js, the encoder the tests' golden outputs
+// use too, intra-op threads set to the benchmark's thread count.
 
-const { buildModel } = require('../../test/helpers/onnx');
+const { convModel } = require('../../tools/onnx-model');
+
+/** ONNX Conv attributes for a layer of bench/layers.js: explicit pads, channels first, no dilation. */
+function convAttributes(layer) {
+  const { stride, padding, groups } = layer.options;
+  return {
+    kernel_shape: layer.w.shape.slice(2),
+    strides: stride,
+    dilations: stride.map(() => 1),
+    group: groups,
+    pads: [...padding.map(([begin]) => begin), ...padding.map(([, end]) => end)],
+  };
+}
 
 function onnxruntimePeer(threads) {
   let ort;
@@ -19,7 +31,9 @@ function onnxruntimePeer(threads) {
     version: ort.env && ort.env.versions ? ort.env.versions.common : undefined,
     timed: 'await session.run(feeds): a new output tensor each run; model built and session created outside timing',
     async prepare(layer) {
-      const bytes = buildModel({ xShape: layer.x.shape, w: layer.w, bias: layer.bias, opts: layer.options, transposed: false });
+      const bytes = convModel({
+        xShape: layer.x.shape, w: layer.w, bias: layer.bias, opType: 'Conv', attributes: convAttributes(layer),
+      });
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
         intraOpNumThreads: threads,

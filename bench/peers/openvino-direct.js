@@ -2,14 +2,14 @@
 // OpenVINO called directly, the peer beside stridekit's openvino backend: what the plugin, the core and
 // the facade add around OpenVINO (the cost of the bridge) is the ratio of the two.
 //
-// The driver, bench/peers/openvino-direct/openvino_direct.cc, compiles the model the plugin compiles
-// (the plugin's own model_builder.cc and compile properties) and times ov::InferRequest::infer() in
-// C++, as one of bench/timing.js's timers, side by side with the in-process peers. This module builds
-// it (the CMake target stridekit_openvino_direct, in the plugin build folder that `npm run build`
-// configured), starts it once per benchmark, and opens one layer at a time: the tensors as raw float32
-// files in a temporary folder, the geometry and timing parameters on one line of stdin. The driver
-// answers each request with one JSON line: the layer compiled and warmed up, the times of a slice of
-// infer() calls, and on closing, its output written for the benchmark's error check. Process
+// The driver, bench/peers/openvino-direct/openvino_direct.cc, builds the layer's model with OpenVINO's
+// own API, compiles it with the properties the plugin sets and times ov::InferRequest::infer() in C++,
+// as one of bench/timing.js's timers, side by side with the in-process peers. This module configures
+// and builds it (a CMake project of its own, bench/peers/openvino-direct/CMakeLists.txt, in
+// build/bench/openvino-direct/), starts it once per benchmark, and opens one layer at a time: the tensors
+// as raw float32 files in a temporary folder, the geometry and timing parameters on one line of stdin.
+// The driver answers each request with one JSON line: the layer compiled and warmed up, the times of a
+// slice of infer() calls, and on closing, its output written for the benchmark's error check. Process
 // start-up, file reading and compile_model stay outside the timings.
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -21,26 +21,43 @@ const readline = require('node:readline');
 const { OVERHEAD_DEFAULTS } = require('../timing');
 
 const ROOT = path.join(__dirname, '..', '..');
-const BUILD_DIR = path.join(ROOT, 'build', 'plugins'); // scripts/build-native.js builds the plugins here
+const SOURCE_DIR = path.join(__dirname, 'openvino-direct');
+const BUILD_DIR = path.join(ROOT, 'build', 'bench', 'openvino-direct');
 const TARGET = 'stridekit_openvino_direct';
-const EXECUTABLE = path.join(BUILD_DIR, 'bench', process.platform === 'win32' ? `${TARGET}.exe` : TARGET);
+const EXECUTABLE = path.join(BUILD_DIR, process.platform === 'win32' ? `${TARGET}.exe` : TARGET);
 const NAME = 'openvino (direct)';
 const SHORT = 'ov direct';
 // The stridekit peer whose run this one measures the bridge of (bench/peers/stridekit.js names it).
 const PLUGIN_PEER = 'stridekit openvino plan';
 
-/** The target built (or found up to date) in the plugin build folder; a reason string when that fails. */
+/** The last lines of a failed command's output, on one line. */
+function lastLines(result) {
+  return `${result.stdout}\n${result.stderr}`.trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+}
+
+/** The driver configured (once) and built (or found up to date); a reason string when that fails. */
 function buildDriver() {
+  const cmake = (args) => spawnSync('cmake', args, { encoding: 'utf8' });
+  const where = path.relative(ROOT, BUILD_DIR);
   if (!fs.existsSync(path.join(BUILD_DIR, 'CMakeCache.txt'))) {
-    return `${path.relative(ROOT, BUILD_DIR)}/ is not configured: run npm run build first`;
+    const configured = cmake(['-S', SOURCE_DIR, '-B', BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release']);
+    if (configured.error) return `cannot run cmake to configure the driver: ${configured.error.message}`;
+    if (configured.status !== 0) {
+      // A failed configure leaves a cache that would hide the failure from the next run.
+      fs.rmSync(BUILD_DIR, { recursive: true, force: true });
+      return `configuring the driver (cmake -S ${path.relative(ROOT, SOURCE_DIR)} -B ${where}) failed: ${lastLines(configured)}`;
+    }
   }
-  const built = spawnSync('cmake', ['--build', BUILD_DIR, '--target', TARGET, '--config', 'Release'], { encoding: 'utf8' });
+  const built = cmake(['--build', BUILD_DIR, '--target', TARGET, '--config', 'Release']);
   if (built.error) return `cannot run cmake to build the driver: ${built.error.message}`;
-  if (built.status !== 0) {
-    const last = `${built.stdout}\n${built.stderr}`.trim().split('\n').filter(Boolean).slice(-3).join(' / ');
-    return `building the driver (cmake --build ${path.relative(ROOT, BUILD_DIR)} --target ${TARGET}) failed: ${last}`;
-  }
+  if (built.status !== 0) return `building the driver (cmake --build ${where}) failed: ${lastLines(built)}`;
   return fs.existsSync(EXECUTABLE) ? null : `the driver was built but ${EXECUTABLE} is missing`;
+}
+
+/** The OpenVINO release in a backend's device description ("... (OpenVINO 2025.3.0; devices: CPU)"), or null. */
+function openvinoRelease(device) {
+  const match = /OpenVINO (\d[\w.]*)/.exec(device || '');
+  return match ? match[1] : null;
 }
 
 /** The driver process, as a function from one request line to its parsed JSON reply. */
@@ -80,16 +97,13 @@ function startDriver() {
   };
 }
 
-/** The layer as the core hands it to the plugin: geometry and fully explicit shape, one field a word. */
+/** The layer (channels first, as bench/layers.js lays every layer out) with every size explicit, one field a word. */
 function layerFields(layer, files) {
   const rank = layer.rank;
   const perDim = (v, fallback) => (v === undefined ? Array(rank).fill(fallback) : Array.isArray(v) ? v : Array(rank).fill(v));
   const pads = layer.options.padding.map((p) => (Array.isArray(p) ? p : [p, p]));
   const fields = {
     rank,
-    transposed: 0,
-    layout: 0, // channels first, as bench/layers.js lays every layer out
-    activation: 0,
     groups: layer.options.groups || 1,
     c: layer.x.shape[1],
     k: layer.w.shape[0],
@@ -125,7 +139,17 @@ async function openvinoDirectPeer(sk, threads) {
   } catch (error) {
     return { name: NAME, short: SHORT, unavailable: error.message };
   }
-  // The device the plugin compiles for: it reads the same variable (native/backends/openvino/openvino_runtime.cc).
+  // The bridge ratio means something only when both sides run the same OpenVINO release.
+  const pluginRelease = openvinoRelease(openvino.device);
+  if (pluginRelease && pluginRelease !== hello.openvino) {
+    await driver.close();
+    return {
+      name: NAME,
+      short: SHORT,
+      unavailable: `the driver links OpenVINO ${hello.openvino}, the openvino backend ${pluginRelease}: point OpenVINO_DIR at one release and remove ${path.relative(ROOT, BUILD_DIR)}/`,
+    };
+  }
+  // The device the plugin compiles for: the openvino backend reads the same variable.
   const device = process.env.STRIDEKIT_OPENVINO_DEVICE || 'CPU';
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-bench-openvino-'));
   const common = `device=${device} threads=${threads}`;
@@ -136,7 +160,7 @@ async function openvinoDirectPeer(sk, threads) {
     threads,
     version: hello.openvino,
     bridgeOf: PLUGIN_PEER,
-    timed: `ov::InferRequest::infer() in a C++ process on the request's own tensors, filled once; the plugin's model and compile properties (${device}, INFERENCE_NUM_THREADS ${threads}); compile and process start outside timing`,
+    timed: `ov::InferRequest::infer() in a C++ process on the request's own tensors, filled once; the model the plugin builds for the layer, built with OpenVINO's API, and the plugin's compile properties (${device}, INFERENCE_NUM_THREADS ${threads}); compile and process start outside timing`,
     async prepare(layer) {
       const files = { x: path.join(folder, 'x.f32'), w: path.join(folder, 'w.f32'), bias: path.join(folder, 'bias.f32'), y: path.join(folder, 'y.f32') };
       writeFloats(files.x, layer.x.data);

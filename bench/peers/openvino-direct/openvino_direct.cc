@@ -1,17 +1,19 @@
 // OpenVINO called directly: the peer that `npm run bench` sets beside stridekit's openvino backend, so
 // that what the plugin and the core add around OpenVINO (the cost of the bridge) can be read off.
 //
-// It compiles the very model the plugin compiles — the same model_builder.cc, the same compile_config()
-// (LATENCY hint, f32 inference precision, INFERENCE_NUM_THREADS) — and times ov::InferRequest::infer()
-// on the request's own input and output tensors, filled once: OpenVINO as its own documentation has a
-// C++ program call it, with no N-API, no core and no per-run tensor set-up in between.
+// It uses OpenVINO's public C++ API alone, as OpenVINO's own documentation has a program call it: an
+// ov::Model of opset13 operations built in memory (Parameter -> Convolution or GroupConvolution with
+// explicit pads -> Add bias -> Result), compiled with the properties the plugin sets (LATENCY hint, f32
+// inference precision, INFERENCE_NUM_THREADS), and ov::InferRequest::infer() timed on the request's own
+// input and output tensors, filled once: no N-API, no core and no per-run tensor set-up in between. For
+// the benchmark's layers (forward convolutions, channels first, with bias, no activation) that is the
+// graph the plugin builds too; its workarounds for degenerate geometries never apply to them.
 //
 // Protocol (bench/peers/openvino-direct.js): on start, one JSON line {"ok":true,"openvino":...}. Then
 // one request per line on stdin, space-separated key=value fields, lists comma-separated, and one JSON
 // line in reply ({"ok":false,"error":"..."} when a request fails):
-//   mode=open device=CPU threads=N rank=R transposed=0|1 layout=0|1 activation=A groups=G c=C k=K
-//     kernel=.. stride=.. dilation=.. batch=N in=.. out=.. pad_begin=.. pad_end=..
-//     x=FILE w=FILE [bias=FILE] [y=FILE]          raw little-endian float32
+//   mode=open device=CPU threads=N rank=R groups=G c=C k=K kernel=.. stride=.. dilation=.. batch=N
+//     in=.. out=.. pad_begin=.. pad_end=.. x=FILE w=FILE [bias=FILE] [y=FILE]   raw little-endian float32
 //     warmup= warmup_seconds= slow_seconds=
 //   compiles the layer's model, fills its input, calls infer() once and warms up, as bench/timing.js's
 //   timers warm() do, and keeps the layer open: {"ok":true,"compileMs":..,"slow":true|false,"properties":{..}}
@@ -31,19 +33,18 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <openvino/core/version.hpp>
+#include <openvino/opsets/opset13.hpp>
 #include <openvino/runtime/core.hpp>
 #include <openvino/runtime/properties.hpp>
-
-#include "model_builder.h"
-#include "openvino_runtime.h"
-#include "stridekit/backend.h"
 
 namespace {
 
@@ -134,30 +135,97 @@ double median(std::vector<double> values) {
   return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
-// The geometry and shape of the request, as the core would hand them to the plugin.
-void read_layer(const Fields& f, sk_conv_geometry* g, sk_conv_shape* s) {
-  *g = sk_conv_geometry{};
-  *s = sk_conv_shape{};
-  g->struct_size = sizeof(sk_conv_geometry);
-  s->struct_size = sizeof(sk_conv_shape);
-  g->rank = static_cast<int32_t>(integer(f, "rank"));
-  if (g->rank < 1 || g->rank > SK_MAX_RANK) throw std::invalid_argument("rank must be 1, 2 or 3");
-  g->transposed = static_cast<int32_t>(integer(f, "transposed"));
-  g->layout = static_cast<int32_t>(integer(f, "layout"));
-  g->activation = static_cast<int32_t>(integer(f, "activation"));
-  g->has_bias = f.count("bias") ? 1 : 0;
-  g->groups = integer(f, "groups");
-  g->in_channels = integer(f, "c");
-  g->out_channels = integer(f, "k");
-  g->precision = SK_PRECISION_FP32;
-  integers(f, "kernel", g->rank, g->kernel);
-  integers(f, "stride", g->rank, g->stride);
-  integers(f, "dilation", g->rank, g->dilation);
-  s->batch = integer(f, "batch");
-  integers(f, "in", g->rank, s->in_size);
-  integers(f, "out", g->rank, s->out_size);
-  integers(f, "pad_begin", g->rank, s->pad_begin);
-  integers(f, "pad_end", g->rank, s->pad_end);
+// One forward convolution, channels first: x (batch, c, ...in), w (k, c/groups, ...kernel), y (batch, k, ...out).
+struct Layer {
+  int rank = 0;
+  int64_t groups = 1, c = 0, k = 0, batch = 0;
+  std::vector<int64_t> kernel, stride, dilation, in, out, pad_begin, pad_end;
+  bool has_bias = false;
+};
+
+Layer read_layer(const Fields& f) {
+  Layer l;
+  l.rank = static_cast<int>(integer(f, "rank"));
+  if (l.rank < 1 || l.rank > 3) throw std::invalid_argument("rank must be 1, 2 or 3");
+  l.groups = integer(f, "groups");
+  l.c = integer(f, "c");
+  l.k = integer(f, "k");
+  l.batch = integer(f, "batch");
+  l.has_bias = f.count("bias") > 0;
+  const std::pair<const char*, std::vector<int64_t>*> lists[] = {
+      {"kernel", &l.kernel}, {"stride", &l.stride}, {"dilation", &l.dilation}, {"in", &l.in},
+      {"out", &l.out},       {"pad_begin", &l.pad_begin}, {"pad_end", &l.pad_end}};
+  for (const auto& [key, values] : lists) {
+    values->resize(static_cast<size_t>(l.rank));
+    integers(f, key, l.rank, values->data());
+  }
+  return l;
+}
+
+ov::Shape shape_of(int64_t batch, int64_t channels, const std::vector<int64_t>& spatial) {
+  ov::Shape shape{static_cast<size_t>(batch), static_cast<size_t>(channels)};
+  for (int64_t n : spatial) shape.push_back(static_cast<size_t>(n));
+  return shape;
+}
+
+std::string shape_text(const ov::Shape& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// The layer as an ov::Model: Parameter -> Convolution (groups = 1) or GroupConvolution -> Add bias -> Result.
+// GroupConvolution takes its weight as [G, K/G, C/G, ...k]: the same values as (K, C/G, ...k), regrouped.
+std::shared_ptr<ov::Model> build_model(const Layer& l, const float* weight, const float* bias) {
+  namespace ops = ov::opset13;
+  auto x = std::make_shared<ops::Parameter>(ov::element::f32, shape_of(l.batch, l.c, l.in));
+  ov::Shape w_shape = l.groups == 1 ? ov::Shape{static_cast<size_t>(l.k), static_cast<size_t>(l.c)}
+                                    : ov::Shape{static_cast<size_t>(l.groups), static_cast<size_t>(l.k / l.groups),
+                                                static_cast<size_t>(l.c / l.groups)};
+  for (int64_t n : l.kernel) w_shape.push_back(static_cast<size_t>(n));
+  auto w = std::make_shared<ops::Constant>(ov::element::f32, w_shape, weight);
+  const ov::Strides strides(l.stride.begin(), l.stride.end()), dilations(l.dilation.begin(), l.dilation.end());
+  const ov::CoordinateDiff begin(l.pad_begin.begin(), l.pad_begin.end()), end(l.pad_end.begin(), l.pad_end.end());
+  ov::Output<ov::Node> y;
+  if (l.groups == 1) {
+    y = std::make_shared<ops::Convolution>(x, w, strides, begin, end, dilations, ov::op::PadType::EXPLICIT);
+  } else {
+    y = std::make_shared<ops::GroupConvolution>(x, w, strides, begin, end, dilations, ov::op::PadType::EXPLICIT);
+  }
+  if (bias) {
+    ov::Shape b_shape{1, static_cast<size_t>(l.k)};
+    b_shape.resize(b_shape.size() + static_cast<size_t>(l.rank), 1);
+    y = std::make_shared<ops::Add>(y, std::make_shared<ops::Constant>(ov::element::f32, b_shape, bias));
+  }
+  const ov::Shape expected = shape_of(l.batch, l.k, l.out);
+  if (y.get_shape() != expected) {
+    throw std::invalid_argument("the model gives " + shape_text(y.get_shape()) + ", the request expects " + shape_text(expected));
+  }
+  return std::make_shared<ov::Model>(ov::ResultVector{std::make_shared<ops::Result>(y)}, ov::ParameterVector{x},
+                                     "openvino_direct_conv");
+}
+
+// The properties the plugin compiles with, each set only where the device has it as a settable property
+// (compile_model throws on one it does not know): one request at a time (LATENCY), float32 arithmetic
+// (CPUs with bf16 and GPUs would otherwise pick a narrower type), and the benchmark's thread count.
+ov::AnyMap compile_properties(const ov::Core& core, const std::string& device, int threads) {
+  std::vector<ov::PropertyName> supported;
+  try {
+    supported = core.get_property(device, ov::supported_properties);
+  } catch (const std::exception&) {
+    return {};  // a meta-device (AUTO:..., HETERO:...) may not answer: its defaults
+  }
+  auto settable = [&](const std::string& key) {
+    return std::any_of(supported.begin(), supported.end(),
+                       [&](const ov::PropertyName& p) { return p == key && p.is_mutable(); });
+  };
+  ov::AnyMap properties;
+  if (settable(ov::hint::performance_mode.name())) {
+    properties.emplace(ov::hint::performance_mode(ov::hint::PerformanceMode::LATENCY));
+  }
+  if (settable(ov::hint::inference_precision.name())) properties.emplace(ov::hint::inference_precision(ov::element::f32));
+  if (threads > 0 && settable(ov::inference_num_threads.name())) properties.emplace(ov::inference_num_threads(threads));
+  return properties;
 }
 
 size_t element_count(const ov::Shape& shape) {
@@ -247,36 +315,32 @@ std::string time_overhead(ov::InferRequest& request, const Fields& f) {
 
 // Compiles the layer the fields describe, fills its input and keeps its output's path.
 OpenLayer open_layer(ov::Core& core, const Fields& f) {
-  sk_conv_geometry g;
-  sk_conv_shape s;
-  read_layer(f, &g, &s);
-  const int64_t per_group = (g.transposed ? g.out_channels : g.in_channels) / g.groups;
-  int64_t weight_count = (g.transposed ? g.in_channels : g.out_channels) * per_group;
-  for (int i = 0; i < g.rank; ++i) weight_count *= g.kernel[i];
-  const ov::Shape x_shape = stridekit::openvino::input_shape(g, s);
+  const Layer l = read_layer(f);
+  int64_t weight_count = l.k * (l.c / l.groups);
+  for (int64_t n : l.kernel) weight_count *= n;
+  const ov::Shape x_shape = shape_of(l.batch, l.c, l.in);
   const std::vector<float> x = read_floats(field(f, "x"), element_count(x_shape));
   const std::vector<float> w = read_floats(field(f, "w"), static_cast<size_t>(weight_count));
-  const std::vector<float> bias =
-      g.has_bias ? read_floats(field(f, "bias"), static_cast<size_t>(g.out_channels)) : std::vector<float>();
+  const std::vector<float> bias = l.has_bias ? read_floats(field(f, "bias"), static_cast<size_t>(l.k)) : std::vector<float>();
 
   const std::string& device = field(f, "device");
   const auto compile_start = Clock::now();
-  const auto model = stridekit::openvino::build_model(g, s, w.data(), g.has_bias ? bias.data() : nullptr);
+  const auto model = build_model(l, w.data(), l.has_bias ? bias.data() : nullptr);
   ov::CompiledModel compiled =
-      core.compile_model(model, device, stridekit::openvino::compile_config(core, device, static_cast<int>(integer(f, "threads"))));
+      core.compile_model(model, device, compile_properties(core, device, static_cast<int>(integer(f, "threads"))));
   ov::InferRequest request = compiled.create_infer_request();
   const double compile_ms = milliseconds_since(compile_start);
   ov::Tensor input = request.get_input_tensor();
   std::memcpy(input.data<float>(), x.data(), x.size() * sizeof(float));
-  return {compiled, request, stridekit::openvino::output_shape(g, s), f.count("y") ? field(f, "y") : "", compile_ms};
+  return {compiled, request, shape_of(l.batch, l.k, l.out), f.count("y") ? field(f, "y") : "", compile_ms};
 }
 
 // Checks the open layer's output shape and writes the output where mode=open asked.
 void write_output(OpenLayer& layer) {
   ov::Tensor output = layer.request.get_output_tensor();
   if (output.get_shape() != layer.y_shape) {
-    throw std::runtime_error("OpenVINO produced " + stridekit::openvino::shape_text(output.get_shape()) +
-                             ", expected " + stridekit::openvino::shape_text(layer.y_shape));
+    throw std::runtime_error("OpenVINO produced " + shape_text(output.get_shape()) + ", expected " +
+                             shape_text(layer.y_shape));
   }
   if (!layer.y_file.empty()) write_floats(layer.y_file, output.data<float>(), element_count(layer.y_shape));
 }
@@ -325,7 +389,7 @@ int main() {
     try {
       reply = handle(core, open, line);
     } catch (const std::exception& e) {
-      reply = "{\"ok\":false,\"error\":" + json_string(stridekit::openvino::tidy_message(e.what())) + "}";
+      reply = "{\"ok\":false,\"error\":" + json_string(e.what()) + "}";
     }
     std::cout << reply << std::endl;
   }

@@ -22,7 +22,8 @@ const Runtime& runtime();
 
 // The properties every model is compiled with on device: the LATENCY performance hint, float32
 // inference precision and, when threads > 0, INFERENCE_NUM_THREADS; only those the device accepts (an
-// unknown key makes compile_model throw). bench/peers/openvino-direct compiles with the same map.
+// unknown key makes compile_model throw). The benchmark's OpenVINO-direct peer
+// (bench/peers/openvino-direct/) sets the same properties through OpenVINO's API, to measure the bridge.
 ov::AnyMap compile_config(const ov::Core& core, const std::string& device, int threads);
 
 // An OpenVINO exception's text without its "Exception from <file>:<line>:" lines, on one line.

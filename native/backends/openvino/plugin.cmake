@@ -91,22 +91,3 @@ else()
       INSTALL_RPATH "@loader_path;${openvino_library_dir}")
   endif()
 endif()
-
-# OpenVINO called directly (bench/peers/openvino-direct/), the openvino backend's peer in `npm run bench`:
-# the same model builder and compile properties, linked against the same OpenVINO. Not in the default
-# build (EXCLUDE_FROM_ALL): the benchmark builds this target on demand, and an installed package, which
-# ships no bench/, never sees it.
-set(openvino_direct_source "${CMAKE_CURRENT_SOURCE_DIR}/bench/peers/openvino-direct/openvino_direct.cc")
-if(TARGET stridekit_openvino AND EXISTS "${openvino_direct_source}")
-  add_executable(stridekit_openvino_direct EXCLUDE_FROM_ALL
-    "${openvino_direct_source}"
-    "${openvino_source_dir}/model_builder.cc"
-    "${openvino_source_dir}/geometry_reduction.cc"
-    "${openvino_source_dir}/openvino_runtime.cc")
-  target_include_directories(stridekit_openvino_direct PRIVATE "${STRIDEKIT_INCLUDE_DIR}" "${openvino_source_dir}")
-  target_link_libraries(stridekit_openvino_direct PRIVATE openvino::runtime)
-  set_target_properties(stridekit_openvino_direct PROPERTIES
-    RUNTIME_OUTPUT_DIRECTORY "$<1:${CMAKE_BINARY_DIR}/bench>"
-    BUILD_WITH_INSTALL_RPATH ON
-    INSTALL_RPATH "${openvino_library_dir}")
-endif()

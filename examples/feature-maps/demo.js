@@ -1,43 +1,46 @@
-/**
- * `npm run demo`: a small strided network on the default backend, through the public API only.
+#!/usr/bin/env node
+'use strict';
+/*
+ * `npm run demo` (after `npm run build`): a small strided network on the default backend, through
+ * the package's public API only.
  *
- *   assets/scene.png (256x256 RGB)
+ *   scene.png (256x256 RGB, beside this file)
  *   1 edges      3x3 stride 1 'same', 3 -> 4 channels (Sobel x, Sobel y, Laplacian, blur)  convSync
  *   2 features   3x3 stride 2 'same' + relu, 4 -> 8 channels, planned once, run twice   createConv
  *   3 depthwise  3x3 stride 2 'same' + relu6, groups = 8                                 conv
  *   4 upsample   4x4 stride 2 transposed, bilinear x2, groups = 8                        convTranspose
  *
  * Prints each layer's shapes and time, then writes every feature map as one PNG grid to
- * demo-output/feature-maps.png (relative to the current directory).
+ * demo-output/feature-maps.png (relative to the current directory). PNG files are read and written
+ * with pngjs, a development dependency: the package itself ships no image code.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { backends, conv, convSync, convTranspose, createConv, type Tensor } from './index';
-import { decodePng, encodePng } from './png';
+const fs = require('node:fs');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const { PNG } = require('pngjs');
 
-const ASSET = path.join(__dirname, '..', 'assets', 'scene.png');
+// The package as a user's project gets it: its main entry, dist/index.js, compiled by `npm run build`.
+const { backends, conv, convSync, convTranspose, createConv } = require('../..');
+
+const ASSET = path.join(__dirname, 'scene.png');
 const OUTPUT_DIR = path.join(process.cwd(), 'demo-output');
 const TILE = 128;
 const GAP = 2;
 
-/** The image as a (1, 3, H, W) channels-first tensor with values in [0, 1]. */
-function imageTensor(file: string): Tensor {
-  const image = decodePng(fs.readFileSync(file));
-  const { width, height, channels } = image;
+/** The image as a (1, 3, H, W) channels-first tensor with values in [0, 1]; alpha is ignored. */
+function imageTensor(file) {
+  // pngjs decodes every colour type to 8-bit RGBA, gray repeated in R, G and B.
+  const { width, height, data: rgba } = PNG.sync.read(fs.readFileSync(file));
   const plane = width * height;
   const data = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) {
-      // Gray images repeat their one channel; alpha is ignored.
-      data[c * plane + i] = image.data[i * channels + (channels >= 3 ? c : 0)] / 255;
-    }
+    for (let c = 0; c < 3; c++) data[c * plane + i] = rgba[i * 4 + c] / 255;
   }
   return { data, shape: [1, 3, height, width] };
 }
 
 /** Layer 1 weights (4, 3, 3, 3): classic 3x3 filters applied to luminance. */
-function edgeWeights(): Float32Array {
+function edgeWeights() {
   const filters = [
     [-1, 0, 1, -2, 0, 2, -1, 0, 1], // Sobel x
     [-1, -2, -1, 0, 0, 0, 1, 2, 1], // Sobel y
@@ -57,7 +60,7 @@ function edgeWeights(): Float32Array {
 }
 
 /** Deterministic pseudo-random weights in [-scale, scale] (a fixed-seed LCG). */
-function randomWeights(count: number, seed: number, scale: number): Float32Array {
+function randomWeights(count, seed, scale) {
   const w = new Float32Array(count);
   let state = seed >>> 0;
   for (let i = 0; i < count; i++) {
@@ -68,7 +71,7 @@ function randomWeights(count: number, seed: number, scale: number): Float32Array
 }
 
 /** Transposed-conv weights (C, 1, 4, 4) that upsample each channel x2 bilinearly. */
-function bilinearWeights(channels: number): Float32Array {
+function bilinearWeights(channels) {
   const k = 4;
   const f = [0.25, 0.75, 0.75, 0.25];
   const w = new Float32Array(channels * k * k);
@@ -78,20 +81,12 @@ function bilinearWeights(channels: number): Float32Array {
   return w;
 }
 
-interface LayerResult {
-  name: string;
-  call: string;
-  input: Tensor;
-  output: Tensor;
-  ms: number[];
-}
-
-function shapeText(shape: readonly number[]): string {
+function shapeText(shape) {
   return `(${shape.join(', ')})`;
 }
 
 /** Channel c of a (1, C, H, W) tensor, min-max scaled to bytes and resampled to TILE x TILE. */
-function tile(t: Tensor, c: number): Uint8Array {
+function tile(t, c) {
   const [, , h, w] = t.shape;
   const plane = t.data.subarray(c * h * w, (c + 1) * h * w);
   let lo = Infinity;
@@ -112,8 +107,8 @@ function tile(t: Tensor, c: number): Uint8Array {
   return out;
 }
 
-/** One row per tensor, one tile per channel, on a mid-gray background. */
-function featureGrid(rows: Tensor[]): { width: number; height: number; data: Uint8Array } {
+/** One row per tensor, one tile per channel, on a mid-gray background: 8-bit gray pixels. */
+function featureGrid(rows) {
   const columns = Math.max(...rows.map((t) => t.shape[1]));
   const width = columns * (TILE + GAP) + GAP;
   const height = rows.length * (TILE + GAP) + GAP;
@@ -129,19 +124,27 @@ function featureGrid(rows: Tensor[]): { width: number; height: number; data: Uin
   return { width, height, data };
 }
 
-async function timed<T>(work: () => T | Promise<T>): Promise<[T, number]> {
+/** An 8-bit grayscale PNG file of the grid. */
+function grayPng({ width, height, data }) {
+  return PNG.sync.write(
+    { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
+    { colorType: 0, inputColorType: 0, inputHasAlpha: false },
+  );
+}
+
+async function timed(work) {
   const start = performance.now();
   const result = await work();
   return [result, performance.now() - start];
 }
 
-async function main(): Promise<void> {
+async function main() {
   const selected = backends().find((b) => b.selected);
   console.log(`stridekit demo on backend ${selected ? selected.name : '(none)'}${selected && selected.device ? ` (${selected.device})` : ''}`);
 
   const x = imageTensor(ASSET);
   console.log(`input  ${path.relative(process.cwd(), ASSET)}  ${shapeText(x.shape)}`);
-  const layers: LayerResult[] = [];
+  const layers = [];
 
   const [edges, ms1] = await timed(() =>
     convSync(x, { data: edgeWeights(), shape: [4, 3, 3, 3] }, { stride: 1, padding: 'same' }),
@@ -155,8 +158,8 @@ async function main(): Promise<void> {
     padding: 'same',
     activation: 'relu',
   });
-  let mid: Tensor;
-  let planMs: number[];
+  let mid;
+  let planMs;
   try {
     // The second run reuses the packed weights: it shows what a plan saves.
     const [first, firstMs] = await timed(() => features.run(edges));
@@ -198,11 +201,11 @@ async function main(): Promise<void> {
   const grid = featureGrid(layers.map((layer) => layer.output));
   fs.mkdirSync(OUTPUT_DIR, { recursive: true });
   const file = path.join(OUTPUT_DIR, 'feature-maps.png');
-  fs.writeFileSync(file, encodePng({ ...grid, channels: 1 }));
+  fs.writeFileSync(file, grayPng(grid));
   console.log(`feature maps (one row per layer, one tile per channel): ${file}`);
 }
 
-main().catch((error: unknown) => {
+main().catch((error) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * Draws assets/scene.png, the demo's input: a 256x256 RGB synthetic scene (sky gradient, sun, hills,
- * buildings with lit windows, a striped road and the word STRIDEKIT in a 5x7 block font), so the
- * image is ours and license-clean. Deterministic: running it again gives the same bytes.
- *   node scripts/make-demo-asset.js        (after `npm run build`, which compiles dist/png.js)
+ * Draws scene.png beside this file, the demo's input: a 256x256 RGB synthetic scene (sky gradient,
+ * sun, hills, buildings with lit windows, a striped road and the word STRIDEKIT in a 5x7 block font),
+ * so the image is ours and license-clean. Deterministic: running it again gives the same bytes.
+ *   node examples/feature-maps/make-scene.js
  */
 const fs = require('fs');
 const path = require('path');
-const { encodePng } = require('../dist/png');
+const { PNG } = require('pngjs');
 
 const W = 256;
 const H = 256;
@@ -83,7 +83,10 @@ for (const letter of 'STRIDEKIT') {
   penX += 6 * scale;
 }
 
-const out = path.join(__dirname, '..', 'assets', 'scene.png');
-fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, encodePng({ width: W, height: H, channels: 3, data: rgb }));
+const out = path.join(__dirname, 'scene.png');
+const png = PNG.sync.write(
+  { width: W, height: H, data: Buffer.from(rgb.buffer) },
+  { colorType: 2, inputColorType: 2, inputHasAlpha: false },
+);
+fs.writeFileSync(out, png);
 console.log(`wrote ${out} (${fs.statSync(out).size} bytes)`);
