@@ -32,10 +32,11 @@ const USAGE = `usage: npm run bench -- [options]
 
 peers: stridekit's backends (plan.runSync and convSync each), onnxruntime-node, tfjs-backend-wasm and,
 when the openvino backend is available, "openvino (direct)": OpenVINO's C++ runtime called directly on
-the same graph the plugin builds for those layers, built with its own API and the same properties and thread count (a CMake project of its own,
-bench/peers/openvino-direct/, configured and built on demand in build/bench/openvino-direct/). Its columns "bridge" and
-"best" are stridekit openvino plan / openvino (direct), on median and on fastest runs: what the facade,
-the core and the plugin add (1.00x: nothing).`;
+the graph the plugin builds for those layers, built with OpenVINO's own API, with the same properties
+and thread count (a CMake project of its own, bench/peers/openvino-direct/, configured and built on
+demand in build/bench/openvino-direct/). Its columns "bridge" and "best" are stridekit openvino plan /
+openvino (direct), on median and on fastest runs: what the facade, the core and the plugin add (1.00x:
+nothing).`;
 
 function fail(message) {
   console.error(`${message}\n${USAGE}`);
