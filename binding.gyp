@@ -19,7 +19,6 @@
         "native/core/plan_wrap.cc",
         "native/core/plugin_file.cc",
         "native/core/request.cc",
-        "native/core/thread_pool.cc",
         "native/core/weight_layout.cc",
         "native/backends/cpu/conv_forward.cc",
         "native/backends/cpu/conv_transposed.cc",
@@ -33,7 +32,8 @@
         "native/backends/cpu/microkernel_generic.cc",
         "native/backends/cpu/microkernel_neon.cc",
         "native/backends/cpu/phases.cc",
-        "native/backends/cpu/scratch.cc"
+        "native/backends/cpu/scratch.cc",
+        "native/backends/cpu/thread_pool.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -21,8 +21,7 @@ const CPU = (file) => path.join(ROOT, 'native', 'backends', 'cpu', file);
 const KERNELS = ['microkernel_generic.cc', 'microkernel_avx2.cc', 'microkernel_avx512.cc', 'microkernel_neon.cc', 'cpu_features.cc'].map(CPU);
 const BACKEND = [
   ...KERNELS,
-  ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'direct.cc', 'large_pages.cc', 'phases.cc', 'scratch.cc'].map(CPU),
-  path.join(ROOT, 'native', 'core', 'thread_pool.cc'),
+  ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'direct.cc', 'large_pages.cc', 'phases.cc', 'scratch.cc', 'thread_pool.cc'].map(CPU),
 ];
 const CHECKS = [
   { name: 'kernel_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'kernel_check.cc'), ...KERNELS], args: [],

@@ -79,7 +79,7 @@ describe('STRIDEKIT_NUM_THREADS', () => {
   });
 
   test('the facade and the core share one bound', () => {
-    const header = fs.readFileSync(path.join(root, 'native', 'core', 'thread_pool.h'), 'utf8');
+    const header = fs.readFileSync(path.join(root, 'native', 'backends', 'cpu', 'thread_pool.h'), 'utf8');
     expect(Number(/constexpr int kMaxThreads = (\d+);/.exec(header)[1])).toBe(MAX_THREADS);
   });
 });

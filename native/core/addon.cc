@@ -1,5 +1,5 @@
 // The core addon's entry: one instance per JavaScript environment (main thread and each worker
-// thread), sharing the process-wide backend registry and CPU thread pool.
+// thread), sharing the process-wide backend registry.
 //
 //   backends()                                      -> [{ name, available, reason, device, path }]
 //   createPlan(backend, geometry, weight, bias)      -> NativePlan
@@ -27,7 +27,6 @@
 #include "core/one_shot_cache.h"
 #include "core/plan_wrap.h"
 #include "core/request.h"
-#include "core/thread_pool.h"
 
 namespace stridekit {
 
@@ -109,8 +108,9 @@ class Addon : public Napi::Addon<Addon> {
     return list;
   }
 
+  // The CPU backend's pool size, as its probe reports it.
   Napi::Value NumThreads(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), ThreadPool::instance().size());
+    return Napi::Number::New(info.Env(), BackendRegistry::instance().built_in_threads());
   }
 
   Napi::Value CreatePlan(const Napi::CallbackInfo& info) {

@@ -1,11 +1,11 @@
 #include "core/backend_registry.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include "backends/cpu/cpu_backend.h"
 #include "core/plugin_file.h"
 
 #include <sys/stat.h>
@@ -17,9 +17,16 @@
 #include <dlfcn.h>
 #endif
 
+// The backends compiled into the core (binding.gyp builds their sources into it). Each is reached
+// through its entry function exactly as a plugin is through its exported symbol, and the core knows
+// nothing else about it: its name and everything it can do come from its table and its probe.
+extern "C" sk_backend_entry stridekit_cpu_backend_entry;
+
 namespace stridekit {
 
 namespace {
+
+constexpr sk_backend_entry_fn kBuiltInBackends[] = {stridekit_cpu_backend_entry};
 
 #if defined(_WIN32)
 constexpr char kPathSeparator = ';';
@@ -183,6 +190,7 @@ void adopt(BackendSlot& slot, const sk_backend* table) {
   sk_probe_result probe{};
   table->probe(&probe);
   slot.device = probe_text(probe.device, sizeof(probe.device));
+  slot.threads = probe.threads > 0 ? probe.threads : 0;
   if (!probe.available) {
     const std::string reason = probe_text(probe.reason, sizeof(probe.reason));
     slot.reason = reason.empty() ? "the backend reported itself unavailable" : reason;
@@ -252,15 +260,17 @@ BackendSlot load_plugin(const std::string& name) {
   return slot;
 }
 
-BackendSlot load_builtin_cpu() {
+// A built-in backend's slot, named by its table. Its entry cannot refuse the core's ABI (both are
+// compiled from the same header), and adopt() still checks its table as it checks a plugin's.
+BackendSlot load_built_in(sk_backend_entry_fn entry) {
   BackendSlot slot;
-  slot.name = "cpu";
   sk_error error{};
-  const sk_backend* table = stridekit_cpu_backend_entry(SK_BACKEND_ABI_VERSION, &error);
-  if (!table) {
-    slot.reason = error.message;
+  const sk_backend* table = entry(SK_BACKEND_ABI_VERSION, &error);
+  if (!table || !table->name) {
+    slot.reason = probe_text(error.message, sizeof(error.message));
     return slot;
   }
+  slot.name = table->name;
   adopt(slot, table);
   return slot;
 }
@@ -274,7 +284,10 @@ const BackendRegistry& BackendRegistry::instance() {
 
 BackendRegistry::BackendRegistry() {
   for (const char* name : {"cudnn", "coreml", "openvino"}) slots_.push_back(load_plugin(name));
-  slots_.push_back(load_builtin_cpu());
+  for (sk_backend_entry_fn entry : kBuiltInBackends) {
+    slots_.push_back(load_built_in(entry));
+    built_in_threads_ = std::max(built_in_threads_, slots_.back().threads);
+  }
 }
 
 const BackendSlot* BackendRegistry::find(const std::string& name) const {

@@ -16,6 +16,7 @@ struct BackendSlot {
   bool available = false;
   std::string reason;  // why not available
   std::string device;  // what runs the work when available
+  int threads = 0;     // host threads a run computes on, as the probe says; 0 when it does not
   std::string path;    // the plugin file loaded or looked for; empty for the built-in cpu backend
 };
 
@@ -30,9 +31,14 @@ class BackendRegistry {
   // nullptr for a name that is not a backend.
   const BackendSlot* find(const std::string& name) const;
 
+  // The host threads the backends compiled into the core compute on, as their probes report: the
+  // size of the CPU backend's pool.
+  int built_in_threads() const { return built_in_threads_; }
+
  private:
   BackendRegistry();
   std::vector<BackendSlot> slots_;
+  int built_in_threads_ = 0;
 };
 
 }  // namespace stridekit

@@ -11,7 +11,7 @@
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/phases.h"
 #include "backends/cpu/scratch.h"
-#include "core/thread_pool.h"
+#include "backends/cpu/thread_pool.h"
 
 namespace stridekit::cpu {
 

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 /* Bump on any change to the structs or the function table below. */
-#define SK_BACKEND_ABI_VERSION 2u
+#define SK_BACKEND_ABI_VERSION 3u
 
 #define SK_MAX_RANK 3
 #define SK_REASON_MAX 512
@@ -116,6 +116,7 @@ typedef struct sk_probe_result {
   int32_t available;
   char reason[SK_REASON_MAX]; /* why not available; empty when available */
   char device[SK_DEVICE_MAX]; /* what runs the work when available: "AMD EPYC, 2 threads, avx2+fma" */
+  int32_t threads;            /* host threads a run computes on (the CPU backend's pool); 0: not said */
 } sk_probe_result;
 
 typedef struct sk_error {
@@ -163,8 +164,10 @@ typedef struct sk_backend {
 } sk_backend;
 
 /* The one symbol a plugin exports. host_abi_version lets a plugin refuse an older host politely
- * (return NULL and write the reason) instead of misreading its structs. */
-typedef const sk_backend* (*sk_backend_entry_fn)(uint32_t host_abi_version, sk_error* error);
+ * (return NULL and write the reason) instead of misreading its structs. A backend compiled into the
+ * core has an entry function of the same type under its own name, which the core declares with it. */
+typedef const sk_backend* sk_backend_entry(uint32_t host_abi_version, sk_error* error);
+typedef sk_backend_entry* sk_backend_entry_fn;
 
 #ifdef __cplusplus
 }
