@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
+#include "core/js_error.h"
 #include "core/plugin_file.h"
 
 #include <sys/stat.h>
@@ -214,12 +216,6 @@ BackendSlot load_plugin(const std::string& name) {
     searched += (searched.empty() ? "" : ", ") + dir;
   }
   if (slot.path.empty()) {
-#if !defined(__APPLE__)
-    if (name == "coreml") {
-      slot.reason = "macOS only";
-      return slot;
-    }
-#endif
     slot.reason = "not built: " + file + " not found in " + searched;
     return slot;
   }
@@ -275,23 +271,63 @@ BackendSlot load_built_in(sk_backend_entry_fn entry) {
   return slot;
 }
 
+// A backend name becomes part of a file name: lowercase letters, digits and '_' only, so that no
+// name can reach outside the plugin folders.
+void check_name(const std::string& name) {
+  const bool plain = !name.empty() && name.size() <= 64 &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+  if (!plain) throw BackendError("internal: '" + bounded(name.c_str(), 64) + "' is not a backend name");
+}
+
 }  // namespace
 
-const BackendRegistry& BackendRegistry::instance() {
-  static const BackendRegistry* registry = new BackendRegistry();  // plugins are never unloaded
+BackendRegistry& BackendRegistry::instance() {
+  static BackendRegistry* registry = new BackendRegistry();  // plugins are never unloaded
   return *registry;
 }
 
-BackendRegistry::BackendRegistry() {
-  for (const char* name : {"cudnn", "coreml", "openvino"}) slots_.push_back(load_plugin(name));
+BackendRegistry::BackendRegistry() : listed_(new std::vector<const BackendSlot*>()) {
   for (sk_backend_entry_fn entry : kBuiltInBackends) {
-    slots_.push_back(load_built_in(entry));
-    built_in_threads_ = std::max(built_in_threads_, slots_.back().threads);
+    built_in_.push_back(load_built_in(entry));
+    built_in_threads_ = std::max(built_in_threads_, built_in_.back().threads);
   }
 }
 
+std::vector<const BackendSlot*> BackendRegistry::list(const std::vector<std::string>& names) {
+  for (const std::string& name : names) check_name(name);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::vector<const BackendSlot*>* known = listed_.load(std::memory_order_acquire);
+  auto grown = std::make_unique<std::vector<const BackendSlot*>>(*known);
+  std::vector<const BackendSlot*> result;
+  for (const std::string& name : names) {
+    const BackendSlot* slot = lookup(*grown, name);
+    if (!slot) {
+      slot = lookup(built_in_, name);
+      if (!slot) slot = new BackendSlot(load_plugin(name));  // kept for the process
+      grown->push_back(slot);
+    }
+    result.push_back(slot);
+  }
+  // Readers may still hold the old snapshot: it is left in place, one small vector per new name.
+  if (grown->size() != known->size()) listed_.store(grown.release(), std::memory_order_release);
+  return result;
+}
+
 const BackendSlot* BackendRegistry::find(const std::string& name) const {
-  for (const BackendSlot& slot : slots_) {
+  return lookup(*listed_.load(std::memory_order_acquire), name);
+}
+
+const BackendSlot* BackendRegistry::lookup(const std::vector<const BackendSlot*>& slots,
+                                           const std::string& name) {
+  for (const BackendSlot* slot : slots) {
+    if (slot->name == name) return slot;
+  }
+  return nullptr;
+}
+
+const BackendSlot* BackendRegistry::lookup(const std::vector<BackendSlot>& slots,
+                                           const std::string& name) {
+  for (const BackendSlot& slot : slots) {
     if (slot.name == name) return &slot;
   }
   return nullptr;

@@ -4,8 +4,8 @@
 # C++ with no Apple header: it is built on every platform into the stridekit_coreml_model tool
 # (build/plugins/tools/), which test/coreml-model.test.js uses to check the models with coremltools on
 # Linux. The plugin adds the Objective-C++ file that calls Core ML (coreml_runtime.mm), the table and the plans
-# and needs macOS 12 (the first Core ML with ML Programs); elsewhere it is skipped with "macOS only",
-# the reason the core also gives for it (native/core/backend_registry.cc).
+# and needs macOS 12 (the first Core ML with ML Programs); elsewhere the plugin is a stand-in whose
+# probe gives the reason "macOS only" (macos_only.cc), since the core knows no backend by name.
 
 set(coreml_source_dir "${CMAKE_CURRENT_LIST_DIR}")
 set(coreml_portable_sources
@@ -41,5 +41,6 @@ if(APPLE)
     set_target_properties(stridekit_coreml PROPERTIES OBJCXX_STANDARD 17 OBJCXX_STANDARD_REQUIRED ON)
   endif()
 else()
-  stridekit_skip_plugin(coreml "macOS only (the portable model builder is built as tools/stridekit_coreml_model)")
+  stridekit_add_plugin(coreml SOURCES "${coreml_source_dir}/macos_only.cc")
+  message(STATUS "stridekit: coreml is macOS only: its plugin here is a stand-in whose probe says so")
 endif()
