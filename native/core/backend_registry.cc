@@ -256,16 +256,11 @@ BackendSlot load_plugin(const std::string& name) {
   return slot;
 }
 
-// A built-in backend's slot, named by its table. Its entry cannot refuse the core's ABI (both are
-// compiled from the same header), and adopt() still checks its table as it checks a plugin's.
+// A built-in backend's slot, named by its table. Its entry always returns the table (it is compiled
+// from the core's own header); adopt() checks the table as it checks a plugin's.
 BackendSlot load_built_in(sk_backend_entry_fn entry) {
+  const sk_backend* table = entry(SK_BACKEND_ABI_VERSION, nullptr);
   BackendSlot slot;
-  sk_error error{};
-  const sk_backend* table = entry(SK_BACKEND_ABI_VERSION, &error);
-  if (!table || !table->name) {
-    slot.reason = probe_text(error.message, sizeof(error.message));
-    return slot;
-  }
   slot.name = table->name;
   adopt(slot, table);
   return slot;
