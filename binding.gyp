@@ -1,40 +1,11 @@
-# The core addon: N-API binding, plugin loader, thread pool and the built-in CPU backend.
+# The core addon: the N-API binding and backend registry, with the CPU backend built in.
 # Vendor backends are separate shared libraries built by CMakeLists.txt (cmake-js).
 {
   "targets": [
     {
       "target_name": "stridekit",
-      "sources": [
-        "native/core/addon.cc",
-        "native/core/async_io.cc",
-        "native/core/async_work.cc",
-        "native/core/job_runner.cc",
-        "native/core/backend_registry.cc",
-        "native/core/device_storage.cc",
-        "native/core/device_tensor.cc",
-        "native/core/host_buffer.cc",
-        "native/core/js_error.cc",
-        "native/core/native_plan.cc",
-        "native/core/one_shot_cache.cc",
-        "native/core/plan_wrap.cc",
-        "native/core/plugin_file.cc",
-        "native/core/request.cc",
-        "native/core/thread_pool.cc",
-        "native/core/weight_layout.cc",
-        "native/backends/cpu/conv_forward.cc",
-        "native/backends/cpu/conv_transposed.cc",
-        "native/backends/cpu/cpu_backend.cc",
-        "native/backends/cpu/cpu_features.cc",
-        "native/backends/cpu/depthwise.cc",
-        "native/backends/cpu/direct.cc",
-        "native/backends/cpu/large_pages.cc",
-        "native/backends/cpu/microkernel_avx2.cc",
-        "native/backends/cpu/microkernel_avx512.cc",
-        "native/backends/cpu/microkernel_generic.cc",
-        "native/backends/cpu/microkernel_neon.cc",
-        "native/backends/cpu/phases.cc",
-        "native/backends/cpu/scratch.cc"
-      ],
+      # One list per folder, each kept beside its sources (CMake reads the cpu one for the native checks).
+      "includes": ["native/core/sources.gypi", "native/backends/cpu/sources.gypi"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native/include",

@@ -16,7 +16,7 @@ let probed: readonly NativeBackendInfo[] | undefined;
 
 /** The core's probe results; they cannot change within a process, so they are read once. */
 export function nativeBackends(): readonly NativeBackendInfo[] {
-  probed ??= binding().backends();
+  probed ??= binding().backends(BACKEND_NAMES);
   return probed;
 }
 

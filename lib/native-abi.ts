@@ -103,7 +103,8 @@ export interface NativeBinding {
   readonly abiVersion: number;
   /** Number of threads of the CPU backend's pool. */
   readonly numThreads: number;
-  backends(): NativeBackendInfo[];
+  /** The named backends (this facade's list, in ranking order), each probed once per process. */
+  backends(names: readonly string[]): NativeBackendInfo[];
   /** Packs the weights on the calling thread. bias is null or has K values. */
   createPlan(backend: string, geometry: Float64Array, weight: Float32Array, bias: Float32Array | null): NativePlan;
   /** One-shot: plan + run + free on the calling thread. `request` as REQUEST says. */

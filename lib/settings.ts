@@ -9,7 +9,7 @@
  *                           unset or empty: the best kernels the processor runs
  *
  * The core reads the same variables once, when its thread pool and kernels are first needed, and
- * accepts exactly these values (native/core/thread_pool.h kMaxThreads and thread_count_setting,
+ * accepts exactly these values (native/backends/cpu/thread_pool.h kMaxThreads and thread_count_setting,
  * native/backends/cpu/cpu_features.h kCpuKernelSettings); when reached with any other value anyway
  * (loaded without this facade) it falls back to the default rather than act on it.
  * test/settings.test.js runs the core on its own with every value to keep the two in step.
@@ -22,7 +22,7 @@ import { closest, invalid, oneOf } from './errors';
 export const THREADS_ENV = 'STRIDEKIT_NUM_THREADS';
 export const KERNELS_ENV = 'STRIDEKIT_CPU_KERNELS';
 
-/** native/core/thread_pool.h kMaxThreads; why this bound is explained there. */
+/** native/backends/cpu/thread_pool.h kMaxThreads; why this bound is explained there. */
 export const MAX_THREADS = 256;
 
 /** native/backends/cpu/cpu_features.h kCpuKernelSettings. */

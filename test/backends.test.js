@@ -59,7 +59,7 @@ describe('backends()', () => {
     });
   }
 
-  // The coreml plugin is built on Apple platforms only (native/backends/coreml/plugin.cmake).
+  // Elsewhere than Apple platforms the coreml plugin is a stand-in whose probe says so (native/backends/coreml/plugin.cmake).
   if (process.platform !== 'darwin') {
     test(`coreml is unavailable on ${process.platform} with the reason 'macOS only'`, () => {
       expect({ available: byName.coreml.available, reason: byName.coreml.reason }).toEqual({ available: false, reason: 'macOS only' });

@@ -3,12 +3,13 @@
 // reference (test/fixtures/cpu/kernel_check.cc: every kernel this processor runs, the portable ones
 // included, which the conformance suite never reaches here), and the whole backend through its C ABI
 // table against the direct convolution of test/fixtures/conv_reference.h
-// (test/fixtures/cpu/backend_check.cc). Both are built for the host; for arm64, whose build runs
-// under qemu-aarch64 (the NEON kernels and every arm64 code path, on a machine with no arm64
-// Node.js); and, on an x86-64 host, with the AVX-512 kernels compiled against SIMDe's
-// portable intrinsics (test/fixtures/cpu/avx512_emulated.h), which checks their logic, not their
-// speed. A target whose compiler, qemu or headers are missing is skipped with the reason printed,
-// never passed; `npm run setup:cpu-checks` installs them.
+// (test/fixtures/cpu/backend_check.cc). Both are built by CMake (test/fixtures/cpu/CMakeLists.txt,
+// from the backend's own source list) for the host; for arm64, whose build runs under qemu-aarch64
+// (the NEON kernels and every arm64 code path, on a machine with no arm64 Node.js); and, on an
+// x86-64 host, with the AVX-512 kernels compiled against SIMDe's portable intrinsics
+// (test/fixtures/cpu/avx512_emulated.h), which checks their logic, not their speed. A target whose
+// compiler, qemu, headers or cmake are missing is skipped with the reason printed, never passed;
+// `npm run setup:cpu-checks` installs them.
 
 const fs = require('fs');
 const os = require('os');
@@ -17,22 +18,15 @@ const { spawnSync } = require('child_process');
 const { ROOT } = require('./helpers/target');
 
 const OUT = path.join(ROOT, 'build', 'cpu-native-checks');
-const CPU = (file) => path.join(ROOT, 'native', 'backends', 'cpu', file);
-const KERNELS = ['microkernel_generic.cc', 'microkernel_avx2.cc', 'microkernel_avx512.cc', 'microkernel_neon.cc', 'cpu_features.cc'].map(CPU);
-const BACKEND = [
-  ...KERNELS,
-  ...['conv_forward.cc', 'conv_transposed.cc', 'cpu_backend.cc', 'depthwise.cc', 'direct.cc', 'large_pages.cc', 'phases.cc', 'scratch.cc'].map(CPU),
-  path.join(ROOT, 'native', 'core', 'thread_pool.cc'),
-];
+// The CMake project that builds both programs from the backend's own source list.
+const PROJECT = path.join(ROOT, 'test', 'fixtures', 'cpu');
 const CHECKS = [
-  { name: 'kernel_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'kernel_check.cc'), ...KERNELS], args: [],
+  { name: 'kernel_check', args: [],
     expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
       /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m] },
-  { name: 'backend_check', sources: [path.join(ROOT, 'test', 'fixtures', 'cpu', 'backend_check.cc'), ...BACKEND], args: ['400', '2026'],
+  { name: 'backend_check', args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
 ];
-const FLAGS = ['-O2', '-std=c++17', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror',
-  `-I${path.join(ROOT, 'native')}`, `-I${path.join(ROOT, 'native', 'include')}`, `-I${path.join(ROOT, 'test', 'fixtures')}`, '-pthread'];
 
 function found(command) {
   return spawnSync(command, ['--version'], { encoding: 'utf8' }).status === 0;
@@ -43,28 +37,50 @@ function header_found(cxx, header) {
   return preprocessed.status === 0;
 }
 
+const CMAKE = 'cmake';
 const HOST_CXX = process.env.CXX || 'c++';
 const ARM64_CXX = 'aarch64-linux-gnu-g++';
 const QEMU = 'qemu-aarch64';
 const TOOLS = 'npm run setup:cpu-checks, or apt-get install g++-aarch64-linux-gnu qemu-user';
 const SIMDE = 'npm run setup:cpu-checks, or apt-get install libsimde-dev';
+const NO_CMAKE = `no ${CMAKE} (install CMake 3.18 or later)`;
 
 const TARGETS = [
-  { name: `host (${process.arch})`, id: 'host', cxx: HOST_CXX, flags: [], run: (exe, args) => [exe, args],
-    missing: found(HOST_CXX) ? null : `no C++ compiler (${HOST_CXX}; set CXX)`, expect: [] },
-  { name: 'arm64 under qemu', id: 'arm64', cxx: ARM64_CXX, flags: ['-static'], run: (exe, args) => [QEMU, [exe, ...args]],
+  { name: `host (${process.arch})`, id: 'host', configure: [`-DCMAKE_CXX_COMPILER=${HOST_CXX}`], run: (exe, args) => [exe, args],
+    missing: !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)` : !found(CMAKE) ? NO_CMAKE : null, expect: [] },
+  { name: 'arm64 under qemu', id: 'arm64', configure: [`-DCMAKE_TOOLCHAIN_FILE=${path.join(PROJECT, 'aarch64-linux-gnu.cmake')}`],
+    run: (exe, args) => [QEMU, [exe, ...args]],
     missing: process.arch === 'arm64' ? 'this is an arm64 machine: the host target runs the NEON code'
       : !found(ARM64_CXX) ? `no ${ARM64_CXX} (${TOOLS})`
-        : !found(QEMU) ? `no ${QEMU} (${TOOLS})` : null,
+        : !found(QEMU) ? `no ${QEMU} (${TOOLS})`
+          : !found(CMAKE) ? NO_CMAKE : null,
     expect: [/^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
-  { name: 'x86-64 with its AVX-512 kernels on SIMDe', id: 'avx512_simde', cxx: HOST_CXX,
-    flags: ['-DSK_AVX512_EMULATION_HEADER="cpu/avx512_emulated.h"'], run: (exe, args) => [exe, args],
+  { name: 'x86-64 with its AVX-512 kernels on SIMDe', id: 'avx512_simde',
+    configure: [`-DCMAKE_CXX_COMPILER=${HOST_CXX}`, '-DSTRIDEKIT_AVX512_ON_SIMDE=ON'], run: (exe, args) => [exe, args],
     missing: process.arch !== 'x64' ? 'not an x86-64 machine'
       : !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)`
-        : !header_found(HOST_CXX, 'simde/x86/avx512.h') ? `no SIMDe headers (${SIMDE})` : null,
+        : !header_found(HOST_CXX, 'simde/x86/avx512.h') ? `no SIMDe headers (${SIMDE})`
+          : !found(CMAKE) ? NO_CMAKE : null,
     expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
       /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m] },
 ];
+
+/** Runs a build step; throws with its output when it fails. */
+function step(command, args) {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.error ? r.error.message : `exit ${r.status}`}):\n${r.stdout}${r.stderr}`);
+}
+
+/** Configures the target's build folder from scratch, once per run: a folder left by another compiler is never reused. */
+const configured = new Set();
+function configure(target) {
+  const dir = path.join(OUT, target.id);
+  if (configured.has(target.id)) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
+  step(CMAKE, ['-S', PROJECT, '-B', dir, ...target.configure]);
+  configured.add(target.id);
+  return dir;
+}
 
 for (const target of TARGETS) {
   if (target.missing) {
@@ -77,10 +93,9 @@ for (const target of TARGETS) {
   describe(`cpu backend natively on ${target.name}`, () => {
     for (const check of CHECKS) {
       test(check.name, () => {
-        fs.mkdirSync(OUT, { recursive: true });
-        const exe = path.join(OUT, `${check.name}_${target.id}`);
-        const built = spawnSync(target.cxx, [...FLAGS, ...target.flags, ...check.sources, '-o', exe], { encoding: 'utf8' });
-        if (built.status !== 0) throw new Error(`${target.cxx} failed:\n${built.stdout}${built.stderr}`);
+        const dir = configure(target);
+        step(CMAKE, ['--build', dir, '--target', check.name, '--parallel', String(os.cpus().length || 1)]);
+        const exe = path.join(dir, check.name);
         const [command, args] = target.run(exe, check.args);
         const ran = spawnSync(command, args, { encoding: 'utf8', timeout: 300000 });
         const output = `${ran.stdout || ''}${ran.stderr || ''}`;

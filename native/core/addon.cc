@@ -1,7 +1,7 @@
 // The core addon's entry: one instance per JavaScript environment (main thread and each worker
-// thread), sharing the process-wide backend registry and CPU thread pool.
+// thread), sharing the process-wide backend registry.
 //
-//   backends()                                      -> [{ name, available, reason, device, path }]
+//   backends(names)                                 -> [{ name, available, reason, device, path }]
 //   createPlan(backend, geometry, weight, bias)      -> NativePlan
 //   convSync(backend, request, weight, bias, x, y)
 //   conv(backend, request, weight, bias, x, out)     -> Promise<Float32Array | undefined>
@@ -27,7 +27,6 @@
 #include "core/one_shot_cache.h"
 #include "core/plan_wrap.h"
 #include "core/request.h"
-#include "core/thread_pool.h"
 
 namespace stridekit {
 
@@ -74,6 +73,20 @@ const double* read_request(const Napi::CallbackInfo& info) {
   return float64_data(info[1], "request", js::geometry::kLength + js::shape::kLength);
 }
 
+// The facade's backend names (lib/backends.ts: its one list, in ranking order).
+std::vector<std::string> read_names(const Napi::Value& value) {
+  const char* expected = "internal: backends() takes an array of backend names";
+  if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), expected);
+  const Napi::Array array = value.As<Napi::Array>();
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const Napi::Value name = array.Get(i);
+    if (!name.IsString()) throw Napi::TypeError::New(value.Env(), expected);
+    names.push_back(name.As<Napi::String>().Utf8Value());
+  }
+  return names;
+}
+
 }  // namespace
 
 class Addon : public Napi::Addon<Addon> {
@@ -93,24 +106,27 @@ class Addon : public Napi::Addon<Addon> {
   }
 
  private:
+  // backends(names): each named backend, found and probed on first mention, in the order given.
   Napi::Value Backends(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    const auto& slots = BackendRegistry::instance().slots();
+    const std::vector<std::string> names = read_names(info[0]);
+    const auto slots = to_js_errors(env, [&] { return BackendRegistry::instance().list(names); });
     Napi::Array list = Napi::Array::New(env, slots.size());
     for (size_t i = 0; i < slots.size(); ++i) {
       Napi::Object entry = Napi::Object::New(env);
-      entry.Set("name", slots[i].name);
-      entry.Set("available", slots[i].available);
-      entry.Set("reason", slots[i].reason);
-      entry.Set("device", slots[i].device);
-      entry.Set("path", slots[i].path);
+      entry.Set("name", slots[i]->name);
+      entry.Set("available", slots[i]->available);
+      entry.Set("reason", slots[i]->reason);
+      entry.Set("device", slots[i]->device);
+      entry.Set("path", slots[i]->path);
       list.Set(static_cast<uint32_t>(i), entry);
     }
     return list;
   }
 
+  // The CPU backend's pool size, as its probe reports it.
   Napi::Value NumThreads(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), ThreadPool::instance().size());
+    return Napi::Number::New(info.Env(), BackendRegistry::instance().built_in_threads());
   }
 
   Napi::Value CreatePlan(const Napi::CallbackInfo& info) {

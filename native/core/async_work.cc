@@ -22,10 +22,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // How long the JavaScript thread keeps its event loop polling after it starts a job, when the
-// environment's previous job took less than that. Long enough for a small layer (the benchmark's
-// tiny layer computes in ~8 us). Only then: while the loop polls it takes a core from the
-// computation, which on the 2-core development VM made a 50 us layer's plan.run() take 130-160 us
-// instead of 70-90 us; for the tiny layer polling halves plan.run() (12 us instead of 21 us).
+// environment's previous job took less than that: long enough for a small layer's whole compute.
+// Only then: while the loop polls it takes a core from the computation, which slows a longer layer
+// down by more than the wake-up it saves; for a small layer the wake-up costs as much as its compute.
 constexpr auto kPollAfterStart = std::chrono::microseconds(25);
 
 struct Channel;

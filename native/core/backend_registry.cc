@@ -1,11 +1,13 @@
 #include "core/backend_registry.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
-#include "backends/cpu/cpu_backend.h"
+#include "core/js_error.h"
 #include "core/plugin_file.h"
 
 #include <sys/stat.h>
@@ -17,9 +19,16 @@
 #include <dlfcn.h>
 #endif
 
+// The backends compiled into the core (binding.gyp builds their sources into it). Each is reached
+// through its entry function exactly as a plugin is through its exported symbol, and the core knows
+// nothing else about it: its name and everything it can do come from its table and its probe.
+extern "C" sk_backend_entry stridekit_cpu_backend_entry;
+
 namespace stridekit {
 
 namespace {
+
+constexpr sk_backend_entry_fn kBuiltInBackends[] = {stridekit_cpu_backend_entry};
 
 #if defined(_WIN32)
 constexpr char kPathSeparator = ';';
@@ -183,6 +192,7 @@ void adopt(BackendSlot& slot, const sk_backend* table) {
   sk_probe_result probe{};
   table->probe(&probe);
   slot.device = probe_text(probe.device, sizeof(probe.device));
+  slot.threads = probe.threads > 0 ? probe.threads : 0;
   if (!probe.available) {
     const std::string reason = probe_text(probe.reason, sizeof(probe.reason));
     slot.reason = reason.empty() ? "the backend reported itself unavailable" : reason;
@@ -206,12 +216,6 @@ BackendSlot load_plugin(const std::string& name) {
     searched += (searched.empty() ? "" : ", ") + dir;
   }
   if (slot.path.empty()) {
-#if !defined(__APPLE__)
-    if (name == "coreml") {
-      slot.reason = "macOS only";
-      return slot;
-    }
-#endif
     slot.reason = "not built: " + file + " not found in " + searched;
     return slot;
   }
@@ -252,33 +256,73 @@ BackendSlot load_plugin(const std::string& name) {
   return slot;
 }
 
-BackendSlot load_builtin_cpu() {
+// A built-in backend's slot, named by its table. Its entry always returns the table (it is compiled
+// from the core's own header); adopt() checks the table as it checks a plugin's.
+BackendSlot load_built_in(sk_backend_entry_fn entry) {
+  const sk_backend* table = entry(SK_BACKEND_ABI_VERSION, nullptr);
   BackendSlot slot;
-  slot.name = "cpu";
-  sk_error error{};
-  const sk_backend* table = stridekit_cpu_backend_entry(SK_BACKEND_ABI_VERSION, &error);
-  if (!table) {
-    slot.reason = error.message;
-    return slot;
-  }
+  slot.name = table->name;
   adopt(slot, table);
   return slot;
 }
 
+// A backend name becomes part of a file name: lowercase letters, digits and '_' only, so that no
+// name can reach outside the plugin folders.
+void check_name(const std::string& name) {
+  const bool plain = !name.empty() && name.size() <= 64 &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+  if (!plain) throw BackendError("internal: '" + bounded(name.c_str(), 64) + "' is not a backend name");
+}
+
 }  // namespace
 
-const BackendRegistry& BackendRegistry::instance() {
-  static const BackendRegistry* registry = new BackendRegistry();  // plugins are never unloaded
+BackendRegistry& BackendRegistry::instance() {
+  static BackendRegistry* registry = new BackendRegistry();  // plugins are never unloaded
   return *registry;
 }
 
-BackendRegistry::BackendRegistry() {
-  for (const char* name : {"cudnn", "coreml", "openvino"}) slots_.push_back(load_plugin(name));
-  slots_.push_back(load_builtin_cpu());
+BackendRegistry::BackendRegistry() : listed_(new std::vector<const BackendSlot*>()) {
+  for (sk_backend_entry_fn entry : kBuiltInBackends) {
+    built_in_.push_back(load_built_in(entry));
+    built_in_threads_ = std::max(built_in_threads_, built_in_.back().threads);
+  }
+}
+
+std::vector<const BackendSlot*> BackendRegistry::list(const std::vector<std::string>& names) {
+  for (const std::string& name : names) check_name(name);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::vector<const BackendSlot*>* known = listed_.load(std::memory_order_acquire);
+  auto grown = std::make_unique<std::vector<const BackendSlot*>>(*known);
+  std::vector<const BackendSlot*> result;
+  for (const std::string& name : names) {
+    const BackendSlot* slot = lookup(*grown, name);
+    if (!slot) {
+      slot = lookup(built_in_, name);
+      if (!slot) slot = new BackendSlot(load_plugin(name));  // kept for the process
+      grown->push_back(slot);
+    }
+    result.push_back(slot);
+  }
+  // Readers may still hold the old snapshot: it is left in place, one small vector per new name.
+  if (grown->size() != known->size()) listed_.store(grown.release(), std::memory_order_release);
+  return result;
 }
 
 const BackendSlot* BackendRegistry::find(const std::string& name) const {
-  for (const BackendSlot& slot : slots_) {
+  return lookup(*listed_.load(std::memory_order_acquire), name);
+}
+
+const BackendSlot* BackendRegistry::lookup(const std::vector<const BackendSlot*>& slots,
+                                           const std::string& name) {
+  for (const BackendSlot* slot : slots) {
+    if (slot->name == name) return slot;
+  }
+  return nullptr;
+}
+
+const BackendSlot* BackendRegistry::lookup(const std::vector<BackendSlot>& slots,
+                                           const std::string& name) {
+  for (const BackendSlot& slot : slots) {
     if (slot.name == name) return &slot;
   }
   return nullptr;

@@ -1,8 +1,12 @@
-// Every backend the core knows, found and probed once per process: the CPU backend compiled in,
-// the vendor backends as plugin shared libraries next to the core binary (or in the directories of
-// STRIDEKIT_PLUGIN_PATH). A backend that cannot be used keeps the reason why.
+// The backends the core can run on, each found and probed once per process: those compiled into
+// the core (the CPU backend), and the vendor backends as plugin shared libraries next to the core
+// binary (or in the directories of STRIDEKIT_PLUGIN_PATH). The core knows no backend by name: the
+// facade names them (lib/backends.ts), in its ranking order, and the built-in ones name themselves
+// through their tables. A backend that cannot be used keeps the reason why.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,23 +20,41 @@ struct BackendSlot {
   bool available = false;
   std::string reason;  // why not available
   std::string device;  // what runs the work when available
-  std::string path;    // the plugin file loaded or looked for; empty for the built-in cpu backend
+  int threads = 0;     // host threads a run computes on, as the probe says; 0 when it does not
+  std::string path;    // the plugin file loaded or looked for; empty for a built-in backend
 };
 
 class BackendRegistry {
  public:
-  // Loaded and probed on first use, from whichever thread or worker gets there first.
-  static const BackendRegistry& instance();
+  // Created on first use, from whichever thread or worker gets there first, with the built-in
+  // backends probed.
+  static BackendRegistry& instance();
 
-  // In ranking order: cudnn, coreml, openvino, cpu.
-  const std::vector<BackendSlot>& slots() const { return slots_; }
+  // The slots of `names`, in that order. A backend is looked up and probed the first time any
+  // thread names it: the built-in backend whose table has that name, else the plugin
+  // libstridekit_<name>; its slot is then kept for the process. Throws BackendError for a name
+  // that is not lowercase letters, digits and '_'.
+  std::vector<const BackendSlot*> list(const std::vector<std::string>& names);
 
-  // nullptr for a name that is not a backend.
+  // The slot list() made for `name`; nullptr for a name never listed. Takes no lock: every
+  // convolution call looks its backend up here.
   const BackendSlot* find(const std::string& name) const;
+
+  // The host threads the backends compiled into the core compute on, as their probes report: the
+  // size of the CPU backend's pool.
+  int built_in_threads() const { return built_in_threads_; }
 
  private:
   BackendRegistry();
-  std::vector<BackendSlot> slots_;
+  static const BackendSlot* lookup(const std::vector<const BackendSlot*>& slots, const std::string& name);
+  static const BackendSlot* lookup(const std::vector<BackendSlot>& slots, const std::string& name);
+
+  std::vector<BackendSlot> built_in_;  // fixed once constructed
+  int built_in_threads_ = 0;
+  std::mutex mutex_;  // serialises list()
+  // Every slot listed so far. list() publishes a longer copy rather than changing it, so find()
+  // reads it without a lock.
+  std::atomic<const std::vector<const BackendSlot*>*> listed_;
 };
 
 }  // namespace stridekit

@@ -7,10 +7,11 @@ namespace stridekit {
 
 namespace {
 
-std::string failure(const std::string& backend, const std::string& what, sk_error& error) {
-  error.message[sizeof(error.message) - 1] = '\0';
+// "<backend> backend failed to <what>: <the backend's message>".
+std::string failure(const std::string& backend, const std::string& what, const sk_error& error) {
   std::string message = backend + " backend failed to " + what;
-  if (error.message[0]) message += ": " + std::string(error.message);
+  const std::string said = backend_message(error);
+  if (!said.empty()) message += ": " + said;
   return message;
 }
 
@@ -40,11 +41,8 @@ std::shared_ptr<DeviceStorage> DeviceStorage::allocate(const BackendSlot& backen
   if (status == SK_OK && storage->buffer_) return storage;
   storage->buffer_ = nullptr;
   const std::string what = "allocate " + std::to_string(bytes) + " bytes for a DeviceTensor";
-  if (status == SK_ERROR_OUT_OF_MEMORY) {
-    throw OutOfMemoryError(failure(backend.name, what, error) +
-                           " (out of device memory)");
-  }
-  throw BackendError(failure(backend.name, what, error));
+  throw_backend_status(status, failure(backend.name, what, error) +
+                                   (status == SK_ERROR_OUT_OF_MEMORY ? " (out of device memory)" : ""));
 }
 
 DeviceStorage::~DeviceStorage() {
@@ -58,7 +56,7 @@ void DeviceStorage::write(const float* source) {
   }
   sk_error error{};
   const sk_status status = table_->buffer_write(buffer_, source, bytes(), &error);
-  if (status != SK_OK) throw BackendError(failure(backend_name_, "upload a tensor", error));
+  if (status != SK_OK) throw_backend_status(status, failure(backend_name_, "upload a tensor", error));
 }
 
 void DeviceStorage::read(float* destination) const {
@@ -68,7 +66,7 @@ void DeviceStorage::read(float* destination) const {
   }
   sk_error error{};
   const sk_status status = table_->buffer_read(buffer_, destination, bytes(), &error);
-  if (status != SK_OK) throw BackendError(failure(backend_name_, "download a tensor", error));
+  if (status != SK_OK) throw_backend_status(status, failure(backend_name_, "download a tensor", error));
 }
 
 }  // namespace stridekit

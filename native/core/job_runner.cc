@@ -7,7 +7,7 @@
 #include <thread>
 #include <utility>
 
-#include "core/spin.h"
+#include "stridekit/spin.h"
 
 namespace stridekit {
 

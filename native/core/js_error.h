@@ -1,19 +1,43 @@
-// The one conversion from a failure in the core to a JavaScript Error, used by synchronous calls
-// (which throw it) and asynchronous ones (whose promise rejects with it) alike: the message, and the
-// code ERR_STRIDEKIT_OUT_OF_MEMORY on every out-of-memory failure, whether a backend reported it
-// (OutOfMemoryError) or the core's own allocation failed (std::bad_alloc).
+// The one error path from a backend, or the core itself, to JavaScript, taken by synchronous calls
+// (which throw the Error) and asynchronous ones (whose promise rejects with it) alike:
+//
+//   a backend call's sk_status   throw_backend_status()   BackendError, or OutOfMemoryError
+//   whatever the core caught     current_failure()        Failure: a message and maybe a code
+//   a Failure                    js_error()               a JavaScript Error with that code
+//
+// Every out-of-memory failure gets the code ERR_STRIDEKIT_OUT_OF_MEMORY, whether a backend reported
+// it (SK_ERROR_OUT_OF_MEMORY) or the core's own allocation failed (std::bad_alloc).
 #pragma once
 
 #include <napi.h>
 
-#include <new>
+#include <stdexcept>
 #include <string>
 
-#include "core/native_plan.h"
+#include "stridekit/backend.h"
 
 namespace stridekit {
 
 constexpr char kOutOfMemoryCode[] = "ERR_STRIDEKIT_OUT_OF_MEMORY";
+
+// A backend failed, or cannot be used; the message says which backend and why.
+class BackendError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The backend (or the host) had no room.
+class OutOfMemoryError : public BackendError {
+ public:
+  using BackendError::BackendError;
+};
+
+// Throws what a backend call that returned `status` (not SK_OK) calls for: an OutOfMemoryError for
+// SK_ERROR_OUT_OF_MEMORY, a BackendError for any other status.
+[[noreturn]] void throw_backend_status(sk_status status, const std::string& message);
+
+// What a backend wrote into `error`, read no further than its array: "" when it wrote nothing.
+std::string backend_message(const sk_error& error);
 
 // A failure as it crosses to JavaScript; an empty code means none.
 struct Failure {

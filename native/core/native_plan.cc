@@ -5,14 +5,14 @@
 namespace stridekit {
 
 namespace {
-// The failure of one backend call, as the exception its status calls for.
+// The failure of one plan call: "<backend> backend failed to <what>: <the backend's message>".
 [[noreturn]] void fail(const std::string& backend, const char* what, sk_status status,
                        const sk_error& error) {
   std::string message = backend + " backend failed to " + what;
   if (status == SK_ERROR_OUT_OF_MEMORY) message += " (out of memory)";
-  if (error.message[0]) message += ": " + std::string(error.message);
-  if (status == SK_ERROR_OUT_OF_MEMORY) throw OutOfMemoryError(message);
-  throw BackendError(message);
+  const std::string said = backend_message(error);
+  if (!said.empty()) message += ": " + said;
+  throw_backend_status(status, message);
 }
 }  // namespace
 
@@ -30,7 +30,6 @@ NativePlan::NativePlan(const BackendSlot& backend, const sk_conv_geometry& geome
     : table_(backend.table), backend_name_(backend.name), geometry_(geometry) {
   sk_error error{};
   sk_status status = table_->plan_create(&geometry_, weight, bias, &handle_, &error);
-  error.message[sizeof(error.message) - 1] = '\0';
   if (status != SK_OK || !handle_) {
     handle_ = nullptr;
     fail(backend_name_, "create a plan", status, error);
@@ -45,14 +44,10 @@ void NativePlan::run(const sk_conv_shape& shape, const float* x, float* y) {
   std::lock_guard<std::mutex> lock(run_mutex_);
   sk_error error{};
   sk_status status = table_->plan_run(handle_, &shape, x, y, &error);
-  error.message[sizeof(error.message) - 1] = '\0';
   if (status != SK_OK) fail(backend_name_, "run", status, error);
 }
 
 void NativePlan::run_device(const sk_conv_shape& shape, const DeviceStorage& x, DeviceStorage& y) {
-  if (x.table() != table_ || y.table() != table_) {
-    throw BackendError("a " + backend_name_ + " plan cannot run on tensors of another backend");
-  }
   if (!x.buffer()) {
     run(shape, x.host(), y.host());
     return;
@@ -60,7 +55,6 @@ void NativePlan::run_device(const sk_conv_shape& shape, const DeviceStorage& x, 
   std::lock_guard<std::mutex> lock(run_mutex_);
   sk_error error{};
   sk_status status = table_->plan_run_device(handle_, &shape, x.buffer(), y.buffer(), &error);
-  error.message[sizeof(error.message) - 1] = '\0';
   if (status != SK_OK) fail(backend_name_, "run", status, error);
 }
 

@@ -4,26 +4,13 @@
 
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 
 #include "core/backend_registry.h"
+#include "core/js_error.h"
 #include "stridekit/backend.h"
 
 namespace stridekit {
-
-// A backend failed; the message says which backend and why.
-class BackendError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// The backend (or the host) had no room: JavaScript sees an Error whose code is
-// ERR_STRIDEKIT_OUT_OF_MEMORY (core/js_error.h), whichever call, sync or async, ran into it.
-class OutOfMemoryError : public BackendError {
- public:
-  using BackendError::BackendError;
-};
 
 class DeviceStorage;
 

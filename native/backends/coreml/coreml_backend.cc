@@ -35,9 +35,6 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
                       sk_error* error) {
   return guarded(kName, "plan creation", error, [&] {
     if (!geometry || !weight || !plan) throw std::invalid_argument("null geometry, weight or plan");
-    if (geometry->rank < 1 || geometry->rank > SK_MAX_RANK) {
-      throw std::invalid_argument("rank " + std::to_string(geometry->rank) + " is not 1, 2 or 3");
-    }
     *plan = create_plan(*geometry, weight, bias);
   });
 }

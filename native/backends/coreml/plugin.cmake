@@ -4,7 +4,7 @@
 # tools/coreml-model-tool/ also builds on every platform to check the models with coremltools. The
 # plugin adds the Objective-C++ file that calls Core ML (coreml_runtime.mm), the table and the plans and
 # needs macOS 12 (the first Core ML with ML Programs); elsewhere it is skipped with "macOS only", the
-# reason the core also gives for it (native/core/backend_registry.cc).
+# reason the facade gives for it there (lib/backends.ts).
 
 set(coreml_source_dir "${CMAKE_CURRENT_LIST_DIR}")
 include("${coreml_source_dir}/model_builder_sources.cmake")

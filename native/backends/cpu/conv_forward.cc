@@ -11,7 +11,7 @@
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/phases.h"
 #include "backends/cpu/scratch.h"
-#include "core/thread_pool.h"
+#include "backends/cpu/thread_pool.h"
 
 namespace stridekit::cpu {
 
@@ -190,9 +190,8 @@ int outermost_dimension(const ConvProblem& p) {
 // Output rows (positions along dimension d) per band: all of them, unless the image's phases would
 // exceed kBandBytes; then as many as keep a band's phases within it. The split scratch stays bounded
 // (a video clip's phases would take hundreds of MB) and in the last-level cache while the band's
-// tiles read it. Bands cost each a pass over the weights and their tiles are smaller: 2 MB bands
-// made the conformer layer (20 MB of phases) 8% slower, 8 MB ones neither slower nor faster, and
-// C3D's 13 MB in two bands 2-4% faster.
+// tiles read it. Bands cost each a pass over the weights and their tiles are smaller, so they are
+// as large as a last-level cache holds well: much smaller bands slow a large layer down.
 constexpr int64_t kBandBytes = int64_t{8} << 20;
 
 int64_t rows_per_band(const ConvProblem& p, int d) {
@@ -263,7 +262,7 @@ struct SharedScratch {
 // Whether a batch runs whole images on each thread, each image on one thread from its split to its
 // last tile, instead of each image on all threads in turn. An image then waits at no barrier between
 // its split and its tiles, and threads splitting their images (bound by memory) overlap with threads
-// multiplying theirs (bound by the FMA units): ResNet l2 at batch 8, 0.91-0.99x the time in A/B runs.
+// multiplying theirs (bound by the FMA units), which shortens a batch of small images.
 // But every thread then keeps an image's shared scratch in its own, so only images whose scratch
 // takes at most kImagePerThreadBytes run so; larger ones keep all threads on one image.
 constexpr int64_t kImagePerThreadBytes = int64_t{4} << 20;

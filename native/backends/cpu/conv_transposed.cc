@@ -10,7 +10,7 @@
 #include "backends/cpu/cpu_plan.h"
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/scratch.h"
-#include "core/thread_pool.h"
+#include "backends/cpu/thread_pool.h"
 
 namespace stridekit::cpu {
 

@@ -1,12 +1,10 @@
 // The CPU backend's table: probe, plan creation (choose a path, pack the weights once), run, destroy.
-#include "backends/cpu/cpu_backend.h"
-
 #include <memory>
 #include <string>
 
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/cpu_plan.h"
-#include "core/thread_pool.h"
+#include "backends/cpu/thread_pool.h"
 #include "stridekit/backend_guard.h"
 
 namespace stridekit::cpu {
@@ -18,6 +16,7 @@ void probe(sk_probe_result* result) {
   result->available = 1;
   result->reason[0] = '\0';
   const int threads = ThreadPool::instance().size();
+  result->threads = threads;
   copy_text(result->device, sizeof(result->device),
                cpu_description() + ", " + std::to_string(threads) +
                    (threads == 1 ? " thread" : " threads"));
@@ -71,4 +70,5 @@ const sk_backend kCpuBackend = {
 }  // namespace
 }  // namespace stridekit::cpu
 
+// Compiled into the core, which declares this entry among its built-in backends.
 SK_DEFINE_BACKEND_ENTRY_NAMED(stridekit_cpu_backend_entry, stridekit::cpu::kCpuBackend)

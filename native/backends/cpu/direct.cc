@@ -15,7 +15,7 @@
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/phases.h"
 #include "backends/cpu/scratch.h"
-#include "core/thread_pool.h"
+#include "backends/cpu/thread_pool.h"
 
 namespace stridekit::cpu {
 

@@ -32,7 +32,7 @@ inline bool kernel_applies(int activation) {
 // Memory a kernel brings into the cache while it multiplies: the 64-byte lines [begin, end), the
 // GEMM's next B strip (prepacked weights on their way from L3 or memory). The AVX2 and AVX-512
 // tiles fetch one line every 8 depth steps (the AVX-512 pair kernel every 4), which never fills the
-// miss buffers as a burst of fetches between two kernels did (ResNet l4: 3% faster); the other
+// miss buffers as a burst of fetches between two kernels would; the other
 // kernels fetch them all as they finish.
 struct Prefetch {
   const char* begin = nullptr;

@@ -11,9 +11,9 @@
 // The pair kernel takes two such strips at once, a 6 x 32 tile, which the GEMM uses wherever two
 // strips are left (gemm.h): packed strips lie one after another, so it needs no other packing. Its
 // twelve accumulators are twelve chains by themselves, and each A value, loaded once, feeds two FMAs:
-// 8 loads per 12 FMAs instead of 7 per 6. On a 2-core Xeon VM (2026-12-03) it took the GEMM of
-// `npm run bench` from 250-253 to 289-290 GFLOP/s. Its edge tiles, under six rows high, have a loop of
-// their own height each (pair_tile), so that a GEMM's last row or two costs what its FMAs do.
+// 8 loads per 12 FMAs instead of 7 per 6, so the GEMM runs faster on it than on single strips. Its
+// edge tiles, under six rows high, have a loop of their own height each (pair_tile), so that a GEMM's
+// last row or two costs what its FMAs do.
 //
 // Built with SK_AVX512_EMULATION_HEADER defined (test/fixtures/cpu/avx512_emulated.h), the same
 // source compiles against SIMDe's portable implementation of the intrinsics: that is how the
@@ -130,8 +130,8 @@ SK_AVX512 __attribute__((always_inline)) inline void pair_step(const float* a, c
 //
 // Inlined into microkernel_avx512_pair, whose switch picks one. As tail calls of their own, the switch
 // copied the 16-byte Prefetch its caller had just stored as two 8-byte halves with one 16-byte load
-// (which the store buffer cannot forward, presumably): ResNet's stem, whose depth of 147 makes short
-// calls, ran 25% slower, with 22% of its profile's samples just after that load.
+// (which the store buffer cannot forward, presumably): short calls, as a depth of 147 (ResNet's stem)
+// makes, ran markedly slower, stalled just after that load.
 template <int R, int S>
 SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
     int64_t kc, const float* a, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
@@ -184,9 +184,8 @@ SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
 SK_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride,
                                        float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                        const KernelEpilogue* last, Prefetch next) {
-  // At least eight chains for two FMA units of four cycles' latency each. The sets were chosen by
-  // timing each height alone (2-core Xeon VM, 2026-12-04): against a full tile, a tile of one row
-  // takes about 0.4x the time, two 0.6x, three and four 0.7-0.75x, five 0.85x.
+  // At least eight chains for two FMA units of four cycles' latency each. The sets for each height
+  // are the fastest found by timing each height alone against a full tile.
   switch (mr) {
     case 1: return pair_tile<1, 4>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
     case 2: return pair_tile<2, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);

@@ -113,10 +113,6 @@ std::string describe(const TensorView& view) {
 }
 
 int lower_filter(const sk_conv_geometry& g, int64_t dims[kMaxTensorRank]) {
-  if (g.rank < 1 || g.rank > SK_MAX_RANK) throw std::invalid_argument("rank must be 1, 2 or 3");
-  if (g.groups < 1 || g.in_channels % g.groups || g.out_channels % g.groups) {
-    throw std::invalid_argument("groups must divide both channel counts");
-  }
   const int spatial = std::max(2, static_cast<int>(g.rank));
   const int lifted = spatial - g.rank;
   dims[0] = g.transposed ? g.in_channels : g.out_channels;
@@ -152,11 +148,6 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
     a.dilation = g.dilation[i];
     a.pad_begin = shape.pad_begin[i];
     a.pad_end = shape.pad_end[i];
-    if (a.in < 1 || a.out < 1 || a.kernel < 1 || a.stride < 1 || a.dilation < 1 || a.pad_begin < 0 ||
-        a.pad_end < 0) {
-      throw std::invalid_argument("spatial dimension " + std::to_string(i) + " has a size, kernel, stride, " +
-                                  "dilation or pad out of range");
-    }
   }
 
   const int64_t in_channels = g.in_channels, out_channels = g.out_channels;
@@ -211,7 +202,6 @@ Lowering lower_convolution(const sk_conv_geometry& g, const sk_conv_shape& shape
   L.user_y = dense_view(shape.batch, out_channels, out_sizes, L.spatial, channels_last);
   L.user_x_elements = element_count(L.user_x);
   L.user_y_elements = element_count(L.user_y);
-  if (shape.batch < 1) throw std::invalid_argument("batch must be at least 1");
 
   const bool stage_input = L.half || channels_last || (!L.transposed && border);
   const bool stage_output = L.half || channels_last || (L.transposed && cropped);

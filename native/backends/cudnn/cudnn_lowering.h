@@ -90,8 +90,9 @@ struct Lowering {
   int64_t user_x_elements = 0, user_y_elements = 0;
 };
 
-// Works out the lowering for one plan geometry and one input shape. Throws std::invalid_argument when
-// the shape does not match the geometry (a core bug) and std::length_error when a dimension or stride
+// Works out the lowering for one plan geometry and one input shape, both within the ranges the core
+// checks before it calls a backend (backend.h). Throws std::invalid_argument when the output size
+// does not follow from the rest (a core bug) and std::length_error when a dimension or stride
 // does not fit cuDNN's 32-bit descriptors. max_copy_dim is kMaxCopyDim except in the CPU check, which
 // makes it small to exercise the cutting of copies.
 Lowering lower_convolution(const sk_conv_geometry& geometry, const sk_conv_shape& shape,

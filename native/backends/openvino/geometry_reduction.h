@@ -1,22 +1,21 @@
 // Exact, per-shape rewrites of a convolution's geometry into one that OpenVINO 2025.3's CPU plugin
-// computes correctly and in time bounded by the input, weight and output sizes (issue 20, items 3 and 5).
+// computes correctly and in time bounded by the input, weight and output sizes.
 //
 // What OpenVINO 2025.3 gets wrong or slow (measured on its CPU plugin, C++ and Python alike):
 //  - wrong values: a forward convolution with one input channel whose output extent is 1 along a
 //    dimension with stride > 1 (x[1,1,5,4] w[1,1,1,3] stride [1,2]: 36 of 560 small 2-D geometries with
 //    C = 1 swept, every one with out = 1 and s > 1; none with out > 1; C = 2 gets it right);
 //  - compile time linear in a forward stride even when it is irrelevant: x[1,1,8] w[1,1,3] takes
-//    0.38 s at stride 2^20, 1.6 s at 2^22, 6.9 s at 2^24, 11.6 s at 2^25 (and 27 ms again from 2^28);
+//    seconds to compile at strides of 2^22 and above;
 //  - huge pads together with a huge stride: "Failed to allocate 8796118224944 bytes" for stride 2^20
 //    and pad 2^20, SIGSEGV for stride and pad 2^31 - 1, or for pad, dilation and stride near 2^31;
 //  - SIGSEGV in infer for a forward convolution with an output window entirely in the padding when a
 //    bias or an activation is fused into it, dilated or not (x[1,2,4] w[1,2,2] stride 4 pads [0, 2]
-//    with a bias; without bias and activation it is right). model_builder.cc's spell_out_dilation
-//    covered the dilated form of this before.
+//    with a bias; without bias and activation it is right).
 // Models are compiled per input shape, so rewriting per shape costs nothing at run time.
 //
-// The rewrite works per spatial dimension and is the identity for every ordinary layer (the graph of
-// such a layer is exactly the one built before this file existed). A dimension is rewritten only when
+// The rewrite works per spatial dimension and is the identity for every ordinary layer (such a
+// layer's graph is the plain convolution). A dimension is rewritten only when
 //  - forward, its output extent is 1 and its stride is above 1 (the wrong-values case above), or
 //  - forward, an output window lies entirely in the padding (the crash above), or
 //  - its padded extent (forward: n + begin + end; transposed: (n - 1) * s + e and the begin pad) is

@@ -21,7 +21,8 @@ std::string requested_device() {
   return env && *env ? std::string(env) : std::string("CPU");
 }
 
-// STRIDEKIT_NUM_THREADS, read as the core's thread pool reads it; 0 when unset or not a positive integer.
+// STRIDEKIT_NUM_THREADS as the inference thread count; 0 when unset or not a positive integer. The
+// facade refuses a value the CPU backend would not take before any backend is loaded.
 int requested_threads() {
   const char* env = std::getenv("STRIDEKIT_NUM_THREADS");
   if (!env) return 0;

@@ -1,12 +1,22 @@
 /*
  * stridekit backend ABI — the one contract between the core addon and every backend.
  *
- * The core (a node-addon-api module) owns everything JavaScript: argument checks, shapes, padding,
- * layouts, plans and threads of the event loop. A backend only ever sees the plain C structs below,
- * with every stride, dilation and [begin, end] pad already explicit. It never derives them again.
+ * The TypeScript facade (lib/) owns what the user passes: argument checks, shapes, padding and
+ * layouts. The core (a node-addon-api module) owns plans, buffers, the threads that run async work
+ * and the Errors JavaScript sees. A backend only ever sees the plain C structs below, with every
+ * stride, dilation and [begin, end] pad already explicit. It never derives them again.
  *
- * The CPU backend is compiled into the core and exposed through this same table; the vendor backends
- * (openvino, cudnn, coreml) are shared libraries that export one symbol, SK_BACKEND_ENTRY_SYMBOL.
+ * What the core checks, once, where a request enters it (native/core/request.cc), before any
+ * backend sees it, so that no backend needs to check it again: rank is 1 to SK_MAX_RANK; every
+ * count, size, kernel, stride and dilation is at least 1 and every pad at least 0, with the unused
+ * trailing entries 1 (pads 0); groups divides both channel counts; the enums hold one of their
+ * values; no tensor has more than 2^53 elements; every pointer is non-NULL but bias, which is NULL
+ * exactly when has_bias is 0; and every buffer holds the elements its shape says. (The vendor
+ * plugins still answer a NULL pointer with SK_ERROR_INVALID: a shared library can be called by any
+ * host, and their test harnesses call them directly.)
+ *
+ * Backends are reached through the table below, whether compiled into the core (cpu) or loaded as a
+ * shared library that exports one symbol, SK_BACKEND_ENTRY_SYMBOL (openvino, cudnn, coreml).
  * The loader refuses a table whose abi_version differs from SK_BACKEND_ABI_VERSION and reports both
  * versions and the file's path.
  *
@@ -37,7 +47,7 @@ extern "C" {
 #endif
 
 /* Bump on any change to the structs or the function table below. */
-#define SK_BACKEND_ABI_VERSION 2u
+#define SK_BACKEND_ABI_VERSION 3u
 
 #define SK_MAX_RANK 3
 #define SK_REASON_MAX 512
@@ -116,6 +126,7 @@ typedef struct sk_probe_result {
   int32_t available;
   char reason[SK_REASON_MAX]; /* why not available; empty when available */
   char device[SK_DEVICE_MAX]; /* what runs the work when available: "AMD EPYC, 2 threads, avx2+fma" */
+  int32_t threads;            /* host threads a run computes on (the CPU backend's pool); 0: not said */
 } sk_probe_result;
 
 typedef struct sk_error {
@@ -163,8 +174,10 @@ typedef struct sk_backend {
 } sk_backend;
 
 /* The one symbol a plugin exports. host_abi_version lets a plugin refuse an older host politely
- * (return NULL and write the reason) instead of misreading its structs. */
-typedef const sk_backend* (*sk_backend_entry_fn)(uint32_t host_abi_version, sk_error* error);
+ * (return NULL and write the reason) instead of misreading its structs. A backend compiled into the
+ * core has an entry function of the same type under its own name, which the core declares with it. */
+typedef const sk_backend* sk_backend_entry(uint32_t host_abi_version, sk_error* error);
+typedef sk_backend_entry* sk_backend_entry_fn;
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-#include "core/thread_pool.h"
+#include "backends/cpu/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -14,9 +14,9 @@
 #include <sched.h>
 #endif
 
-#include "core/spin.h"
+#include "stridekit/spin.h"
 
-namespace stridekit {
+namespace stridekit::cpu {
 
 struct ThreadPool::State {
   std::mutex run_mutex;  // one parallel_for at a time
@@ -138,4 +138,4 @@ void ThreadPool::parallel_for(int64_t count, TaskRef task, int max_threads) {
   if (s.failure) std::rethrow_exception(std::exchange(s.failure, nullptr));
 }
 
-}  // namespace stridekit
+}  // namespace stridekit::cpu

@@ -1,7 +1,11 @@
-// Spin-then-sleep, the waiting discipline of every thread the core owns: a thread that expects
-// work (or a result) within microseconds polls a flag for a short while before it pays for a kernel
-// sleep and wake-up, which costs 5-20 microseconds on the virtual machines our users deploy to.
-#pragma once
+/*
+ * Spin-then-sleep, the waiting discipline of every long-lived thread in stridekit (C++ only,
+ * header-only): the core's job runner and the CPU backend's pool. A thread that expects work (or a
+ * result) within microseconds polls a flag for a short while before it pays for a kernel sleep and
+ * wake-up, which on the virtual machines users deploy to costs more than a small layer's compute.
+ */
+#ifndef STRIDEKIT_SPIN_H
+#define STRIDEKIT_SPIN_H
 
 #include <chrono>
 
@@ -35,3 +39,5 @@ bool spin_until(Done done, std::chrono::microseconds limit = kSpin) {
 }
 
 }  // namespace stridekit
+
+#endif /* STRIDEKIT_SPIN_H */

@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace stridekit {
+namespace stridekit::cpu {
 
 // A borrowed reference to a task callable as task(index, thread): a pointer to the caller's lambda
 // and a function that calls it. Unlike std::function it never copies the lambda, so a lambda with
@@ -77,4 +77,4 @@ int thread_count_setting(const char* value);
 // otherwise the CPUs this process may run on.
 int default_thread_count();
 
-}  // namespace stridekit
+}  // namespace stridekit::cpu
