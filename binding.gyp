@@ -13,6 +13,7 @@
         "native/core/device_storage.cc",
         "native/core/device_tensor.cc",
         "native/core/host_buffer.cc",
+        "native/core/js_abi_export.cc",
         "native/core/js_error.cc",
         "native/core/native_plan.cc",
         "native/core/one_shot_cache.cc",

@@ -41,7 +41,7 @@ function info(): number {
     console.error(`\n${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  header.push(['Native core', `${bindingPath()} (ABI ${core.abiVersion})`]);
+  header.push(['Native core', `${bindingPath()} (ABI ${core.abi.version})`]);
   header.push(['CPU threads', `${core.numThreads} in the CPU backend's pool, ${os.cpus().length} logical CPUs`]);
   print(header);
 
