@@ -1,15 +1,16 @@
 /**
  * Which backend runs a convolution. The core probes every backend once and lists them in ranking
- * order (cudnn, coreml, openvino, cpu). STRIDEKIT_BACKEND forces one and a per-call `backend`
+ * order (backend-names.ts). STRIDEKIT_BACKEND forces one and a per-call `backend`
  * option picks one; either way an unavailable backend is an Error that says why, never a silent
  * fallback. 'auto' (and no setting) means the first available backend in ranking order.
  */
+import { BACKEND_NAMES, BackendName } from './backend-names';
 import { notOneOf } from './errors';
 import { binding } from './loader';
 import type { NativeBackendInfo } from './native-abi';
-import type { BackendInfo, BackendName, BackendRequest } from './types';
+import { BACKEND_REQUESTS } from './options';
+import type { BackendInfo, BackendRequest } from './types';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['cudnn', 'coreml', 'openvino', 'cpu'];
 export const BACKEND_ENV = 'STRIDEKIT_BACKEND';
 
 let probed: readonly NativeBackendInfo[] | undefined;
@@ -47,7 +48,7 @@ export function defaultBackend(): BackendName {
   const forced = process.env[BACKEND_ENV];
   if (forced !== undefined && forced !== '' && forced !== 'auto') {
     if (!(BACKEND_NAMES as readonly string[]).includes(forced)) {
-      throw notOneOf(BACKEND_ENV, ['auto', ...BACKEND_NAMES], forced);
+      throw notOneOf(BACKEND_ENV, BACKEND_REQUESTS, forced);
     }
     return requireAvailable(forced as BackendName, BACKEND_ENV);
   }

@@ -79,7 +79,7 @@ export interface NativeAbi {
 }
 
 export interface NativeBackendInfo {
-  name: string; // 'cudnn' | 'coreml' | 'openvino' | 'cpu', in ranking order
+  name: string; // a BackendName (backend-names.ts) for the backends this facade knows, in ranking order
   available: boolean;
   reason: string; // why not available ('' when available)
   device: string; // what runs the work ('' when unknown)

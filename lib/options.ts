@@ -3,6 +3,7 @@
  * Only normalize.ts calls this module: options that depend on shapes (padding modes, channel
  * counts, output sizes) are resolved there.
  */
+import { BACKEND_NAMES, BackendName } from './backend-names';
 import { Aliases, closest, describe, indexed, invalid, notOneOf, oneOf, unknownOption } from './errors';
 import * as is from './is';
 import { readTensor } from './tensor';
@@ -27,7 +28,7 @@ const OPTION_ALIASES: Aliases = {
 
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 'silu'];
 export const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
-export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'cudnn', 'coreml', 'openvino', 'cpu'];
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', ...BACKEND_NAMES];
 const PADDING_MODES: readonly PaddingMode[] = ['valid', 'same', 'same_lower', 'causal'];
 export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
 
@@ -36,7 +37,7 @@ const LAYOUT_ALIASES: Aliases = {
   nwc: 'channels_last', nhwc: 'channels_last', ndhwc: 'channels_last', channelslast: 'channels_last',
 };
 const PADDING_ALIASES: Aliases = { sameupper: 'same' };
-const BACKEND_ALIASES: Aliases = { cuda: 'cudnn', ov: 'openvino' };
+const BACKEND_ALIASES: Readonly<Record<string, BackendName>> = { cuda: 'cudnn', ov: 'openvino' };
 const PRECISION_ALIASES: Aliases = {
   float32: 'fp32', single: 'fp32', highest: 'fp32', tensorfloat32: 'tf32', high: 'tf32',
   float16: 'fp16', half: 'fp16',

@@ -1,5 +1,8 @@
 /** The public types. Runtime checks live in options.ts, tensor.ts and normalize.ts. */
+import type { BackendName } from './backend-names';
 import type { DeviceTensor } from './device-tensor';
+
+export type { BackendName };
 
 /** A dense float32 tensor, row-major. */
 export interface Tensor {
@@ -18,7 +21,6 @@ export type TensorInput = Tensor | DimsTensor;
 
 export type Activation = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'silu';
 export type Layout = 'channels_first' | 'channels_last';
-export type BackendName = 'cudnn' | 'coreml' | 'openvino' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
 /**
  * What arithmetic a backend may use: 'fp32' is exact single precision; 'tf32' allows tensor-core TF32
