@@ -18,7 +18,7 @@ import * as is from './is';
 import { binding } from './loader';
 import type { NativeDeviceTensor } from './native-abi';
 import { readBackendRequest, readOptionsBag } from './options';
-import { readTensor } from './tensor';
+import { CheckedTensor, readTensor } from './tensor';
 import type { BackendName, BackendRequest, Tensor, TensorInput } from './types';
 
 export const UPLOAD_OPTION_NAMES: readonly string[] = ['backend'];
@@ -211,10 +211,11 @@ export function deviceWhereHostExpected(path: string, value: DeviceTensor, x: st
     { got: `a DeviceTensor on '${value.backend}'`, hint: `download() it, or upload() ${x}` }) as TypeError;
 }
 
-/** Weights and biases stay host tensors: a plan packs its own copy, in its backend's format. */
-export function rejectDeviceWeight(value: unknown, path: string): void {
+/** Weights stay host tensors: a plan packs its own copy, in its backend's format. */
+export function readWeightTensor(value: unknown, path: string): CheckedTensor {
   if (isDeviceTensor(value)) {
     throw invalid('type', path, 'a host Tensor (a plan packs its own copy of the weights)', value,
       { got: `a DeviceTensor on '${value.backend}'`, hint: 'download() it' });
   }
+  return readTensor(value, path);
 }

@@ -69,8 +69,15 @@ export function readOptionsBag(
   return value;
 }
 
+/** A function that fixes the direction (conv, convTranspose), and the one that runs the other. */
+export interface Direction {
+  readonly transposed: boolean;
+  readonly fn: string;
+  readonly other: string;
+}
+
 /** `required` set: the function fixes the direction and the option may only agree with it. */
-export function readTransposed(value: unknown, required?: { transposed: boolean; fn: string; other: string }): boolean {
+export function readTransposed(value: unknown, required?: Direction): boolean {
   if (!is.defined(value)) return required?.transposed ?? false;
   if (!is.boolean(value)) throw invalid('type', 'transposed', 'a boolean', value);
   if (required !== undefined && value !== required.transposed) {

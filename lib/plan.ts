@@ -6,29 +6,32 @@
 import { resolveBackend } from './backends';
 import {
   beginUse, checkDeviceOut, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected, isDeviceTensor,
-  rejectDeviceWeight,
+  readWeightTensor,
 } from './device-tensor';
 import { withAwaitingStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import type { NativeDeviceTensor, NativePlan } from './native-abi';
-import { FixedPart, normalizeFixed, ShapeCache } from './normalize';
-import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
-import { outputBuffer, readShape, readTensor, stillSized } from './tensor';
+import { EntryPoint, FixedPart, normalizeFixed, notReadHere, readArguments, ShapeCache } from './normalize';
+import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag } from './options';
+import { CheckedTensor, outputBuffer, readShape, readTensor, stillSized } from './tensor';
 import type { BackendName, ConvPlan, DeviceRunOptions, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
 
 export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
+
+/** createConv(options): the weight is options.weight; the direction is options.transposed's. */
+const CREATE_CONV: EntryPoint<undefined, CheckedTensor, FixedPart> = {
+  optionNames: PLAN_OPTION_NAMES, optionHints: { out: 'pass out to run() or runSync()' },
+  inputName: 'x', readInput: notReadHere,
+  weightName: 'weight', weightInOptions: true, readWeight: readWeightTensor, readLayer: normalizeFixed,
+};
 
 /**
  * Normalises the options and packs `weight` once on the chosen backend. Throws TypeError/RangeError
  * for bad arguments before anything is packed, and Error when the backend cannot be used.
  */
 export function createConv(options: PlanOptions): ConvPlan {
-  const opts = readOptionsBag(options, PLAN_OPTION_NAMES, { out: 'pass out to run() or runSync()' });
-  rejectDeviceWeight(opts.weight, 'weight');
-  const weight = readTensor(opts.weight, 'weight');
-  const transposed = readTransposed(opts.transposed);
-  const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, transposed);
+  const { weight, fixed } = readArguments(CREATE_CONV, undefined, options, undefined, undefined);
   const backend = resolveBackend(fixed.backend);
   stillSized(weight.data, weight.length, 'weight.data.length');
   if (fixed.bias !== null) stillSized(fixed.bias, fixed.outChannels, 'bias length');
