@@ -4,7 +4,8 @@
  */
 import { resolveBackend } from './backends';
 import {
-  checkDeviceOut, DeviceTensor, deviceInput, deviceWhereHostExpected, isDeviceTensor, readWeightTensor,
+  checkDeviceOut, DeviceConvOptions, DeviceTensor, deviceInput, deviceWhereHostExpected, isDeviceTensor,
+  readWeightTensor,
 } from './device-tensor';
 import { withAwaitingStack } from './errors';
 import * as is from './is';
@@ -15,9 +16,9 @@ import {
   writeGeometry, writeShape,
 } from './normalize';
 import { CONV_OPTION_NAMES, Direction } from './options';
-import { planOn } from './plan';
+import { ConvPlan, planOn } from './plan';
 import { CheckedTensor, outputBuffer, readTensor, stillSized } from './tensor';
-import type { BackendName, ConvOptions, ConvPlan, DeviceConvOptions, Tensor, TensorInput } from './types';
+import type { BackendName, ConvOptions, Tensor, TensorInput } from './types';
 
 const FORWARD: Direction = { transposed: false, fn: 'conv', other: 'convTranspose' };
 const TRANSPOSED: Direction = { transposed: true, fn: 'convTranspose', other: 'conv' };

@@ -19,7 +19,7 @@ import { binding } from './loader';
 import type { NativeDeviceTensor } from './native-abi';
 import { readBackendRequest, readOptionsBag } from './options';
 import { CheckedTensor, readTensor } from './tensor';
-import type { BackendName, BackendRequest, Tensor, TensorInput } from './types';
+import type { BackendName, BackendRequest, ConvOptions, Tensor, TensorInput } from './types';
 
 export const UPLOAD_OPTION_NAMES: readonly string[] = ['backend'];
 
@@ -118,6 +118,16 @@ function wrap(native: NativeDeviceTensor, shape: readonly number[], backend: Bac
 /** A new, uninitialised tensor; out of memory is an Error with code ERR_STRIDEKIT_OUT_OF_MEMORY. */
 export function allocate(backend: BackendName, shape: readonly number[], length: number): DeviceTensor {
   return wrap(binding().createDeviceTensor(backend, length), shape, backend);
+}
+
+/** For runs on a DeviceTensor: `out` is a DeviceTensor of the plan's backend and the output shape. */
+export interface DeviceRunOptions {
+  out?: DeviceTensor;
+}
+
+/** One-shot calls on a DeviceTensor x: `backend` 'auto' (or left out) is x's backend. */
+export interface DeviceConvOptions extends Omit<ConvOptions, 'out'> {
+  out?: DeviceTensor;
 }
 
 export interface UploadOptions {

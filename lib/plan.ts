@@ -5,8 +5,8 @@
  */
 import { resolveBackend } from './backends';
 import {
-  beginUse, checkDeviceOut, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected, isDeviceTensor,
-  readWeightTensor,
+  beginUse, checkDeviceOut, DeviceRunOptions, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected,
+  isDeviceTensor, readWeightTensor,
 } from './device-tensor';
 import { withAwaitingStack } from './errors';
 import * as is from './is';
@@ -15,7 +15,30 @@ import type { NativeDeviceTensor, NativePlan } from './native-abi';
 import { EntryPoint, FixedPart, normalizeFixed, notReadHere, readArguments, ShapeCache } from './normalize';
 import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag } from './options';
 import { CheckedTensor, outputBuffer, readShape, readTensor, stillSized } from './tensor';
-import type { BackendName, ConvPlan, DeviceRunOptions, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
+import type { BackendName, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
+
+/**
+ * A convolution planned once and run many times: options are normalised and weights packed at
+ * createConv, shape-dependent work is cached per input shape.
+ */
+export interface ConvPlan {
+  /** The backend that runs this plan. */
+  readonly backend: BackendName;
+  readonly transposed: boolean;
+  readonly disposed: boolean;
+  /** The output shape for an input shape, without running anything. */
+  outputShape(xShape: readonly number[]): number[];
+  /**
+   * Runs off the main thread. Rejects (never throws) on bad input or after dispose(). On a DeviceTensor
+   * of the plan's backend it resolves to a DeviceTensor on that backend (`out` when given).
+   */
+  run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
+  run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
+  runSync(x: DeviceTensor, options?: DeviceRunOptions): DeviceTensor;
+  runSync(x: TensorInput, options?: RunOptions): Tensor;
+  /** Frees the native plan once runs in flight finish. Idempotent. */
+  dispose(): void;
+}
 
 export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
 

@@ -1,6 +1,9 @@
-/** The public types. Runtime checks live in options.ts, tensor.ts and normalize.ts. */
+/**
+ * The public types of arguments, options and results. Runtime checks live in options.ts, tensor.ts
+ * and normalize.ts. The types that name a DeviceTensor live beside it (device-tensor.ts) and the
+ * ConvPlan interface beside its implementation (plan.ts), so this module imports no code.
+ */
 import type { BackendName } from './backend-names';
-import type { DeviceTensor } from './device-tensor';
 
 export type { BackendName };
 
@@ -103,39 +106,6 @@ export interface PlanOptions extends LayerOptions {
 
 export interface RunOptions {
   out?: TensorInput;
-}
-
-/** For runs on a DeviceTensor: `out` is a DeviceTensor of the plan's backend and the output shape. */
-export interface DeviceRunOptions {
-  out?: DeviceTensor;
-}
-
-/** One-shot calls on a DeviceTensor x: `backend` 'auto' (or left out) is x's backend. */
-export interface DeviceConvOptions extends Omit<ConvOptions, 'out'> {
-  out?: DeviceTensor;
-}
-
-/**
- * A convolution planned once and run many times: options are normalised and weights packed at
- * createConv, shape-dependent work is cached per input shape.
- */
-export interface ConvPlan {
-  /** The backend that runs this plan. */
-  readonly backend: BackendName;
-  readonly transposed: boolean;
-  readonly disposed: boolean;
-  /** The output shape for an input shape, without running anything. */
-  outputShape(xShape: readonly number[]): number[];
-  /**
-   * Runs off the main thread. Rejects (never throws) on bad input or after dispose(). On a DeviceTensor
-   * of the plan's backend it resolves to a DeviceTensor on that backend (`out` when given).
-   */
-  run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
-  run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
-  runSync(x: DeviceTensor, options?: DeviceRunOptions): DeviceTensor;
-  runSync(x: TensorInput, options?: RunOptions): Tensor;
-  /** Frees the native plan once runs in flight finish. Idempotent. */
-  dispose(): void;
 }
 
 export interface BackendInfo {
