@@ -16,7 +16,7 @@ export const BACKEND_ENV = 'STRIDEKIT_BACKEND';
 let probed: readonly NativeBackendInfo[] | undefined;
 
 /** The core's probe results; they cannot change within a process, so they are read once. */
-export function nativeBackends(): readonly NativeBackendInfo[] {
+function nativeBackends(): readonly NativeBackendInfo[] {
   probed ??= binding().backends();
   return probed;
 }

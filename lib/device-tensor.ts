@@ -21,7 +21,7 @@ import { readBackendRequest, readOptionsBag } from './options';
 import { CheckedTensor, readTensor } from './tensor';
 import type { BackendName, BackendRequest, ConvOptions, Tensor, TensorInput } from './types';
 
-export const UPLOAD_OPTION_NAMES: readonly string[] = ['backend'];
+const UPLOAD_OPTION_NAMES: readonly string[] = ['backend'];
 
 /** What only this module may touch: the native memory and the runs in flight that use it. */
 interface DeviceState {
@@ -116,7 +116,7 @@ function wrap(native: NativeDeviceTensor, shape: readonly number[], backend: Bac
 }
 
 /** A new, uninitialised tensor; out of memory is an Error with code ERR_STRIDEKIT_OUT_OF_MEMORY. */
-export function allocate(backend: BackendName, shape: readonly number[], length: number): DeviceTensor {
+function allocate(backend: BackendName, shape: readonly number[], length: number): DeviceTensor {
   return wrap(binding().createDeviceTensor(backend, length), shape, backend);
 }
 

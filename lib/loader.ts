@@ -17,7 +17,7 @@ import { checkSettings } from './settings';
 const MIN_NAPI_VERSION = 8;
 const MIN_NODE_MAJOR = 18;
 
-export const PACKAGE_ROOT = path.join(__dirname, '..');
+const PACKAGE_ROOT = path.join(__dirname, '..');
 
 interface NodeGypBuild {
   (dir: string): unknown;

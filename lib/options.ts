@@ -1,7 +1,8 @@
 /**
- * Reads each option's value into explicit per-dimension numbers or a checked enumeration member.
- * Only normalize.ts calls this module: options that depend on shapes (padding modes, channel
- * counts, output sizes) are resolved there.
+ * Reads each option's value into explicit per-dimension numbers or a checked enumeration member,
+ * and each entry point's options bag (the names it accepts). Options that depend on shapes (padding
+ * modes, channel counts, output sizes) are resolved in normalize.ts, which calls the per-option
+ * readers here; the entry points (conv.ts, plan.ts, shape.ts, device-tensor.ts) read their bags here.
  */
 import { BACKEND_NAMES, BackendName } from './backend-names';
 import { Aliases, closest, describe, indexed, invalid, notOneOf, oneOf, unknownOption } from './errors';
@@ -26,11 +27,11 @@ const OPTION_ALIASES: Aliases = {
   kernel: 'weight', weights: 'weight', filters: 'weight',
 };
 
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 'silu'];
-export const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
+const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 'silu'];
+const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', ...BACKEND_NAMES];
 const PADDING_MODES: readonly PaddingMode[] = ['valid', 'same', 'same_lower', 'causal'];
-export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
+const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
 
 const LAYOUT_ALIASES: Aliases = {
   ncw: 'channels_first', nchw: 'channels_first', ncdhw: 'channels_first', channelsfirst: 'channels_first',
@@ -46,7 +47,7 @@ const PRECISION_ALIASES: Aliases = {
 export type Options = Readonly<Record<string, unknown>>;
 
 /** What a left-out options bag reads as: shared, so a call without options allocates nothing. */
-export const NO_OPTIONS: Options = Object.freeze({});
+const NO_OPTIONS: Options = Object.freeze({});
 
 const NO_HINTS: Readonly<Record<string, string>> = Object.freeze({});
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -121,7 +122,7 @@ function readPerDimension(value: unknown, path: string, rank: number, fallback: 
 }
 
 /** `count` copies of `value`, in an array allocated at its final size. */
-export function repeat<T>(value: T, count: number): T[] {
+function repeat<T>(value: T, count: number): T[] {
   const result = new Array<T>(count);
   for (let i = 0; i < count; i++) result[i] = value;
   return result;

@@ -40,7 +40,7 @@ export interface ConvPlan {
   dispose(): void;
 }
 
-export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
+const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
 
 /** createConv(options): the weight is options.weight; the direction is options.transposed's. */
 const CREATE_CONV: EntryPoint<undefined, CheckedTensor, FixedPart> = {

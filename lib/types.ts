@@ -1,7 +1,8 @@
 /**
  * The public types of arguments, options and results. Runtime checks live in options.ts, tensor.ts
  * and normalize.ts. The types that name a DeviceTensor live beside it (device-tensor.ts) and the
- * ConvPlan interface beside its implementation (plan.ts), so this module imports no code.
+ * ConvPlan interface beside its implementation (plan.ts), so that this module depends on nothing but
+ * backend-names.ts and no module that uses these types imports back into a circle.
  */
 import type { BackendName } from './backend-names';
 
@@ -46,7 +47,7 @@ export type Padding = number | PaddingMode | ReadonlyArray<number | PaddingPair>
 export type PerDimension = number | readonly number[];
 
 /**
- * The layer's options (DESIGN.md's option table). `undefined` and `null` both mean the default.
+ * The layer's options (the README's Options table). `undefined` and `null` both mean the default.
  * Spatial rank (1, 2 or 3) comes from the weight: `w.shape.length - 2`.
  */
 export interface LayerOptions {
