@@ -75,16 +75,20 @@ function load(): { binding: NativeBinding; file: string } {
  * the first difference.
  */
 export function abiMismatch(abi: unknown): string | undefined {
-  const facade = `this facade (stridekit ${packageVersion()})`;
   const version = isRecord(abi) ? abi.version : undefined;
   if (version !== ABI_VERSION) {
     const found = isRecord(abi) ? `ABI version ${describe(version)}` : 'ABI version unknown (the binary exports no abi table)';
-    return `${found}, but ${facade} expects ${ABI_VERSION}: the binary is stale`;
+    return `${found}, but ${thisFacade()} expects ${ABI_VERSION}: the binary is stale`;
   }
   const difference = firstDifference(abi, ABI, 'abi');
   if (difference === undefined) return undefined;
-  return `ABI table differs at ${difference.path}: the binary has ${difference.binary}, ${facade} expects ` +
+  return `ABI table differs at ${difference.path}: the binary has ${difference.binary}, ${thisFacade()} expects ` +
     `${difference.facade}: the binary is stale or out of sync with the facade's native-abi.ts`;
+}
+
+/** Read only for a message: package.json is not opened when the binary matches. */
+function thisFacade(): string {
+  return `this facade (stridekit ${packageVersion()})`;
 }
 
 interface Difference {
