@@ -1,23 +1,45 @@
 /**
  * Which backend runs a convolution. The core probes every backend once and lists them in ranking
- * order (cudnn, coreml, openvino, cpu). STRIDEKIT_BACKEND forces one and a per-call `backend`
+ * order (backend-names.ts). STRIDEKIT_BACKEND forces one and a per-call `backend`
  * option picks one; either way an unavailable backend is an Error that says why, never a silent
  * fallback. 'auto' (and no setting) means the first available backend in ranking order.
  */
+import { BACKEND_NAMES, BackendName } from './backend-names';
 import { notOneOf } from './errors';
 import { binding } from './loader';
 import type { NativeBackendInfo } from './native-abi';
-import type { BackendInfo, BackendName, BackendRequest } from './types';
+import { BACKEND_REQUESTS } from './options';
+import type { BackendInfo, BackendRequest } from './types';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['cudnn', 'coreml', 'openvino', 'cpu'];
 export const BACKEND_ENV = 'STRIDEKIT_BACKEND';
+
+/**
+ * Backends that exist on one platform only. Elsewhere no plugin is built for them, so the core is not
+ * asked to look for one, and the reason is the platform rather than a missing file.
+ */
+const PLATFORM_ONLY: Partial<Record<BackendName, { platform: NodeJS.Platform; reason: string }>> = {
+  coreml: { platform: 'darwin', reason: 'macOS only' },
+};
 
 let probed: readonly NativeBackendInfo[] | undefined;
 
 /** The core's probe results; they cannot change within a process, so they are read once. */
-export function nativeBackends(): readonly NativeBackendInfo[] {
-  probed ??= binding().backends(BACKEND_NAMES);
+function nativeBackends(): readonly NativeBackendInfo[] {
+  probed ??= probe();
   return probed;
+}
+
+function probe(): NativeBackendInfo[] {
+  const elsewhere = (name: BackendName) => {
+    const only = PLATFORM_ONLY[name];
+    return only !== undefined && only.platform !== process.platform ? only.reason : undefined;
+  };
+  const found = binding().backends(BACKEND_NAMES.filter((name) => elsewhere(name) === undefined));
+  return BACKEND_NAMES.flatMap((name): NativeBackendInfo[] => {
+    const reason = elsewhere(name);
+    if (reason !== undefined) return [{ name, available: false, reason, device: '', path: '' }];
+    return found.filter((b) => b.name === name);
+  });
 }
 
 /** Every known backend in ranking order, whether it can run here, and which one 'auto' picks. */
@@ -47,7 +69,7 @@ export function defaultBackend(): BackendName {
   const forced = process.env[BACKEND_ENV];
   if (forced !== undefined && forced !== '' && forced !== 'auto') {
     if (!(BACKEND_NAMES as readonly string[]).includes(forced)) {
-      throw notOneOf(BACKEND_ENV, ['auto', ...BACKEND_NAMES], forced);
+      throw notOneOf(BACKEND_ENV, BACKEND_REQUESTS, forced);
     }
     return requireAvailable(forced as BackendName, BACKEND_ENV);
   }

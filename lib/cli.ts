@@ -5,6 +5,7 @@
  * it reads has a bad value (settings.ts), 2 for a usage error.
  */
 import * as os from 'os';
+import { BACKEND_NAMES } from './backend-names';
 import { BACKEND_ENV, backends, defaultBackend } from './backends';
 import { binding, bindingPath, packageVersion } from './loader';
 import { CPU_KERNELS, KERNELS_ENV, MAX_THREADS, THREADS_ENV } from './settings';
@@ -17,7 +18,7 @@ Commands:
   version     the package version (also --version, -v)
 
 Environment:
-  ${BACKEND_ENV}=name      force a backend (cudnn, coreml, openvino, cpu); an unavailable one is an error
+  ${BACKEND_ENV}=name      force a backend (${BACKEND_NAMES.join(', ')}); an unavailable one is an error
   ${THREADS_ENV}=n     threads of the CPU backend, 1 to ${MAX_THREADS} (default: one per CPU)
   ${KERNELS_ENV}=k     ${CPU_KERNELS.join(' or ')}: cap the CPU backend's kernels (default: the best the CPU runs)
   STRIDEKIT_PLUGIN_PATH=dirs  folders searched for vendor plugins before the core's own
@@ -41,7 +42,7 @@ function info(): number {
     console.error(`\n${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  header.push(['Native core', `${bindingPath()} (ABI ${core.abiVersion})`]);
+  header.push(['Native core', `${bindingPath()} (ABI ${core.abi.version})`]);
   header.push(['CPU threads', `${core.numThreads} in the CPU backend's pool, ${os.cpus().length} logical CPUs`]);
   print(header);
 

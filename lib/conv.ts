@@ -4,25 +4,36 @@
  */
 import { resolveBackend } from './backends';
 import {
-  checkDeviceOut, DeviceTensor, deviceInput, deviceWhereHostExpected, isDeviceTensor, rejectDeviceWeight,
+  checkDeviceOut, DeviceConvOptions, DeviceTensor, deviceInput, deviceWhereHostExpected, isDeviceTensor,
+  readWeightTensor,
 } from './device-tensor';
 import { withAwaitingStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import { REQUEST } from './native-abi';
-import { normalizeFixed, readFixed, resolveSizes, writeGeometry, writeShape } from './normalize';
-import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
-import { planOn } from './plan';
-import { outputBuffer, readTensor, stillSized } from './tensor';
-import type { BackendName, ConvOptions, ConvPlan, DeviceConvOptions, Tensor, TensorInput } from './types';
+import {
+  EntryPoint, FixedOptions, FixedPart, normalizeFixed, notReadHere, readArguments, readFixed, resolveSizes,
+  writeGeometry, writeShape,
+} from './normalize';
+import { CONV_OPTION_NAMES, Direction } from './options';
+import { ConvPlan, planOn } from './plan';
+import { CheckedTensor, outputBuffer, readTensor, stillSized } from './tensor';
+import type { BackendName, ConvOptions, Tensor, TensorInput } from './types';
 
-interface Direction {
-  transposed: boolean;
-  fn: string;
-  other: string;
-}
 const FORWARD: Direction = { transposed: false, fn: 'conv', other: 'convTranspose' };
 const TRANSPOSED: Direction = { transposed: true, fn: 'convTranspose', other: 'conv' };
+
+/** conv(x, w, options) on host tensors: the request array gets the geometry, so no array of its own. */
+const HOST_CALL: EntryPoint<CheckedTensor, CheckedTensor, FixedOptions> = {
+  optionNames: CONV_OPTION_NAMES, inputName: 'x', readInput: readTensor,
+  weightName: 'w', weightInOptions: false, readWeight: readWeightTensor, readLayer: readFixed,
+};
+
+/** conv(x, w, options) on a DeviceTensor x, which is checked against the backend once that is known. */
+const DEVICE_CALL: EntryPoint<undefined, CheckedTensor, FixedPart> = {
+  optionNames: CONV_OPTION_NAMES, inputName: 'x', readInput: notReadHere,
+  weightName: 'w', weightInOptions: false, readWeight: readWeightTensor, readLayer: normalizeFixed,
+};
 
 /**
  * The request array of every one-shot call on this thread: the core copies it before the call
@@ -46,12 +57,7 @@ interface OneShot {
 }
 
 function prepare(direction: Direction, x: unknown, w: unknown, options: unknown): OneShot {
-  const opts = readOptionsBag(options, CONV_OPTION_NAMES);
-  const input = readTensor(x, 'x');
-  rejectDeviceWeight(w, 'w');
-  const weight = readTensor(w, 'w');
-  readTransposed(opts.transposed, direction);
-  const fixed = readFixed(weight.shape, weight.shapePath, opts, direction.transposed);
+  const { options: opts, input, weight, fixed } = readArguments(HOST_CALL, direction, options, x, w);
   const sizes = resolveSizes(fixed, input.shape, input.shapePath);
   const out = opts.out;
   if (isDeviceTensor(out)) throw deviceWhereHostExpected('out', out, 'x');
@@ -102,11 +108,7 @@ async function run(direction: Direction, x: unknown, w: unknown, options: unknow
  * before the weights are packed (on the calling thread). `backend` 'auto' is x's backend.
  */
 function devicePlan(direction: Direction, x: DeviceTensor, w: unknown, options: unknown): { plan: ConvPlan; out?: DeviceTensor } {
-  const opts = readOptionsBag(options, CONV_OPTION_NAMES);
-  rejectDeviceWeight(w, 'w');
-  const weight = readTensor(w, 'w');
-  readTransposed(opts.transposed, direction);
-  const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, direction.transposed);
+  const { options: opts, weight, fixed } = readArguments(DEVICE_CALL, direction, options, x, w);
   const auto = fixed.backend === 'auto';
   const backend = auto ? x.backend : resolveBackend(fixed.backend);
   const whose = auto ? "x's backend" : 'options.backend';

@@ -18,10 +18,10 @@ import * as is from './is';
 import { binding } from './loader';
 import type { NativeDeviceTensor } from './native-abi';
 import { readBackendRequest, readOptionsBag } from './options';
-import { readTensor } from './tensor';
-import type { BackendName, BackendRequest, Tensor, TensorInput } from './types';
+import { CheckedTensor, readTensor } from './tensor';
+import type { BackendName, BackendRequest, ConvOptions, Tensor, TensorInput } from './types';
 
-export const UPLOAD_OPTION_NAMES: readonly string[] = ['backend'];
+const UPLOAD_OPTION_NAMES: readonly string[] = ['backend'];
 
 /** What only this module may touch: the native memory and the runs in flight that use it. */
 interface DeviceState {
@@ -116,8 +116,18 @@ function wrap(native: NativeDeviceTensor, shape: readonly number[], backend: Bac
 }
 
 /** A new, uninitialised tensor; out of memory is an Error with code ERR_STRIDEKIT_OUT_OF_MEMORY. */
-export function allocate(backend: BackendName, shape: readonly number[], length: number): DeviceTensor {
+function allocate(backend: BackendName, shape: readonly number[], length: number): DeviceTensor {
   return wrap(binding().createDeviceTensor(backend, length), shape, backend);
+}
+
+/** For runs on a DeviceTensor: `out` is a DeviceTensor of the plan's backend and the output shape. */
+export interface DeviceRunOptions {
+  out?: DeviceTensor;
+}
+
+/** One-shot calls on a DeviceTensor x: `backend` 'auto' (or left out) is x's backend. */
+export interface DeviceConvOptions extends Omit<ConvOptions, 'out'> {
+  out?: DeviceTensor;
 }
 
 export interface UploadOptions {
@@ -211,10 +221,11 @@ export function deviceWhereHostExpected(path: string, value: DeviceTensor, x: st
     { got: `a DeviceTensor on '${value.backend}'`, hint: `download() it, or upload() ${x}` }) as TypeError;
 }
 
-/** Weights and biases stay host tensors: a plan packs its own copy, in its backend's format. */
-export function rejectDeviceWeight(value: unknown, path: string): void {
+/** Weights stay host tensors: a plan packs its own copy, in its backend's format. */
+export function readWeightTensor(value: unknown, path: string): CheckedTensor {
   if (isDeviceTensor(value)) {
     throw invalid('type', path, 'a host Tensor (a plan packs its own copy of the weights)', value,
       { got: `a DeviceTensor on '${value.backend}'`, hint: 'download() it' });
   }
+  return readTensor(value, path);
 }

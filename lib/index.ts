@@ -1,12 +1,12 @@
 /** stridekit: strided convolution for Node.js. This module only wires the public API together. */
 export { conv, convSync, convTranspose, convTransposeSync } from './conv';
 export { createConv } from './plan';
+export type { ConvPlan } from './plan';
 export { outputShape, resolvePadding } from './shape';
 export { backends } from './backends';
 export { DeviceTensor, upload } from './device-tensor';
-export type { UploadOptions } from './device-tensor';
+export type { DeviceConvOptions, DeviceRunOptions, UploadOptions } from './device-tensor';
 export type {
-  Activation, BackendInfo, BackendName, BackendRequest, ConvOptions, ConvPlan, DeviceConvOptions,
-  DeviceRunOptions, DimsTensor, Layout, LayerOptions, Padding, PaddingMode, PaddingPair, PerDimension,
-  PlanOptions, Precision, RunOptions, ShapeOptions, Tensor, TensorInput,
+  Activation, BackendInfo, BackendName, BackendRequest, ConvOptions, DimsTensor, Layout, LayerOptions, Padding,
+  PaddingMode, PaddingPair, PerDimension, PlanOptions, Precision, RunOptions, ShapeOptions, Tensor, TensorInput,
 } from './types';

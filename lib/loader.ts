@@ -10,15 +10,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { NativeBinding } from './native-abi';
+import { describe } from './errors';
+import { ABI, ABI_VERSION, NativeBinding } from './native-abi';
 import { checkSettings } from './settings';
 
-/** The ABI version this facade speaks (native/core/js_abi.h kFacadeAbiVersion). */
-export const ABI_VERSION = 3;
 const MIN_NAPI_VERSION = 8;
 const MIN_NODE_MAJOR = 18;
 
-export const PACKAGE_ROOT = path.join(__dirname, '..');
+const PACKAGE_ROOT = path.join(__dirname, '..');
 
 interface NodeGypBuild {
   (dir: string): unknown;
@@ -51,11 +50,9 @@ function load(): { binding: NativeBinding; file: string } {
   for (const file of candidates(attempts)) {
     try {
       const candidate = require(file) as NativeBinding;
-      if (candidate.abiVersion !== ABI_VERSION) {
-        attempts.push({
-          where: file,
-          error: `ABI version ${String(candidate.abiVersion)}, but this facade (stridekit ${packageVersion()}) expects ${ABI_VERSION}: the binary is stale`,
-        });
+      const mismatch = abiMismatch(candidate.abi);
+      if (mismatch !== undefined) {
+        attempts.push({ where: file, error: mismatch });
         continue;
       }
       loaded = { binding: candidate, file };
@@ -69,6 +66,58 @@ function load(): { binding: NativeBinding; file: string } {
   }
   failure = loadError(attempts);
   throw failure;
+}
+
+/**
+ * Why a binary's `abi` table (native/core/js_abi_export.cc) does not match this facade's
+ * (native-abi.ts ABI), or undefined when every field agrees. The version is compared first; then
+ * every field this facade knows, in its order; then any field only the binary has. The reason names
+ * the first difference.
+ */
+export function abiMismatch(abi: unknown): string | undefined {
+  const version = isRecord(abi) ? abi.version : undefined;
+  if (version !== ABI_VERSION) {
+    const found = isRecord(abi) ? `ABI version ${describe(version)}` : 'ABI version unknown (the binary exports no abi table)';
+    return `${found}, but ${thisFacade()} expects ${ABI_VERSION}: the binary is stale`;
+  }
+  const difference = firstDifference(abi, ABI, 'abi');
+  if (difference === undefined) return undefined;
+  return `ABI table differs at ${difference.path}: the binary has ${difference.binary}, ${thisFacade()} expects ` +
+    `${difference.facade}: the binary is stale or out of sync with the facade's native-abi.ts`;
+}
+
+/** Read only for a message: package.json is not opened when the binary matches. */
+function thisFacade(): string {
+  return `this facade (stridekit ${packageVersion()})`;
+}
+
+interface Difference {
+  path: string;
+  binary: string;
+  facade: string;
+}
+
+function firstDifference(binary: unknown, facade: unknown, path: string): Difference | undefined {
+  if (isRecord(facade) && isRecord(binary)) {
+    for (const key of Object.keys(facade)) {
+      const inner = `${path}.${key}`;
+      if (!hasOwn(binary, key)) return { path: inner, binary: 'no such field', facade: describe(facade[key]) };
+      const difference = firstDifference(binary[key], facade[key], inner);
+      if (difference !== undefined) return difference;
+    }
+    const extra = Object.keys(binary).find((key) => !hasOwn(facade, key));
+    if (extra === undefined) return undefined;
+    return { path: `${path}.${extra}`, binary: describe(binary[extra]), facade: 'no such field' };
+  }
+  return Object.is(binary, facade) ? undefined : { path, binary: describe(binary), facade: describe(facade) };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function hasOwn(object: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(object, key);
 }
 
 function emptyDirReason(dir: string): string {
@@ -155,7 +204,7 @@ function solutions(errors: string): string[] {
   if (/invalid ELF header|wrong ELF class|not a valid Win32 application|mach-o file, but is an incompatible architecture/i.test(errors)) {
     found.push(`The binary was built for another platform or architecture: reinstall on this ${process.platform}-${process.arch} machine (\`npm rebuild stridekit\`).`);
   }
-  if (/ABI version/.test(errors)) {
+  if (/ABI version|ABI table/.test(errors)) {
     found.push('The binary belongs to another stridekit version: rebuild it with `npm run build` (or reinstall stridekit).');
   }
   if (/No native build was found/.test(errors)) {

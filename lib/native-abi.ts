@@ -1,8 +1,11 @@
 /**
  * The shape of the native core addon as the facade sees it, and the layout of the two flat
- * Float64Arrays the facade hands it. The native side (native/core/js_abi.h) reads the same offsets;
- * change both together. Everything here is already normalised: the core never derives a pad, stride
- * or output size again, it only checks that the buffers are as large as the shapes say.
+ * Float64Arrays the facade hands it. The native side reads the same offsets from
+ * native/core/js_abi.h and exports them as the addon's `abi` property; loader.ts compares that table
+ * with ABI below when it loads a binary and refuses one that differs in any field, so a stale or
+ * out-of-sync core is a load error rather than wrong arithmetic. Everything here is already
+ * normalised: the core never derives a pad, stride or output size again, it only checks that the
+ * buffers are as large as the shapes say.
  *
  * What lib/normalize.ts guarantees before any call (so the core's range checks never fire from the
  * facade): every value is an integer; kernel, stride, dilation, groups, channel counts, explicit
@@ -12,8 +15,10 @@
  * precision is 0, 1 or 2; entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or
  * 0 (pads); groups divides C and K; x, weight, bias and y are Float32Arrays of exactly the sizes
  * the arrays imply; y shares no memory with x (nor, in one-shot calls, with weight or bias).
- * loader.ts refuses a core whose abiVersion differs from its ABI_VERSION.
  */
+
+/** The version of the facade <-> core surface; the core's is native/core/js_abi.h kFacadeAbiVersion. */
+export const ABI_VERSION = 4;
 
 /** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */
 export const GEOMETRY = {
@@ -52,11 +57,29 @@ export const REQUEST = {
   length: GEOMETRY.length + SHAPE.length,
 } as const;
 
+/** backend.h sk_activation. */
 export const ACTIVATION = { none: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
+/** backend.h sk_precision. */
 export const PRECISION = { fp32: 0, tf32: 1, fp16: 2 } as const;
 
+/** Everything above, as the core exports it (`NativeBinding.abi`) and loader.ts compares it. */
+export const ABI = {
+  version: ABI_VERSION,
+  geometry: GEOMETRY,
+  shape: SHAPE,
+  request: REQUEST,
+  activation: ACTIVATION,
+  precision: PRECISION,
+} as const;
+
+/** A table of the layout: the version, then named groups of named integers. */
+export interface NativeAbi {
+  readonly version: number;
+  readonly [group: string]: number | Readonly<Record<string, number>>;
+}
+
 export interface NativeBackendInfo {
-  name: string; // 'cudnn' | 'coreml' | 'openvino' | 'cpu', in ranking order
+  name: string; // a BackendName (backend-names.ts) for the backends this facade knows, in ranking order
   available: boolean;
   reason: string; // why not available ('' when available)
   device: string; // what runs the work ('' when unknown)
@@ -100,7 +123,8 @@ export interface NativeDeviceTensor {
 }
 
 export interface NativeBinding {
-  readonly abiVersion: number;
+  /** The core's side of ABI, checked by loader.ts before anything else is used. */
+  readonly abi: NativeAbi;
   /** Number of threads of the CPU backend's pool. */
   readonly numThreads: number;
   /** The named backends (this facade's list, in ranking order), each probed once per process. */

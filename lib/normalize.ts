@@ -1,6 +1,7 @@
 /**
  * The one place where a convolution's arguments become explicit per-dimension numbers and the two
  * Float64Arrays of native-abi.ts. Split the way a plan uses it:
+ *   readArguments   every entry point's first step: options bag, x, weight, transposed, the rest;
  *   normalizeFixed  weight shape + options, once per plan (geometry array);
  *   resolveShape    input shape, once per new input shape (pads, output size, shape array);
  *   ShapeCache      resolveShape memoised by input shape.
@@ -11,8 +12,8 @@
 import { describe, indexed, invalid } from './errors';
 import { ACTIVATION, GEOMETRY, PRECISION, SHAPE } from './native-abi';
 import {
-  GEOMETRY_MAX, Options, PaddingSpec, readActivation, readBackendRequest, readBias, readDilation,
-  readGroups, readLayout, readOutputPadding, readPadding, readPrecision, readStride,
+  Direction, GEOMETRY_MAX, Options, PaddingSpec, readActivation, readBackendRequest, readBias, readDilation,
+  readGroups, readLayout, readOptionsBag, readOutputPadding, readPadding, readPrecision, readStride, readTransposed,
 } from './options';
 import { DimensionGeometry, effectiveKernel, forwardDimension, transposedDimension } from './padding';
 import { elementCount } from './tensor';
@@ -64,6 +65,58 @@ export interface ShapePart extends ShapeSizes {
 }
 
 const SPATIAL_NAMES = ['', 'L', 'H, W', 'D, H, W'];
+
+/** An argument with a shape (a checked tensor, or a bare shape) and how the caller named that shape. */
+export interface Shaped {
+  readonly shape: readonly number[];
+  readonly shapePath: string;
+}
+
+/**
+ * How one entry point (conv, createConv, outputShape, ...) takes its arguments: one constant per
+ * entry point, naming the reader of each argument.
+ */
+export interface EntryPoint<X, W extends Shaped, F extends FixedOptions> {
+  /** The options its bag may hold, and why some other names are refused. */
+  readonly optionNames: readonly string[];
+  readonly optionHints?: Readonly<Record<string, string>>;
+  /** Reads x; notReadHere where x is checked later (a DeviceTensor) or the entry point has none. */
+  readonly inputName: string;
+  readonly readInput: (value: unknown, path: string) => X;
+  /** Reads the weight: the `w` argument, or options.weight with `weightInOptions`. */
+  readonly weightName: string;
+  readonly weightInOptions: boolean;
+  readonly readWeight: (value: unknown, path: string) => W;
+  /** readFixed, or normalizeFixed where a plan needs the geometry array. */
+  readonly readLayer: (wShape: readonly number[], wShapePath: string, options: Options, transposed: boolean) => F;
+}
+
+/** EntryPoint.readInput of an entry point that reads no x here. */
+export function notReadHere(): undefined {
+  return undefined;
+}
+
+export interface EntryArguments<X, W, F> {
+  readonly options: Options;
+  readonly input: X;
+  readonly weight: W;
+  readonly fixed: F;
+}
+
+/**
+ * The first step of every entry point, in the one order that decides which error a caller sees when
+ * several arguments are bad: the options bag, x, the weight, options.transposed (which may only
+ * agree with `direction` where the function fixes one), then every other option.
+ */
+export function readArguments<X, W extends Shaped, F extends FixedOptions>(
+  entry: EntryPoint<X, W, F>, direction: Direction | undefined, options: unknown, x: unknown, w: unknown,
+): EntryArguments<X, W, F> {
+  const opts = readOptionsBag(options, entry.optionNames, entry.optionHints);
+  const input = entry.readInput(x, entry.inputName);
+  const weight = entry.readWeight(entry.weightInOptions ? opts.weight : w, entry.weightName);
+  const transposed = readTransposed(opts.transposed, direction);
+  return { options: opts, input, weight, fixed: entry.readLayer(weight.shape, weight.shapePath, opts, transposed) };
+}
 
 export function normalizeFixed(wShape: readonly number[], wShapePath: string, options: Options, transposed: boolean): FixedPart {
   const fixed = readFixed(wShape, wShapePath, options, transposed);

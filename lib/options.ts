@@ -1,8 +1,10 @@
 /**
- * Reads each option's value into explicit per-dimension numbers or a checked enumeration member.
- * Only normalize.ts calls this module: options that depend on shapes (padding modes, channel
- * counts, output sizes) are resolved there.
+ * Reads each option's value into explicit per-dimension numbers or a checked enumeration member,
+ * and each entry point's options bag (the names it accepts). Options that depend on shapes (padding
+ * modes, channel counts, output sizes) are resolved in normalize.ts, which calls the per-option
+ * readers here; the entry points (conv.ts, plan.ts, shape.ts, device-tensor.ts) read their bags here.
  */
+import { BACKEND_NAMES, BackendName } from './backend-names';
 import { Aliases, closest, describe, indexed, invalid, notOneOf, oneOf, unknownOption } from './errors';
 import * as is from './is';
 import { readTensor } from './tensor';
@@ -25,18 +27,18 @@ const OPTION_ALIASES: Aliases = {
   kernel: 'weight', weights: 'weight', filters: 'weight',
 };
 
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 'silu'];
-export const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
-export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'cudnn', 'coreml', 'openvino', 'cpu'];
+const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 'silu'];
+const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', ...BACKEND_NAMES];
 const PADDING_MODES: readonly PaddingMode[] = ['valid', 'same', 'same_lower', 'causal'];
-export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
+const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
 
 const LAYOUT_ALIASES: Aliases = {
   ncw: 'channels_first', nchw: 'channels_first', ncdhw: 'channels_first', channelsfirst: 'channels_first',
   nwc: 'channels_last', nhwc: 'channels_last', ndhwc: 'channels_last', channelslast: 'channels_last',
 };
 const PADDING_ALIASES: Aliases = { sameupper: 'same' };
-const BACKEND_ALIASES: Aliases = { cuda: 'cudnn', ov: 'openvino' };
+const BACKEND_ALIASES: Readonly<Record<string, BackendName>> = { cuda: 'cudnn', ov: 'openvino' };
 const PRECISION_ALIASES: Aliases = {
   float32: 'fp32', single: 'fp32', highest: 'fp32', tensorfloat32: 'tf32', high: 'tf32',
   float16: 'fp16', half: 'fp16',
@@ -45,7 +47,7 @@ const PRECISION_ALIASES: Aliases = {
 export type Options = Readonly<Record<string, unknown>>;
 
 /** What a left-out options bag reads as: shared, so a call without options allocates nothing. */
-export const NO_OPTIONS: Options = Object.freeze({});
+const NO_OPTIONS: Options = Object.freeze({});
 
 const NO_HINTS: Readonly<Record<string, string>> = Object.freeze({});
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -68,8 +70,15 @@ export function readOptionsBag(
   return value;
 }
 
+/** A function that fixes the direction (conv, convTranspose), and the one that runs the other. */
+export interface Direction {
+  readonly transposed: boolean;
+  readonly fn: string;
+  readonly other: string;
+}
+
 /** `required` set: the function fixes the direction and the option may only agree with it. */
-export function readTransposed(value: unknown, required?: { transposed: boolean; fn: string; other: string }): boolean {
+export function readTransposed(value: unknown, required?: Direction): boolean {
   if (!is.defined(value)) return required?.transposed ?? false;
   if (!is.boolean(value)) throw invalid('type', 'transposed', 'a boolean', value);
   if (required !== undefined && value !== required.transposed) {
@@ -113,7 +122,7 @@ function readPerDimension(value: unknown, path: string, rank: number, fallback: 
 }
 
 /** `count` copies of `value`, in an array allocated at its final size. */
-export function repeat<T>(value: T, count: number): T[] {
+function repeat<T>(value: T, count: number): T[] {
   const result = new Array<T>(count);
   for (let i = 0; i < count; i++) result[i] = value;
   return result;

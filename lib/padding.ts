@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's padding formulas for one spatial dimension: input size n, kernel k, stride s,
+ * The padding formulas (the README's Padding table) for one spatial dimension: input size n, kernel k, stride s,
  * dilation d, effective kernel e = (k - 1) * d + 1. Pure arithmetic; normalize.ts applies it per
  * dimension and nothing else derives a pad or an output size.
  */

@@ -5,30 +5,56 @@
  */
 import { resolveBackend } from './backends';
 import {
-  beginUse, checkDeviceOut, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected, isDeviceTensor,
-  rejectDeviceWeight,
+  beginUse, checkDeviceOut, DeviceRunOptions, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected,
+  isDeviceTensor, readWeightTensor,
 } from './device-tensor';
 import { withAwaitingStack } from './errors';
 import * as is from './is';
 import { binding } from './loader';
 import type { NativeDeviceTensor, NativePlan } from './native-abi';
-import { FixedPart, normalizeFixed, ShapeCache } from './normalize';
-import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
-import { outputBuffer, readShape, readTensor, stillSized } from './tensor';
-import type { BackendName, ConvPlan, DeviceRunOptions, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
+import { EntryPoint, FixedPart, normalizeFixed, notReadHere, readArguments, ShapeCache } from './normalize';
+import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag } from './options';
+import { CheckedTensor, outputBuffer, readShape, readTensor, stillSized } from './tensor';
+import type { BackendName, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
 
-export const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
+/**
+ * A convolution planned once and run many times: options are normalised and weights packed at
+ * createConv, shape-dependent work is cached per input shape.
+ */
+export interface ConvPlan {
+  /** The backend that runs this plan. */
+  readonly backend: BackendName;
+  readonly transposed: boolean;
+  readonly disposed: boolean;
+  /** The output shape for an input shape, without running anything. */
+  outputShape(xShape: readonly number[]): number[];
+  /**
+   * Runs off the main thread. Rejects (never throws) on bad input or after dispose(). On a DeviceTensor
+   * of the plan's backend it resolves to a DeviceTensor on that backend (`out` when given).
+   */
+  run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
+  run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
+  runSync(x: DeviceTensor, options?: DeviceRunOptions): DeviceTensor;
+  runSync(x: TensorInput, options?: RunOptions): Tensor;
+  /** Frees the native plan once runs in flight finish. Idempotent. */
+  dispose(): void;
+}
+
+const DISPOSED_MESSAGE = 'this ConvPlan has been disposed; create a new one with createConv()';
+
+/** createConv(options): the weight is options.weight; the direction is options.transposed's. */
+const CREATE_CONV: EntryPoint<undefined, CheckedTensor, FixedPart> = {
+  optionNames: PLAN_OPTION_NAMES, optionHints: { out: 'pass out to run() or runSync()' },
+  inputName: 'x', readInput: notReadHere,
+  weightName: 'weight', weightInOptions: true, readWeight: readWeightTensor, readLayer: normalizeFixed,
+};
 
 /**
  * Normalises the options and packs `weight` once on the chosen backend. Throws TypeError/RangeError
  * for bad arguments before anything is packed, and Error when the backend cannot be used.
  */
 export function createConv(options: PlanOptions): ConvPlan {
-  const opts = readOptionsBag(options, PLAN_OPTION_NAMES, { out: 'pass out to run() or runSync()' });
-  rejectDeviceWeight(opts.weight, 'weight');
-  const weight = readTensor(opts.weight, 'weight');
-  const transposed = readTransposed(opts.transposed);
-  const fixed = normalizeFixed(weight.shape, weight.shapePath, opts, transposed);
+  const { weight, fixed } = readArguments(CREATE_CONV, undefined, options, undefined, undefined);
   const backend = resolveBackend(fixed.backend);
   stillSized(weight.data, weight.length, 'weight.data.length');
   if (fixed.bias !== null) stillSized(fixed.bias, fixed.outChannels, 'bias length');

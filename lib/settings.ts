@@ -29,7 +29,7 @@ export const MAX_THREADS = 256;
 export const CPU_KERNELS: readonly string[] = ['avx2', 'portable'];
 
 /** STRIDEKIT_NUM_THREADS as a number, or undefined when unset or empty; throws when it is bad. */
-export function threadCountSetting(env: NodeJS.ProcessEnv = process.env): number | undefined {
+function threadCountSetting(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const value = env[THREADS_ENV];
   if (value === undefined || value === '') return undefined;
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
@@ -41,7 +41,7 @@ export function threadCountSetting(env: NodeJS.ProcessEnv = process.env): number
 }
 
 /** STRIDEKIT_CPU_KERNELS, or undefined when unset or empty; throws when it is bad. */
-export function cpuKernelsSetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
+function cpuKernelsSetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = env[KERNELS_ENV];
   if (value === undefined || value === '') return undefined;
   if (!CPU_KERNELS.includes(value)) {

@@ -1,8 +1,14 @@
 /** Shape arithmetic without native code: it works even where the native core cannot load. */
-import { readFixed, resolveSizes, ShapeSizes } from './normalize';
-import { CONV_OPTION_NAMES, readOptionsBag, readTransposed } from './options';
+import { EntryPoint, FixedOptions, readArguments, readFixed, resolveSizes, Shaped, ShapeSizes } from './normalize';
+import { CONV_OPTION_NAMES } from './options';
 import { readShape } from './tensor';
 import type { ShapeOptions } from './types';
+
+/** xShape and wShape are shapes alone; the direction is options.transposed's. */
+const SHAPE_CALL: EntryPoint<Shaped, Shaped, FixedOptions> = {
+  optionNames: CONV_OPTION_NAMES, inputName: 'xShape', readInput: readShaped,
+  weightName: 'wShape', weightInOptions: false, readWeight: readShaped, readLayer: readFixed,
+};
 
 /**
  * The output shape of `conv(x, w, options)`, or of `convTranspose(x, w, options)` when
@@ -24,9 +30,10 @@ export function resolvePadding(xShape: readonly number[], wShape: readonly numbe
 }
 
 function resolve(xShape: unknown, wShape: unknown, options: unknown): ShapeSizes {
-  const opts = readOptionsBag(options, CONV_OPTION_NAMES);
-  const x = readShape(xShape, 'xShape');
-  const w = readShape(wShape, 'wShape');
-  const fixed = readFixed(w, 'wShape', opts, readTransposed(opts.transposed));
-  return resolveSizes(fixed, x, 'xShape');
+  const { input, fixed } = readArguments(SHAPE_CALL, undefined, options, xShape, wShape);
+  return resolveSizes(fixed, input.shape, input.shapePath);
+}
+
+function readShaped(value: unknown, path: string): Shaped {
+  return { shape: readShape(value, path), shapePath: path };
 }

@@ -6,7 +6,7 @@ import * as is from './is';
  * The most elements any tensor may have. Every count then is a safe integer, and the native core's
  * 64-bit index arithmetic has room to spare.
  */
-export const MAX_ELEMENTS = 2 ** 32 - 1;
+const MAX_ELEMENTS = 2 ** 32 - 1;
 
 export interface CheckedTensor {
   data: Float32Array;
@@ -82,7 +82,7 @@ function readShapeAndDims(shapeValue: unknown, dimsValue: unknown, name: string)
 }
 
 /** True when two views share at least one byte. */
-export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer &&
     a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }

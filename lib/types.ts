@@ -1,5 +1,12 @@
-/** The public types. Runtime checks live in options.ts, tensor.ts and normalize.ts. */
-import type { DeviceTensor } from './device-tensor';
+/**
+ * The public types of arguments, options and results. Runtime checks live in options.ts, tensor.ts
+ * and normalize.ts. The types that name a DeviceTensor live beside it (device-tensor.ts) and the
+ * ConvPlan interface beside its implementation (plan.ts), so that this module depends on nothing but
+ * backend-names.ts and no module that uses these types imports back into a circle.
+ */
+import type { BackendName } from './backend-names';
+
+export type { BackendName };
 
 /** A dense float32 tensor, row-major. */
 export interface Tensor {
@@ -18,7 +25,6 @@ export type TensorInput = Tensor | DimsTensor;
 
 export type Activation = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'silu';
 export type Layout = 'channels_first' | 'channels_last';
-export type BackendName = 'cudnn' | 'coreml' | 'openvino' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
 /**
  * What arithmetic a backend may use: 'fp32' is exact single precision; 'tf32' allows tensor-core TF32
@@ -41,7 +47,7 @@ export type Padding = number | PaddingMode | ReadonlyArray<number | PaddingPair>
 export type PerDimension = number | readonly number[];
 
 /**
- * The layer's options (DESIGN.md's option table). `undefined` and `null` both mean the default.
+ * The layer's options (the README's Options table). `undefined` and `null` both mean the default.
  * Spatial rank (1, 2 or 3) comes from the weight: `w.shape.length - 2`.
  */
 export interface LayerOptions {
@@ -101,39 +107,6 @@ export interface PlanOptions extends LayerOptions {
 
 export interface RunOptions {
   out?: TensorInput;
-}
-
-/** For runs on a DeviceTensor: `out` is a DeviceTensor of the plan's backend and the output shape. */
-export interface DeviceRunOptions {
-  out?: DeviceTensor;
-}
-
-/** One-shot calls on a DeviceTensor x: `backend` 'auto' (or left out) is x's backend. */
-export interface DeviceConvOptions extends Omit<ConvOptions, 'out'> {
-  out?: DeviceTensor;
-}
-
-/**
- * A convolution planned once and run many times: options are normalised and weights packed at
- * createConv, shape-dependent work is cached per input shape.
- */
-export interface ConvPlan {
-  /** The backend that runs this plan. */
-  readonly backend: BackendName;
-  readonly transposed: boolean;
-  readonly disposed: boolean;
-  /** The output shape for an input shape, without running anything. */
-  outputShape(xShape: readonly number[]): number[];
-  /**
-   * Runs off the main thread. Rejects (never throws) on bad input or after dispose(). On a DeviceTensor
-   * of the plan's backend it resolves to a DeviceTensor on that backend (`out` when given).
-   */
-  run(x: DeviceTensor, options?: DeviceRunOptions): Promise<DeviceTensor>;
-  run(x: TensorInput, options?: RunOptions): Promise<Tensor>;
-  runSync(x: DeviceTensor, options?: DeviceRunOptions): DeviceTensor;
-  runSync(x: TensorInput, options?: RunOptions): Tensor;
-  /** Frees the native plan once runs in flight finish. Idempotent. */
-  dispose(): void;
 }
 
 export interface BackendInfo {

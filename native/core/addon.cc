@@ -6,7 +6,7 @@
 //   convSync(backend, request, weight, bias, x, y)
 //   conv(backend, request, weight, bias, x, out)     -> Promise<Float32Array | undefined>
 //   createDeviceTensor(backend, elements)            -> NativeDeviceTensor (uninitialised)
-//   abiVersion, numThreads
+//   abi (js_abi_export.h: the layout and version lib/loader.ts checks), numThreads
 //
 // request is the geometry array followed by the shape array (six arguments at most: node-addon-api
 // allocates the argument list of a longer call on the heap). lib/native-abi.ts types this surface;
@@ -22,6 +22,7 @@
 #include "core/backend_registry.h"
 #include "core/device_tensor.h"
 #include "core/js_abi.h"
+#include "core/js_abi_export.h"
 #include "core/js_error.h"
 #include "core/native_plan.h"
 #include "core/one_shot_cache.h"
@@ -100,7 +101,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod<&Addon::ConvSync>("convSync"),
         InstanceMethod<&Addon::Conv>("conv"),
         InstanceMethod<&Addon::CreateDeviceTensor>("createDeviceTensor"),
-        InstanceValue("abiVersion", Napi::Number::New(env, js::kFacadeAbiVersion), napi_enumerable),
+        InstanceValue("abi", js::abi_table(env), napi_enumerable),
         InstanceAccessor<&Addon::NumThreads>("numThreads"),
     });
   }

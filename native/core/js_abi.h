@@ -1,6 +1,8 @@
 // Offsets into the two Float64Arrays the TypeScript facade hands the core (a one-shot call hands
-// both in one array, geometry first: the "request"); lib/native-abi.ts holds the same table. Change
-// both together.
+// both in one array, geometry first: the "request"). lib/native-abi.ts is the facade's side of the
+// same table: the addon exports these constants as its `abi` property (js_abi_export.cc), and
+// lib/loader.ts refuses a binary whose table or version differs from the facade's, so the two
+// cannot drift apart unnoticed.
 #pragma once
 
 namespace stridekit::js {
@@ -15,7 +17,8 @@ namespace shape {
 constexpr int kBatch = 0, kInSize = 1, kOutSize = 4, kPadBegin = 7, kPadEnd = 10, kLength = 13;
 }  // namespace shape
 
-// The facade's ABI version: loader.ts refuses a core whose abiVersion differs.
-constexpr int kFacadeAbiVersion = 3;
+// The version of this facade <-> core surface, exported as abi.version; loader.ts refuses a core
+// whose version differs from lib/native-abi.ts ABI_VERSION.
+constexpr int kFacadeAbiVersion = 4;
 
 }  // namespace stridekit::js

@@ -10,6 +10,7 @@
     'device_tensor.cc',
     'host_buffer.cc',
     'job_runner.cc',
+    'js_abi_export.cc',
     'js_error.cc',
     'native_plan.cc',
     'one_shot_cache.cc',

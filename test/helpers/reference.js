@@ -1,9 +1,9 @@
 'use strict';
-// A plain reference for every convolution stridekit offers, written straight from shared/DESIGN.md:
-// nested loops over output positions, channels and kernel taps, accumulated in float64, rounded to
-// float32 once. It is deliberately slow and obvious. It shares no code with lib/ or native/: its
-// padding resolution is written again from DESIGN.md's formulas, so comparing it with the facade's
-// resolvePadding checks that too.
+// A plain reference for every convolution stridekit offers, written straight from the README's Options
+// and Padding tables: nested loops over output positions, channels and kernel taps, accumulated in
+// float64, rounded to float32 once. It is deliberately slow and obvious. It shares no code with lib/
+// or native/: its padding resolution is written again from the README's Padding table, so comparing
+// it with the facade's resolvePadding checks that too.
 //
 // Forward:    y[n, g*Kg+k, o] = act(bias[g*Kg+k] + sum_{c,r} x[n, g*Cg+c, o*s - pad_begin + r*d] * w[g*Kg+k, c, r])
 // Transposed: y[n, g*Kg+k, o] += x[n, g*Cg+c, i] * w[g*Cg+c, k, r]  where o = i*s - pad_begin + r*d, 0 <= o < out,
@@ -69,7 +69,7 @@ function geometry(xShape, wShape, opts = {}) {
 }
 
 /**
- * [begin, end] per spatial dimension, from DESIGN.md:
+ * [begin, end] per spatial dimension, from the README's Padding table:
  *   e = (k - 1) * d + 1
  *   explicit: as given; 'valid': 0, 0
  *   'same':   out = ceil(n / s), total = max((out - 1) * s + e - n, 0), begin = floor(total / 2), end = total - begin
@@ -96,7 +96,7 @@ function resolvePadding(xShape, wShape, opts = {}) {
       const s = stride[i];
       let total;
       if (g.transposed) {
-        if (g.outputPadding[i] !== 0) fail("outputPadding with 'same' is not defined by DESIGN.md");
+        if (g.outputPadding[i] !== 0) fail("outputPadding with 'same' is not written in this reference");
         total = (n - 1) * s + eff[i] - n * s;
         if (total < 0) return [0, total];
       } else {
@@ -116,7 +116,7 @@ function resolvePadding(xShape, wShape, opts = {}) {
   return fail(`unknown padding ${JSON.stringify(p)}`);
 }
 
-/** Output spatial sizes (DESIGN.md): forward floor((n + b + e_ - eff) / s) + 1; transposed (n - 1) * s - b - e_ + eff + op. */
+/** Output spatial sizes (the README's Padding table): forward floor((n + b + e_ - eff) / s) + 1; transposed (n - 1) * s - b - e_ + eff + op. */
 function outputSize(xShape, wShape, opts = {}) {
   const g = geometry(xShape, wShape, opts);
   const pads = resolvePadding(xShape, wShape, opts);
@@ -333,7 +333,7 @@ function run(x, w, opts, transposed) {
   return g.channelsLast ? toChannelsLast(y) : y;
 }
 
-/** Forward convolution: x, w are {data: Float32Array, shape}; options as in DESIGN.md. */
+/** Forward convolution: x, w are {data: Float32Array, shape}; options as in the README's Options table. */
 function conv(x, w, opts = {}) {
   return run(x, w, opts, false);
 }
