@@ -64,7 +64,7 @@ describe('reference.js by hand', () => {
     expect(run('silu')[0]).toBeCloseTo(-2 / (1 + Math.exp(2)), 6);
   });
 
-  test('resolvePadding follows DESIGN.md', () => {
+  test('resolvePadding follows the padding formulas', () => {
     const x1 = (n) => [1, 1, n];
     const w1 = (k) => [1, 1, k];
     // TF SAME: n=10, k=3, s=2 -> out 5, total 1, extra at the end

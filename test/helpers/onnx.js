@@ -8,7 +8,7 @@
 // transposed here, and the output transposed back.
 //
 // Padding: forward 'same' / 'same_lower' / 'valid' go to ORT as auto_pad SAME_UPPER / SAME_LOWER / VALID,
-// so ORT resolves them itself: an independent check of DESIGN.md's formulas. Everything else
+// so ORT resolves them itself: an independent check of the padding formulas (README, Padding). Everything else
 // ('causal', explicit, and every transposed case) goes as explicit pads computed by reference.js, because:
 //   - 'causal' has no auto_pad;
 //   - ConvTranspose's auto_pad is where ONNX and its runtimes disagree (the spec's pseudo-code for
@@ -62,7 +62,7 @@ function convAttributes(xShapeCF, wShapeCF, opts, transposed) {
 /**
  * Why ORT cannot give a golden output for these arguments, or null when it can.
  * ORT 1.30's ConvTranspose refuses output_padding >= stride ("output_padding (2) may be too large for
- * stride (1)"), which PyTorch and DESIGN.md allow while output_padding < dilation.
+ * stride (1)"), which PyTorch and stridekit allow while output_padding < dilation.
  */
 function unsupportedReason(x, w, opts = {}, transposed = false) {
   if (!transposed) return null;
@@ -134,7 +134,7 @@ async function close() {
 }
 
 /**
- * ORT's result for stridekit's arguments: x, w Tensors in the layouts opts names, opts as in DESIGN.md
+ * ORT's result for stridekit's arguments: x, w Tensors in the layouts opts names, opts as in the README's option table
  * (bias as Float32Array or Tensor). Resolves to a Tensor in opts.layout.
  */
 async function golden(x, w, opts = {}, transposed = false) {

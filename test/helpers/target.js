@@ -15,7 +15,7 @@ const PACKAGE = process.env.STRIDEKIT_TEST_PACKAGE ? path.resolve(process.env.ST
 /**
  * Normalised error bound per backend and precision: max|got - ref| / max(1, max|ref|), ref being
  * reference.js (float64) or ONNX Runtime (float32). Inputs and weights are uniform in [-1, 1),
- * reductions up to ~1,500 terms, so max|ref| is ~10-40. `precision` is a permission (DESIGN.md), so a
+ * reductions up to ~1,500 terms, so max|ref| is ~10-40. `precision` is a permission (README, Options), so a
  * backend may always be more exact than its entry.
  *   cpu, openvino: float32 arithmetic whatever the precision; different summation orders (blocking,
  *          FMA) stay near 1e-6.
@@ -100,7 +100,7 @@ const UNSUPPORTED = {
 
 /**
  * Requires the package root as a user does. With a forced backend that is unavailable the package may
- * refuse to load at all (DESIGN.md: an error that says why); then it is loaded again with the variable
+ * refuse to load at all (the README: an error that says why); then it is loaded again with the variable
  * unset so that backends() can tell the reason. Any other load failure is thrown.
  */
 function loadStridekit() {
