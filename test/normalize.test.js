@@ -1,5 +1,5 @@
-// outputShape and resolvePadding against values worked out by hand from the padding formulas (README, Padding), and
-// the two Float64Arrays normalize.ts hands the core. Pure: nothing here loads the native addon.
+// outputShape and resolvePadding against values worked out by hand from the padding formulas (README,
+// Padding), and the two Float64Arrays normalize.ts hands the core. Pure: nothing here loads the native addon.
 const { outputShape, resolvePadding } = require('..');
 const { normalizeFixed, resolveShape, ShapeCache } = require('../dist/normalize');
 

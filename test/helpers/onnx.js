@@ -134,8 +134,8 @@ async function close() {
 }
 
 /**
- * ORT's result for stridekit's arguments: x, w Tensors in the layouts opts names, opts as in the README's option table
- * (bias as Float32Array or Tensor). Resolves to a Tensor in opts.layout.
+ * ORT's result for stridekit's arguments: x, w Tensors in the layouts opts names, opts as in the
+ * README's option table (bias as Float32Array or Tensor). Resolves to a Tensor in opts.layout.
  */
 async function golden(x, w, opts = {}, transposed = false) {
   const xShape = x.shape || x.dims;
