@@ -1,7 +1,8 @@
 // The published package, seen from a user's project: `npm pack` gives a tarball with the compiled
 // facade and the prebuilt core, which installs with install scripts off and no network, and works.
-// A copy inlined into an app's bundle is told to mark stridekit as external, and then, with the
-// binary removed, loading fails with a message that lists what was tried and the advice for a dependency.
+// It imports as an ES module too, a copy inlined into an app's bundle is told to mark stridekit as
+// external, and then, with the binary removed, loading fails with a message that lists what was
+// tried and the advice for a dependency.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -104,6 +105,8 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
     test('the tarball holds the compiled facade, the prebuilt core and every built plugin', () => {
       expect(pack.files).toContain('dist/index.js');
       expect(pack.files).toContain('dist/index.d.ts');
+      expect(pack.files).toContain('esm/index.mjs');
+      expect(pack.files).toContain('esm/index.d.mts');
       expect(pack.files).toContain('package.json');
       for (const name of [...prebuilt, ...plugins]) expect(pack.files).toContain(`prebuilds/${tuple}/${name}`);
       expect(pack.files.filter((f) => f.startsWith('build/'))).toEqual([]);
@@ -134,6 +137,17 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
       expect(result.shape).toEqual(expected.shape);
       expect(result.data).toHaveLength(expected.data.length);
       result.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i], 4));
+    });
+
+    test('the installed package also imports as an ES module, and hides its internals', () => {
+      expect(consumer).toBeDefined();
+      const esm = "import { outputShape } from 'stridekit'; import stridekit from 'stridekit'; " +
+        "console.log(JSON.stringify(outputShape([1, 1, 9], [1, 1, 3], { stride: 2 })), typeof stridekit.convSync);";
+      expect(mustRun(process.execPath, ['--input-type=module', '-e', esm], consumer).stdout.trim()).toBe('[1,1,4] function');
+      const deep = run(process.execPath, ['-e', "require('stridekit/dist/loader.js')"], consumer);
+      expect(deep.status).not.toBe(0);
+      expect(deep.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+      expect(mustRun(process.execPath, ['-p', "require('stridekit/package.json').name"], consumer).stdout.trim()).toBe('stridekit');
     });
 
     test('installed, a source build would make the core only: no vendor plugin, no test tool', () => {
