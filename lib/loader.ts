@@ -19,6 +19,52 @@ const MIN_NODE_MAJOR = 18;
 
 const PACKAGE_ROOT = path.join(__dirname, '..');
 
+/**
+ * Where the native binaries are: the package folder, or its `app.asar.unpacked` twin when the package
+ * sits inside an Electron `app.asar` archive. A native addon cannot be loaded from inside the archive,
+ * so packagers (electron-builder's asarUnpack, Electron Forge's auto-unpack-natives) move the binaries
+ * to the twin folder while the JavaScript stays in the archive. The core looks for its plugins beside
+ * itself, so they are found in the twin as well.
+ */
+export function nativeRoot(packageRoot: string = PACKAGE_ROOT): string {
+  const unpacked = unpackedTwin(packageRoot);
+  return unpacked !== undefined && fs.existsSync(unpacked) ? unpacked : packageRoot;
+}
+
+/** `packageRoot` with its last `app.asar` path segment renamed `app.asar.unpacked`, if it has one. */
+export function unpackedTwin(packageRoot: string): string | undefined {
+  const parts = packageRoot.split(/[\\/]/);
+  const at = parts.lastIndexOf('app.asar');
+  if (at < 0) return undefined;
+  parts[at] = 'app.asar.unpacked';
+  return parts.join(path.sep);
+}
+
+/**
+ * How this copy of the facade was installed, which decides the advice a load failure gives:
+ * - `checkout`: a clone of the repository (it has .git or the test folder): `npm run build` builds it;
+ * - `dependency`: the npm package in a project's node_modules: `npm rebuild stridekit` builds it;
+ * - `bundled`: a bundler copied the facade into an application's bundle, away from the package's
+ *   binaries: the folder above this file holds no stridekit package.json, or this file is not the
+ *   facade's own loader.js.
+ */
+export type InstallKind = 'checkout' | 'dependency' | 'bundled';
+
+export function installKind(packageRoot: string = PACKAGE_ROOT, file: string = __filename): InstallKind {
+  if (packageName(packageRoot) !== 'stridekit' || !/^loader\.[cm]?[jt]s$/.test(path.basename(file))) return 'bundled';
+  const checkout = fs.existsSync(path.join(packageRoot, '.git')) || fs.existsSync(path.join(packageRoot, 'test'));
+  return checkout ? 'checkout' : 'dependency';
+}
+
+function packageName(packageRoot: string): string | undefined {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { name?: unknown };
+    return typeof pkg.name === 'string' ? pkg.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface NodeGypBuild {
   (dir: string): unknown;
   /** The binary node-gyp-build would load: build/Release first, then prebuilds/<platform>-<arch>/. */
@@ -133,7 +179,7 @@ function candidates(attempts: Attempt[]): string[] {
   const files: string[] = [];
   try {
     const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
-    files.push(nodeGypBuild.path(PACKAGE_ROOT));
+    files.push(nodeGypBuild.path(nativeRoot()));
   } catch (error) {
     attempts.push({ where: `${releaseDir()} and ${prebuildDir()}`, error: messageOf(error) });
   }
@@ -145,11 +191,11 @@ function candidates(attempts: Attempt[]): string[] {
 }
 
 function releaseDir(): string {
-  return path.join(PACKAGE_ROOT, 'build', 'Release') + path.sep;
+  return path.join(nativeRoot(), 'build', 'Release') + path.sep;
 }
 
 function prebuildDir(): string {
-  return path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`) + path.sep;
+  return path.join(nativeRoot(), 'prebuilds', `${process.platform}-${process.arch}`) + path.sep;
 }
 
 function listDir(dir: string): string[] {
@@ -176,42 +222,102 @@ export function packageVersion(): string {
 
 function loadError(attempts: readonly Attempt[]): Error {
   const runtime = `Node.js ${process.version}, N-API ${process.versions.napi ?? 'unknown'}`;
+  const context = currentContext();
   const lines = [
     `Could not load the stridekit native core for ${process.platform}-${process.arch} (${runtime}).`,
     'Tried:',
     ...attempts.map((a) => `- ${a.where}: ${a.error}`),
     'Possible solutions:',
-    ...solutions(attempts.map((a) => a.error).join('\n')).map((s) => `- ${s}`),
+    ...solutions(attempts.map((a) => a.error).join('\n'), context).map((s) => `- ${s}`),
   ];
   return new Error(lines.join('\n'));
 }
 
-/** Chosen from what went wrong, most specific first; building from source unless addons are simply disabled. */
-function solutions(errors: string): string[] {
+/** What the advice depends on besides the error messages; every field is read from this process by currentContext(). */
+export interface SolutionContext {
+  install: InstallKind;
+  /** The facade's own file, named when a bundler has moved it. */
+  file: string;
+  platform: string;
+  arch: string;
+  nodeVersion: string;
+  napi: number;
+  addonsFlag: boolean;
+  glibc: string;
+}
+
+export function currentContext(): SolutionContext {
+  return {
+    install: installKind(),
+    file: __filename,
+    platform: process.platform,
+    arch: process.arch,
+    nodeVersion: process.version,
+    napi: Number(process.versions.napi ?? 0),
+    addonsFlag: process.execArgv.includes('--no-addons'),
+    // A getter: the diagnostic report behind it is only worth taking for a glibc message.
+    get glibc() {
+      return glibcVersion();
+    },
+  };
+}
+
+/**
+ * The `Possible solutions:` of a load failure, chosen from what went wrong (`errors`, the attempts'
+ * messages), most specific first, worded for how the package was installed: a checkout builds with
+ * its own `npm run build`; a dependency with `npm rebuild stridekit`, which runs the install script
+ * that package managers may have skipped; a bundled copy cannot find its binaries at all, whatever
+ * the platform, and must be kept out of the bundle.
+ */
+export function solutions(errors: string, context: SolutionContext): string[] {
   const found: string[] = [];
-  const napi = Number(process.versions.napi ?? 0);
-  const nodeMajor = Number(process.versions.node.split('.')[0]);
-  if (napi < MIN_NAPI_VERSION || nodeMajor < MIN_NODE_MAJOR) {
-    found.push(`Upgrade Node.js to ${MIN_NODE_MAJOR} or later (N-API ${MIN_NAPI_VERSION}); this is ${process.version} with N-API ${napi || 'unknown'}.`);
+  const tuple = `${context.platform}-${context.arch}`;
+  if (context.install === 'bundled') {
+    found.push(`stridekit was bundled: its loader runs from ${context.file}, away from the package's native binaries. ` +
+      'Mark stridekit as external in the bundler (webpack `externals`, esbuild `--external:stridekit`, ' +
+      'Rollup/Vite `external`, Next.js `serverExternalPackages`) so that it is loaded from node_modules at run time.');
+    found.push('`npx stridekit info` shows what loads from node_modules; see the Installation section of the README.');
+    return found;
   }
-  const addonsDisabled = process.execArgv.includes('--no-addons') || /addons are disabled|--no-addons/i.test(errors);
+  const dependency = context.install === 'dependency';
+  const build = dependency ? '`npm rebuild stridekit`' : '`npm run build`';
+  const nodeMajor = Number(context.nodeVersion.replace(/^v/, '').split('.')[0]);
+  if (context.napi < MIN_NAPI_VERSION || nodeMajor < MIN_NODE_MAJOR) {
+    found.push(`Upgrade Node.js to ${MIN_NODE_MAJOR} or later (N-API ${MIN_NAPI_VERSION}); this is ${context.nodeVersion} with N-API ${context.napi || 'unknown'}.`);
+  }
+  const noBinary = /No native build was found/.test(errors);
+  const addonsDisabled = context.addonsFlag || /addons are disabled|--no-addons/i.test(errors);
   if (addonsDisabled) {
     found.push('Node.js runs with --no-addons (or a policy that forbids native addons); stridekit needs its native addon, so remove that flag.');
   }
   if (/GLIBC_|GLIBCXX_|CXXABI_/.test(errors)) {
-    found.push(`The binary needs a newer glibc/libstdc++ than this system has (glibc ${glibcVersion()}): build from source with \`npm run build\`, or use a newer distribution.`);
+    found.push(`The binary needs a newer glibc/libstdc++ than this system has (glibc ${context.glibc}): build from source with ${build}, or use a newer distribution.`);
   }
   if (/invalid ELF header|wrong ELF class|not a valid Win32 application|mach-o file, but is an incompatible architecture/i.test(errors)) {
-    found.push(`The binary was built for another platform or architecture: reinstall on this ${process.platform}-${process.arch} machine (\`npm rebuild stridekit\`).`);
+    found.push(`The binary was built for another platform or architecture: reinstall on this ${tuple} machine (\`npm rebuild stridekit\`).`);
   }
   if (/ABI version|ABI table/.test(errors)) {
-    found.push('The binary belongs to another stridekit version: rebuild it with `npm run build` (or reinstall stridekit).');
+    found.push(dependency
+      ? 'The binary belongs to another stridekit version: reinstall stridekit, or rebuild it with `npm rebuild stridekit --build-from-source`.'
+      : 'The binary belongs to another stridekit version: rebuild it with `npm run build` (or reinstall stridekit).');
   }
-  if (/No native build was found/.test(errors)) {
-    found.push(`No prebuilt binary ships for ${process.platform}-${process.arch}: install without --ignore-scripts so the install step builds one.`);
+  if (noBinary) {
+    found.push(dependency
+      ? `No prebuilt binary ships for ${tuple}, so stridekit's install script compiles one, and it has not run or did not finish: run ${build}.`
+      : `No binary is built for ${tuple} in this checkout: run ${build}.`);
+  }
+  // The install script compiles when no shipped binary loads; having neither means it did not run.
+  if (dependency && !addonsDisabled && (noBinary || /GLIBC_|GLIBCXX_|CXXABI_/.test(errors))) {
+    found.push('If install scripts are off, stridekit\'s never ran: npm skips them with `ignore-scripts=true` (.npmrc) or ' +
+      '`--ignore-scripts`, and allow-lists such as `@lavamoat/allow-scripts` need stridekit listed; pnpm 10 and later ' +
+      "run a dependency's scripts only once `pnpm approve-builds` (or `onlyBuiltDependencies`) allows it; Bun only " +
+      'for `trustedDependencies`; Yarn skips them with `enableScripts: false`. Allow stridekit\'s install script, then ' +
+      'reinstall, or run `npm rebuild stridekit --ignore-scripts=false`.');
   }
   if (!addonsDisabled || found.length > 1) {
-    found.push('Build from source: `npm run build` (needs Python 3 and a C++17 compiler for node-gyp).');
+    found.push(noBinary
+      ? 'Building from source needs Python 3, make and a C++17 compiler for node-gyp.'
+      : `Build from source: ${build} (needs Python 3, make and a C++17 compiler for node-gyp).`);
   }
   found.push('`npx stridekit info` shows what loaded; see the Installation section of the README.');
   return found;

@@ -13,7 +13,9 @@
  *   node scripts/build-native.js --no-plugins    skip step 2
  *   node scripts/build-native.js --if-missing    build only when no core binary loads (the package's
  *                                                install script; npm_config_build_from_source=true
- *                                                forces the build)
+ *                                                forces the build); in an installed package (not a
+ *                                                checkout) only the core: step 2 is skipped
+ *   node scripts/build-native.js --dry-run       print what the other flags would build, build nothing
  *
  * Nothing here downloads. node-gyp gets --nodedir: the prefix of process.execPath when it holds
  * include/node/node_api.h (Linux distributions and the official tarballs do), else a folder made
@@ -39,7 +41,14 @@ const pkg = require(path.join(root, 'package.json'));
 const args = new Set(process.argv.slice(2));
 const usePrebuildify = args.has('--prebuildify');
 const ifMissing = args.has('--if-missing');
-const buildPlugins = !args.has('--no-plugins');
+const dryRun = args.has('--dry-run');
+// A checkout has its git metadata or its test folder; the npm package ships neither ("files" in
+// package.json). Installed as a dependency, a source build makes the core alone: the vendor plugins
+// and the test tools would link against this checkout's SDK folders, which a user's machine lacks,
+// and would add minutes (and a cmake requirement) to an install.
+const checkout = fs.existsSync(path.join(root, '.git')) || fs.existsSync(path.join(root, 'test'));
+const dependencyInstall = ifMissing && !checkout;
+const buildPlugins = !args.has('--no-plugins') && !dependencyInstall;
 
 const tuple = `${process.platform}-${process.arch}`;
 const prebuildDir = path.join(root, 'prebuilds', tuple);
@@ -176,7 +185,13 @@ if (ifMissing) {
     console.log(`[stridekit] core binary loads, nothing to build: ${path.relative(root, file)}`);
     process.exit(0);
   }
-  console.log('[stridekit] building the native core from source');
+  console.log(`[stridekit] building the native core from source${dependencyInstall ? ' (installed as a dependency: the core only)' : ''}`);
+}
+
+if (dryRun) {
+  console.log(`[stridekit] dry run: core yes (${usePrebuildify ? 'prebuildify' : 'node-gyp'}), plugins ${buildPlugins ? 'yes' : 'no'} ` +
+    `(${checkout ? 'a checkout' : 'an installed package'}${args.has('--no-plugins') ? ', --no-plugins' : ''}), nothing built`);
+  process.exit(0);
 }
 
 // ---- 1. the core addon ------------------------------------------------------------------------
@@ -212,7 +227,9 @@ if (usePrebuildify) {
 // ---- 2. the vendor plugins ---------------------------------------------------------------------
 
 let plugins = [];
-if (!buildPlugins) {
+if (dependencyInstall) {
+  step('plugins: skipped (installed as a dependency: a source build makes the core only)');
+} else if (!buildPlugins) {
   step('plugins: skipped (--no-plugins)');
 } else if (!hasCommand('cmake')) {
   step('plugins: skipped, cmake is not on PATH (only the built-in cpu backend will be there)');
@@ -244,13 +261,19 @@ if (!buildPlugins) {
 
 const built = path.join(root, 'build', 'Release', coreName);
 if (!usePrebuildify) {
-  step(`copy: ${path.relative(root, built)} and ${plugins.length} plugin(s) to ${path.relative(root, prebuildDir)}/`);
+  const kept = dependencyInstall ? ', keeping the shipped plugins' : '';
+  step(`copy: ${path.relative(root, built)} and ${plugins.length} plugin(s) to ${path.relative(root, prebuildDir)}/${kept}`);
   if (!fs.existsSync(built)) fail(`node-gyp reported success but ${built} does not exist`);
 }
-// Stale plugins from an earlier build must not be loaded by a newer core.
+// Stale plugins from an earlier build must not be loaded by a newer core. In an installed package
+// the plugins there are the shipped ones, of this same version: they stay, and join the core built
+// here in build/Release (which node-gyp-build prefers), so that they are found next to it.
+const shippedPlugins = [];
 if (fs.existsSync(prebuildDir)) {
   for (const name of fs.readdirSync(prebuildDir)) {
-    if (isSharedLibrary(name)) fs.rmSync(path.join(prebuildDir, name));
+    if (!isSharedLibrary(name)) continue;
+    if (dependencyInstall) shippedPlugins.push(path.join(prebuildDir, name));
+    else fs.rmSync(path.join(prebuildDir, name));
   }
 }
 if (usePrebuildify) {
@@ -259,6 +282,6 @@ if (usePrebuildify) {
   copyInto(prebuildDir, [built, ...plugins]);
   // node-gyp-build prefers build/Release over prebuilds/ in a checkout: the plugins go beside
   // that copy of the core as well, so both layouts find them next to the binary.
-  copyInto(path.dirname(built), plugins);
+  copyInto(path.dirname(built), [...plugins, ...shippedPlugins]);
 }
 console.log(`[stridekit] native build done: ${path.relative(root, path.join(prebuildDir, coreName))}`);

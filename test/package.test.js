@@ -1,6 +1,8 @@
 // The published package, seen from a user's project: `npm pack` gives a tarball with the compiled
 // facade and the prebuilt core, which installs with install scripts off and no network, and works.
-// Then, with the binary removed, loading fails with a message that lists what was tried.
+// It imports as an ES module too, a copy inlined into an app's bundle is told to mark stridekit as
+// external, and then, with the binary removed, loading fails with a message that lists what was
+// tried and the advice for a dependency.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -103,6 +105,8 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
     test('the tarball holds the compiled facade, the prebuilt core and every built plugin', () => {
       expect(pack.files).toContain('dist/index.js');
       expect(pack.files).toContain('dist/index.d.ts');
+      expect(pack.files).toContain('esm/index.mjs');
+      expect(pack.files).toContain('esm/index.d.mts');
       expect(pack.files).toContain('package.json');
       for (const name of [...prebuilt, ...plugins]) expect(pack.files).toContain(`prebuilds/${tuple}/${name}`);
       expect(pack.files.filter((f) => f.startsWith('build/'))).toEqual([]);
@@ -135,6 +139,42 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
       result.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i], 4));
     });
 
+    test('the installed package also imports as an ES module, and hides its internals', () => {
+      expect(consumer).toBeDefined();
+      const esm = "import { outputShape } from 'stridekit'; import stridekit from 'stridekit'; " +
+        "console.log(JSON.stringify(outputShape([1, 1, 9], [1, 1, 3], { stride: 2 })), typeof stridekit.convSync);";
+      expect(mustRun(process.execPath, ['--input-type=module', '-e', esm], consumer).stdout.trim()).toBe('[1,1,4] function');
+      const deep = run(process.execPath, ['-e', "require('stridekit/dist/loader.js')"], consumer);
+      expect(deep.status).not.toBe(0);
+      expect(deep.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+      expect(mustRun(process.execPath, ['-p', "require('stridekit/package.json').name"], consumer).stdout.trim()).toBe('stridekit');
+    });
+
+    test('installed, a source build would make the core only: no vendor plugin, no test tool', () => {
+      expect(consumer).toBeDefined();
+      const script = path.join(installed(), 'scripts', 'build-native.js');
+      const env = { ...cleanEnv, npm_config_build_from_source: 'true' };
+      const result = run(process.execPath, [script, '--if-missing', '--dry-run'], installed(), env);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain('plugins no (an installed package)');
+      // With the shipped binary loading, the install script builds nothing.
+      expect(mustRun(process.execPath, [script, '--if-missing'], installed()).stdout).toContain('core binary loads, nothing to build');
+    });
+
+    test('copied into an application\'s bundle, the facade says to mark stridekit as external', () => {
+      expect(consumer).toBeDefined();
+      // What a bundler that inlines the package leaves: the facade's code in the app's own output
+      // folder, under the app's package.json, far from node_modules/stridekit/prebuilds.
+      const app = path.join(consumer, 'app');
+      fs.cpSync(path.join(installed(), 'dist'), path.join(app, 'build'), { recursive: true });
+      fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'my-app', private: true }));
+      const result = run(process.execPath, ['-e', "require('./app/build/index.js').backends()"], consumer);
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('Possible solutions:\n- stridekit was bundled');
+      expect(result.stderr).toContain('Mark stridekit as external');
+      expect(result.stderr).not.toMatch(/No prebuilt binary ships|npm run build/);
+    });
+
     test('without the binary, loading fails and the error lists what was tried', () => {
       expect(consumer).toBeDefined();
       for (const name of prebuilt) fs.rmSync(path.join(installed(), 'prebuilds', tuple, name));
@@ -146,5 +186,10 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
       expect(result.stderr).toContain('Tried:');
       expect(result.stderr).toContain(path.join('prebuilds', tuple));
       expect(result.stderr).not.toMatch(/Segmentation|Aborted|core dumped/);
+      // Advice for a dependency: its own rebuild and the install-script settings, not this repository's script.
+      expect(result.stderr).toContain('`npm rebuild stridekit`');
+      expect(result.stderr).toContain('`pnpm approve-builds`');
+      expect(result.stderr).toContain('`ignore-scripts=true`');
+      expect(result.stderr).not.toContain('npm run build');
     });
   });
