@@ -38,7 +38,7 @@ struct Runtime {
   std::vector<RuntimeLibrary> libraries;   // opened in this order
 };
 
-// Where one library was found, or why not. Exposed for the stub's entry and for its tests.
+// Where one library was found, or why not, for the reason the stub gives.
 struct Found {
   std::string path;                 // absolute path of the library opened; empty when none
   std::vector<std::string> places;  // the places searched, as shown in a reason
