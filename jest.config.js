@@ -1,4 +1,9 @@
 // One suite for every backend: STRIDEKIT_BACKEND picks the backend the conformance tests run on.
+// The vendor plugins find their runtimes where a user has them; the suite points them at this checkout's
+// .venv-openvino/ and .venv-cuda/ unless the variables are set. Set here, in the process that starts the
+// test files, so that every test process and its native getenv see them.
+require('./scripts/checkout-runtimes');
+
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.js'],

@@ -64,6 +64,8 @@ const saveName = argument('save', null);
 if (saveName !== null && !/^[\w.-]+$/.test(saveName)) fail(`--save takes a file name (letters, digits, _ . -), got ${saveName}`);
 // The pool is sized when the addon loads: set the count before stridekit is required.
 process.env.STRIDEKIT_NUM_THREADS = String(threads);
+// The checkout's own OpenVINO and CUDA runtimes, as the tests use them (scripts/checkout-runtimes.js).
+require('../scripts/checkout-runtimes');
 
 const sk = require('..');
 const { loadSuite } = require('./layers');

@@ -1,7 +1,8 @@
 // The cudnn plugin's own code, run without a GPU: test/fixtures/cudnn/mock/ builds stand-ins for
 // libcudart.so.13 and libcudnn.so.9 (host memory as device memory; every cuDNN call the plugin makes done
-// naively on the CPU from its descriptors, rejecting what cuDNN rejects) and a libcuda.so.1 stub, put in
-// front of the real libraries with LD_LIBRARY_PATH. Then the real plugin, through the real core, runs:
+// naively on the CPU from its descriptors, rejecting what cuDNN rejects), which the plugin's loader stub
+// finds through STRIDEKIT_CUDA_DIR and STRIDEKIT_CUDNN_DIR, and a libcuda.so.1 stub, put in front of the
+// system's driver with LD_LIBRARY_PATH. Then the real plugin, through the real core, runs:
 //   - the whole conformance table (test/conformance.test.js with STRIDEKIT_BACKEND=cudnn), which checks
 //     its lowering, descriptors, pointer offsets, bias, activations, layouts and plan caching, while the
 //     mock aborts on any tensor that reaches outside device memory and any asynchronous copy whose host
@@ -66,7 +67,12 @@ if (skipReason) console.log(`stridekit tests skipped: cudnn on a mock GPU: ${ski
     const harness = spawnSync(compiler, ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-I', path.join(root, 'native', 'include'),
       path.join(fixtures, 'plugin_probe.cc'), '-o', path.join(dir, 'plugin_probe'), '-ldl'], { encoding: 'utf8' });
     if (harness.status !== 0) throw new Error(`building the harness failed:\n${harness.stderr}`);
-    env = { ...process.env, LD_LIBRARY_PATH: [mock, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+    env = {
+      ...process.env,
+      STRIDEKIT_CUDA_DIR: mock,
+      STRIDEKIT_CUDNN_DIR: mock,
+      LD_LIBRARY_PATH: [mock, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+    };
   }, 120000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

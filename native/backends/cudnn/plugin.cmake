@@ -13,14 +13,15 @@
 #   3. next to the CUDA runtime found above, and the system's default paths (Debian's libcudnn9-dev-cuda-*).
 # Not found: the plugin is skipped with one line saying why, and everything else still builds.
 #
-# Run-time search for libcudart.so.* and libcudnn.so.9 (linked directly), RUNPATH so that LD_LIBRARY_PATH
-# still comes first: "$ORIGIN", then each library's directory, relative to the plugin when it lies inside
-# this checkout (.venv-cuda; the plugin sits two levels below the package root in build/Release/ and in
-# prebuilds/<platform>-<arch>/), absolute otherwise. libcudnn.so.9 opens its sub-libraries
-# (libcudnn_cnn.so.9, ...) from its own directory (the wheel's libcudnn.so.9 carries RPATH $ORIGIN).
-# The driver, libcuda.so.1, is the system's: without it the plugin loads and says so in backends().
-# A plugin whose libcudnn.so.9 cannot be found is unavailable with the loader's reason:
-#   cannot load .../libstridekit_cudnn.so: libcudnn.so.9: cannot open shared object file: ...
+# At run time on Linux (stridekit_add_vendor_plugin, CMakeLists.txt): libstridekit_cudnn.so is a loader
+# stub that finds libcudart.so.<major> and libcudnn.so.9 where the user has them (cudnn_stub.cc,
+# native/plugin_stub/runtime_search.h: STRIDEKIT_CUDA_DIR and STRIDEKIT_CUDNN_DIR, the active Python
+# environment's NVIDIA wheels, also as PyTorch installs them, a CUDA toolkit and the system's folders) and
+# then opens libstridekit_cudnn_impl.so, which links them by soname and carries no RUNPATH. Not found: the
+# backend is unavailable and its reason gives the pip command for the wheels scripts/setup-cuda.sh pins
+# and where it looked. libcudnn.so.9 opens its sub-libraries (libcudnn_cnn.so.9, ...) from its own
+# directory (the wheel's libcudnn.so.9 carries RPATH $ORIGIN). The driver, libcuda.so.1, is the system's:
+# without it the plugin loads and says so in backends().
 
 set(cudnn_source_dir "${CMAKE_CURRENT_LIST_DIR}")
 file(GLOB cudnn_venv_nvidia LIST_DIRECTORIES true "${CMAKE_CURRENT_SOURCE_DIR}/.venv-cuda/lib/python3*/site-packages/nvidia")
@@ -111,7 +112,24 @@ elseif(NOT cudnn_include_dir OR NOT cudnn_library)
 elseif(NOT cudnn_major STREQUAL "9")
   stridekit_skip_plugin(cudnn "cuDNN ${cudnn_MAJOR}.${cudnn_MINOR} at ${cudnn_include_dir}; the plugin needs cuDNN 9")
 else()
-  stridekit_add_plugin(cudnn
+  # What the stub looks for: the CUDA runtime's soname as linked, and the wheels scripts/setup-cuda.sh pins
+  # for the command a user is given when they are missing.
+  get_filename_component(cudnn_cudart_real "${cudnn_cudart_library}" REALPATH)
+  get_filename_component(cudnn_cudart_real "${cudnn_cudart_real}" NAME)
+  string(REGEX MATCH "^libcudart\\.so\\.[0-9]+" cudnn_cudart_soname "${cudnn_cudart_real}")
+  if(NOT cudnn_cudart_soname)
+    set(cudnn_cudart_soname "libcudart.so.13")
+  endif()
+  file(STRINGS "${CMAKE_CURRENT_SOURCE_DIR}/scripts/setup-cuda.sh" cudnn_pins REGEX "^(cudnn|runtime)_version=")
+  set(cudnn_wheel_cudnn "")
+  set(cudnn_wheel_runtime "")
+  foreach(cudnn_pin IN LISTS cudnn_pins)
+    if(cudnn_pin MATCHES "^(cudnn|runtime)_version=.*:-([0-9.]+)}")
+      set(cudnn_wheel_${CMAKE_MATCH_1} "==${CMAKE_MATCH_2}")
+    endif()
+  endforeach()
+  set(cudnn_wheels "nvidia-cuda-runtime${cudnn_wheel_runtime} nvidia-cudnn-cu13${cudnn_wheel_cudnn}")
+  stridekit_add_vendor_plugin(cudnn
     SOURCES
       "${cudnn_source_dir}/cudnn_backend.cc"
       "${cudnn_source_dir}/cudnn_plan.cc"
@@ -120,26 +138,19 @@ else()
       "${cudnn_source_dir}/cudnn_runtime.cc"
       "${cudnn_source_dir}/cudnn_errors.cc"
     INCLUDE_DIRS "${cudnn_cudart_include}" "${cudnn_include_dir}"
-    LIBRARIES "${cudnn_library}" "${cudnn_cudart_library}" ${CMAKE_DL_LIBS})
-  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-    target_compile_options(stridekit_cudnn PRIVATE -Wall -Wextra)
+    LIBRARIES "${cudnn_library}" "${cudnn_cudart_library}" ${CMAKE_DL_LIBS}
+    STUB "${cudnn_source_dir}/cudnn_stub.cc"
+    STUB_DEFINITIONS
+      "STRIDEKIT_CUDART_SONAME=\"${cudnn_cudart_soname}\""
+      "STRIDEKIT_CUDA_WHEELS=\"${cudnn_wheels}\"")
+  if(TARGET stridekit_cudnn_impl)
+    set(cudnn_implementation stridekit_cudnn_impl)
+  else()
+    set(cudnn_implementation stridekit_cudnn)
   endif()
-  if(UNIX AND NOT APPLE)
-    set(cudnn_rpath "$ORIGIN")
-    foreach(cudnn_linked IN ITEMS "${cudnn_library}" "${cudnn_cudart_library}")
-      get_filename_component(cudnn_linked_dir "${cudnn_linked}" REALPATH)
-      get_filename_component(cudnn_linked_dir "${cudnn_linked_dir}" DIRECTORY)
-      file(RELATIVE_PATH cudnn_relative_dir "${CMAKE_CURRENT_SOURCE_DIR}" "${cudnn_linked_dir}")
-      if(cudnn_relative_dir MATCHES "^\\.\\./" OR IS_ABSOLUTE "${cudnn_relative_dir}")
-        list(APPEND cudnn_rpath "${cudnn_linked_dir}")
-      else()
-        list(APPEND cudnn_rpath "$ORIGIN/../../${cudnn_relative_dir}")
-      endif()
-    endforeach()
-    list(REMOVE_DUPLICATES cudnn_rpath)
-    # The library as built is the library as shipped: the same RUNPATH in build/ and in prebuilds/.
-    set_target_properties(stridekit_cudnn PROPERTIES BUILD_WITH_INSTALL_RPATH ON INSTALL_RPATH "${cudnn_rpath}")
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${cudnn_implementation} PRIVATE -Wall -Wextra)
   endif()
   message(STATUS "stridekit: cudnn against cuDNN ${cudnn_MAJOR}.${cudnn_MINOR}.${cudnn_PATCHLEVEL} (${cudnn_library}) "
-                 "and the CUDA runtime from ${cudnn_cudart_from}; RUNPATH ${cudnn_rpath}")
+                 "and the CUDA runtime from ${cudnn_cudart_from}; found at run time as ${cudnn_cudart_soname} and libcudnn.so.9")
 endif()

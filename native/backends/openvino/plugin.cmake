@@ -1,23 +1,21 @@
 # The openvino plugin: libstridekit_openvino.so against OpenVINO's C++ runtime (openvino::runtime).
 #
-# OpenVINO is looked for, first found wins:
+# OpenVINO is looked for at build time, first found wins:
 #   1. OpenVINO_DIR, as a CMake cache variable (-DOpenVINO_DIR=...) or an environment variable;
 #   2. INTEL_OPENVINO_DIR (an archive install after setupvars.sh): $INTEL_OPENVINO_DIR/runtime/cmake;
 #   3. this checkout's .venv-openvino/ (scripts/setup-openvino.sh): its python is asked for the CMake dir;
 #   4. CMake's usual search (CMAKE_PREFIX_PATH, system packages).
 # Not found: the plugin is skipped with one line saying why, and everything else still builds.
 #
-# Run-time search for libopenvino.so.<version> (the plugin links it directly), RUNPATH so that
-# LD_LIBRARY_PATH still comes first:
-#   "$ORIGIN"                        an OpenVINO copied next to the plugin;
-#   "$ORIGIN/../../<dir in checkout>" when OpenVINO lies inside this checkout (.venv-openvino): the plugin
-#                                    sits two levels below the package root both in build/Release/ and
-#                                    in prebuilds/<platform>-<arch>/, so this survives moving the checkout;
-#   or the absolute library dir     when OpenVINO lies outside it (OpenVINO_DIR, an archive install).
-# OpenVINO finds its device plugins (libopenvino_intel_cpu_plugin.so) and TBB next to libopenvino itself.
-# A plugin whose libopenvino cannot be found (a prebuilt package on a machine without that OpenVINO
-# release) is unavailable, and backends() gives the loader's reason:
-#   cannot load .../libstridekit_openvino.so: libopenvino.so.2530: cannot open shared object file: ...
+# At run time on Linux (stridekit_add_vendor_plugin, CMakeLists.txt): libstridekit_openvino.so is a loader
+# stub that finds libopenvino.so.<release> where the user has it (openvino_stub.cc,
+# native/plugin_stub/runtime_search.h: STRIDEKIT_OPENVINO_DIR, the active Python environment's openvino
+# wheel, /opt/intel and the system's folders) and then opens libstridekit_openvino_impl.so, which links
+# libopenvino by soname and carries no RUNPATH. Not found: the backend is unavailable and its reason says
+# `pip install openvino==<the release built against>` and where it looked. OpenVINO finds its device
+# plugins (libopenvino_intel_cpu_plugin.so) and TBB next to libopenvino itself. This plugin uses
+# OpenVINO's C++ API, so it must share the C++ standard library OpenVINO was built with (libstdc++ on
+# Linux).
 
 set(openvino_source_dir "${CMAKE_CURRENT_LIST_DIR}")
 set(openvino_hints "")
@@ -54,35 +52,23 @@ if(NOT OpenVINO_FOUND OR NOT TARGET openvino::runtime)
   endif()
   stridekit_skip_plugin(openvino "${openvino_where}")
 else()
-  stridekit_add_plugin(openvino
+  # The soname carries the release: libopenvino.so.2530 for 2025.3.x.
+  math(EXPR openvino_soname_year "${OpenVINO_VERSION_MAJOR} % 100")
+  set(openvino_soname "libopenvino.so.${openvino_soname_year}${OpenVINO_VERSION_MINOR}${OpenVINO_VERSION_PATCH}")
+  stridekit_add_vendor_plugin(openvino
     SOURCES
       "${openvino_source_dir}/openvino_backend.cc"
       "${openvino_source_dir}/openvino_plan.cc"
       "${openvino_source_dir}/model_builder.cc"
       "${openvino_source_dir}/geometry_reduction.cc"
       "${openvino_source_dir}/openvino_runtime.cc"
-    LIBRARIES openvino::runtime)
+    LIBRARIES openvino::runtime
+    STUB "${openvino_source_dir}/openvino_stub.cc"
+    STUB_DEFINITIONS
+      "STRIDEKIT_OPENVINO_VERSION=\"${OpenVINO_VERSION_MAJOR}.${OpenVINO_VERSION_MINOR}.${OpenVINO_VERSION_PATCH}\""
+      "STRIDEKIT_OPENVINO_SONAME=\"${openvino_soname}\"")
   if(UNIX AND NOT APPLE)
-    get_target_property(openvino_library openvino::runtime IMPORTED_LOCATION_RELEASE)
-    if(NOT openvino_library)
-      get_target_property(openvino_library openvino::runtime IMPORTED_LOCATION)
-    endif()
-    get_filename_component(openvino_library_dir "${openvino_library}" REALPATH)
-    get_filename_component(openvino_library_dir "${openvino_library_dir}" DIRECTORY)
-    # build/Release/ and prebuilds/<platform>-<arch>/ are both two levels below the package root, so an
-    # OpenVINO inside the checkout (.venv-openvino) is reached relative to the plugin, wherever the
-    # checkout or the package is moved; one outside it by its absolute path.
-    file(RELATIVE_PATH openvino_relative_dir "${CMAKE_CURRENT_SOURCE_DIR}" "${openvino_library_dir}")
-    if(openvino_relative_dir MATCHES "^\\.\\./" OR IS_ABSOLUTE "${openvino_relative_dir}")
-      set(openvino_rpath "$ORIGIN;${openvino_library_dir}")
-    else()
-      set(openvino_rpath "$ORIGIN;$ORIGIN/../../${openvino_relative_dir}")
-    endif()
-    # The library as built is the library as shipped: the same RPATH in build/ and in prebuilds/.
-    set_target_properties(stridekit_openvino PROPERTIES
-      BUILD_WITH_INSTALL_RPATH ON
-      INSTALL_RPATH "${openvino_rpath}")
-    message(STATUS "stridekit: openvino ${OpenVINO_VERSION} from ${OpenVINO_DIR}; RPATH ${openvino_rpath}")
+    message(STATUS "stridekit: openvino ${OpenVINO_VERSION} from ${OpenVINO_DIR}; found at run time as ${openvino_soname}")
   elseif(APPLE)
     get_target_property(openvino_library openvino::runtime IMPORTED_LOCATION_RELEASE)
     get_filename_component(openvino_library_dir "${openvino_library}" DIRECTORY)

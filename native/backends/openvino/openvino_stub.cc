@@ -1,0 +1,30 @@
+// What the openvino plugin's loader stub (native/plugin_stub/runtime_search.h) looks for: libopenvino, the
+// C++ runtime the implementation was linked against (its soname carries the release, libopenvino.so.2530
+// for 2025.3). OpenVINO opens TBB and its device plugins from its own folder.
+#include "runtime_search.h"
+
+#if defined(__aarch64__)
+#define OPENVINO_ARCH "aarch64"
+#define MULTIARCH "aarch64-linux-gnu"
+#else
+#define OPENVINO_ARCH "intel64"
+#define MULTIARCH "x86_64-linux-gnu"
+#endif
+
+namespace stridekit_stub {
+
+const Runtime& runtime() {
+  static const Runtime openvino = {
+      "openvino",
+      "pip install openvino==" STRIDEKIT_OPENVINO_VERSION,
+      {{"OpenVINO " STRIDEKIT_OPENVINO_VERSION,
+        STRIDEKIT_OPENVINO_SONAME,
+        "STRIDEKIT_OPENVINO_DIR",
+        {"runtime/lib/" OPENVINO_ARCH, "openvino/libs", "libs", "lib"},
+        {"openvino/libs"},
+        {"/opt/intel/openvino/runtime/lib/" OPENVINO_ARCH, "/opt/intel/openvino_*/runtime/lib/" OPENVINO_ARCH,
+         "/usr/lib/" MULTIARCH, "/usr/lib64", "/usr/local/lib"}}}};
+  return openvino;
+}
+
+}  // namespace stridekit_stub
