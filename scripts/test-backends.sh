@@ -7,9 +7,10 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-mapfile -t available < <(node -e '
+# The checkout's own runtimes (.venv-openvino/, .venv-cuda/), as jest.config.js points the suite at them.
+mapfile -t available < <(node -r ./scripts/checkout-runtimes.js -e '
   for (const b of require(".").backends()) if (b.available) console.log(b.name);')
-mapfile -t unavailable < <(node -e '
+mapfile -t unavailable < <(node -r ./scripts/checkout-runtimes.js -e '
   for (const b of require(".").backends()) {
     if (!b.available) { console.log(b.name); console.error(`backend ${b.name} unavailable: ${b.reason}`); }
   }')

@@ -22,6 +22,8 @@
 //   --progress S    print a progress line every S seconds (default 30; 0: never)
 // Exits 1 when any case fails, 2 on bad usage.
 
+// The checkout's own OpenVINO and CUDA runtimes, as the suite uses them (scripts/checkout-runtimes.js).
+require('../../scripts/checkout-runtimes');
 const fc = require('fast-check');
 const path = require('path');
 const { PACKAGE } = require('../helpers/target');
