@@ -9,6 +9,7 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 
+/** A folder inside a checkout venv's site-packages, or null when that venv or folder is not there. */
 function sitePackagesDir(venv, sub) {
   const lib = path.join(root, venv, 'lib');
   if (!fs.existsSync(lib)) return null;
@@ -28,3 +29,5 @@ for (const [variable, venv, sub] of [
   const dir = sitePackagesDir(venv, sub);
   if (dir) process.env[variable] = dir;
 }
+
+module.exports = { sitePackagesDir };

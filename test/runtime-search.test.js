@@ -11,15 +11,7 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const release = path.join(root, 'build', 'Release');
 
-function sitePackagesDir(venv, sub) {
-  const lib = path.join(root, venv, 'lib');
-  if (!fs.existsSync(lib)) return null;
-  for (const python of fs.readdirSync(lib).sort().reverse()) {
-    const dir = path.join(lib, python, 'site-packages', sub);
-    if (fs.existsSync(dir)) return dir;
-  }
-  return null;
-}
+const { sitePackagesDir } = require('../scripts/checkout-runtimes');
 
 // The pins a user is told to install: those of the project's own setup scripts.
 function pin(script, variable) {
