@@ -11,9 +11,13 @@
  * The sources, defines and warnings are binding.gyp's (and the two sources.gypi it includes), read
  * from those files, so the prebuilds and a source build compile the same thing. Each result is
  * stripped and written to prebuilds/<platform>-<arch>/<package name>.node, prebuildify's name for a
- * Node-API build, which node-gyp-build and lib/loader.ts load. The Linux targets are glibc 2.28, the
- * floor of Node.js's own Linux binaries, with clang's libc++ linked statically (no libstdc++
- * dependency); test/prebuilds.test.js checks both.
+ * Node-API build, which node-gyp-build and lib/loader.ts load. Zig links its libc++ statically into
+ * every target. The Linux targets are glibc 2.28, the floor of Node.js's own Linux binaries; the
+ * macOS ones are macOS 11.0 and take Node-API from the host at load (-undefined dynamic_lookup); the
+ * Windows one takes Node-API and libuv from whichever executable loaded it (node.exe, electron.exe:
+ * native/core/win_host_imports.cc). test/prebuilds.test.js checks them.
+ *
+ * Run it after `npm run build`, which copies its own core into this platform's prebuilds/ folder.
  *
  * The vendor plugins are not built here (they link against a vendor's own runtime).
  */
@@ -30,7 +34,14 @@ const zigPython = path.join(root, '.venv-zig', 'bin', 'python');
 const TARGETS = {
   'linux-x64': { zig: 'x86_64-linux-gnu.2.28', os: 'linux' },
   'linux-arm64': { zig: 'aarch64-linux-gnu.2.28', os: 'linux' },
+  // macOS 11, the first with arm64, as binding.gyp's MACOSX_DEPLOYMENT_TARGET.
+  'darwin-x64': { zig: 'x86_64-macos.11.0', os: 'darwin' },
+  'darwin-arm64': { zig: 'aarch64-macos.11.0', os: 'darwin' },
+  'win32-x64': { zig: 'x86_64-windows-gnu', os: 'win32' },
 };
+
+// Windows only: binds the core's Node-API and libuv imports to whichever executable loaded it.
+const HOST_IMPORTS_SOURCE = 'native/core/win_host_imports.cc';
 
 function fail(message) {
   console.error(`[prebuild-all] failed: ${message}`);
@@ -109,22 +120,78 @@ async function buildTarget(tuple, target, common) {
   const flags = ['-target', target.zig, ...common.flags];
   if (target.os === 'linux') flags.push('-fPIC');
   const objects = [];
+  // libuv's functions, like Node-API's, are imported from the host (uv.h: dllimport).
+  if (target.os === 'win32') flags.push('-DUSING_UV_SHARED=1');
+  const objectOf = (source) => path.join(objDir, source.replace(/[\\/]/g, '_').replace(/\.cc$/, '.o'));
   const commands = common.sources.map((source) => {
-    const object = path.join(objDir, source.replace(/[\\/]/g, '_').replace(/\.cc$/, '.o'));
+    const object = objectOf(source);
     objects.push(object);
     return [...zig, 'c++', ...flags, '-c', '-o', object, source];
   });
   await runAll(commands, common.jobs);
+  if (target.os === 'win32') {
+    writeHostImports(objDir, objects);
+    const object = objectOf(HOST_IMPORTS_SOURCE);
+    await runAll([[...zig, 'c++', ...flags, `-I${objDir}`, '-c', '-o', object, HOST_IMPORTS_SOURCE]], 1);
+    objects.push(object);
+  }
 
+  // Linked in the object folder (a Windows link also writes an import library beside it), then copied.
+  const linked = path.join(objDir, `${pkg.name}.node`);
+  const link = [...zig, 'c++', '-target', target.zig, '-shared', '-s', '-o', linked, ...objects];
+  // Zig links its libc++ and libunwind statically; glibc 2.28 keeps libdl and libpthread apart.
+  if (target.os === 'linux') link.push('-ldl', '-lpthread');
+  // Node-API and libuv come from the executable that loads the addon, as node-gyp links on macOS.
+  // -x: without local symbols, as `strip -x` (zig's -s keeps them in a Mach-O file).
+  if (target.os === 'darwin') link.push('-Wl,-undefined,dynamic_lookup', '-Wl,-x');
+  const result = spawnSync(link[0], link.slice(1), { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) fail(`linking ${tuple} exited with ${result.status}`);
   const outDir = path.join(root, 'prebuilds', tuple);
   fs.mkdirSync(outDir, { recursive: true });
   const out = path.join(outDir, `${pkg.name}.node`);
-  const link = [...zig, 'c++', '-target', target.zig, '-shared', '-s', '-o', out, ...objects];
-  // Zig links its libc++ and libunwind statically; glibc 2.28 keeps libdl and libpthread apart.
-  if (target.os === 'linux') link.push('-ldl', '-lpthread');
-  const result = spawnSync(link[0], link.slice(1), { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) fail(`linking ${tuple} exited with ${result.status}`);
+  fs.copyFileSync(linked, out);
   log(`${tuple}: ${path.relative(root, out)} (${fs.statSync(out).size} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+/** The external symbols an x86-64 COFF object uses without defining them. */
+function coffUndefined(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt16LE(0) !== 0x8664) fail(`${file}: not an x86-64 COFF object`);
+  const symbols = b.readUInt32LE(8);
+  const count = b.readUInt32LE(12);
+  const strings = symbols + count * 18; // IMAGE_SYMBOL is 18 bytes; the string table follows
+  const names = [];
+  for (let i = 0; i < count; i += 1) {
+    const at = symbols + i * 18;
+    const section = b.readInt16LE(at + 12);
+    const storageClass = b[at + 16];
+    if (section === 0 && storageClass === 2 /* IMAGE_SYM_CLASS_EXTERNAL */ && b.readUInt32LE(at + 8) === 0) {
+      const name = b.readUInt32LE(at) === 0
+        ? b.toString('latin1', strings + b.readUInt32LE(at + 4), b.indexOf(0, strings + b.readUInt32LE(at + 4)))
+        : b.toString('latin1', at, at + 8).replace(/\0.*$/, '');
+      names.push(name);
+    }
+    i += b[at + 17]; // auxiliary records
+  }
+  return names;
+}
+
+/**
+ * host_imports.inc for native/core/win_host_imports.cc: every Node-API and libuv function the
+ * objects import (the headers declare them dllimport, so the objects name __imp_<function>). Read
+ * from the objects rather than from node-api-headers' node_api.def, which has no uv_* functions.
+ */
+function writeHostImports(objDir, objects) {
+  const imports = new Set();
+  for (const object of objects) {
+    for (const name of coffUndefined(object)) {
+      const m = /^__imp_((?:napi_|node_api_|uv_)\w+)$/.exec(name);
+      if (m) imports.add(m[1]);
+    }
+  }
+  if (imports.size === 0) fail('the Windows objects import no Node-API function: is NAPI_EXTERN dllimport?');
+  const lines = [...imports].sort().map((name) => `SK_HOST_IMPORT(${name})\n`);
+  fs.writeFileSync(path.join(objDir, 'host_imports.inc'), lines.join(''));
 }
 
 async function main() {

