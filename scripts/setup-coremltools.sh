@@ -12,30 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="${COREMLTOOLS_VERSION:-9.0}"
 venv="$root/.venv-coremltools"
-python="${PYTHON:-python3}"
-venv_python="$venv/bin/python"
-[[ -x "$venv/Scripts/python.exe" ]] && venv_python="$venv/Scripts/python.exe"  # a Windows venv
 
-log() { printf '[setup-coremltools] %s\n' "$*" >&2; }
-
-installed_version() {
-  "$venv_python" -c 'import importlib.metadata as m; print(m.version("coremltools"))' 2>/dev/null || true
-}
-
-if [[ ! -x "$venv_python" ]]; then
-  command -v "$python" >/dev/null || { log "no $python on PATH (set PYTHON=...)"; exit 1; }
-  log "creating $venv with $("$python" --version 2>&1)"
-  "$python" -m venv "$venv"
-  [[ -x "$venv/Scripts/python.exe" ]] && venv_python="$venv/Scripts/python.exe"
-fi
-
-current="$(installed_version)"
-if [[ "$current" == "$version" ]]; then
-  log "coremltools $version already installed in $venv"
-else
-  log "installing coremltools==$version into $venv${current:+ (replacing $current)}"
-  "$venv_python" -m pip install --quiet --disable-pip-version-check "coremltools==$version"
-fi
+source "$root/scripts/pinned-venv.sh"
+pinned_venv coremltools "$venv" -- "coremltools==$version"
 # The import prints "Failed to load _MLModelProxy" on Linux: Core ML itself exists on macOS only.
 "$venv_python" -c 'import coremltools, sys; sys.stderr.write("[setup-coremltools] coremltools %s ready\n" % coremltools.__version__)' 2>&1 |
   grep '^\[setup-coremltools\]' >&2

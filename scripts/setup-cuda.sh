@@ -21,31 +21,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cudnn_version="${CUDNN_WHEEL_VERSION:-9.28.1.4}"
 runtime_version="${CUDA_WHEEL_VERSION:-13.5.37}"
 venv="$root/.venv-cuda"
-python="${PYTHON:-python3}"
-venv_python="$venv/bin/python"
 
 log() { printf '[setup-cuda] %s\n' "$*" >&2; }
 
-installed_version() {
-  "$venv_python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true
-}
-
-if [[ ! -x "$venv_python" ]]; then
-  command -v "$python" >/dev/null || { log "no $python on PATH (set PYTHON=...)"; exit 1; }
-  log "creating $venv with $("$python" --version 2>&1)"
-  "$python" -m venv "$venv"
-fi
-
-wanted=()
-[[ "$(installed_version nvidia-cuda-runtime)" == "$runtime_version" ]] || wanted+=("nvidia-cuda-runtime==$runtime_version")
-[[ "$(installed_version nvidia-cuda-crt)" == "$runtime_version" ]] || wanted+=("nvidia-cuda-crt==$runtime_version")
-[[ "$(installed_version nvidia-cudnn-cu13)" == "$cudnn_version" ]] || wanted+=("nvidia-cudnn-cu13==$cudnn_version")
-if [[ ${#wanted[@]} -eq 0 ]]; then
-  log "nvidia-cuda-runtime/-crt $runtime_version and nvidia-cudnn-cu13 $cudnn_version already installed in $venv"
-else
-  log "installing ${wanted[*]} into $venv (nvidia-cudnn-cu13 alone is a ~517 MB download)"
-  "$venv_python" -m pip install --quiet --disable-pip-version-check --no-deps "${wanted[@]}"
-fi
+# nvidia-cudnn-cu13 alone is a ~517 MB download.
+source "$root/scripts/pinned-venv.sh"
+pinned_venv cuda "$venv" --no-deps -- "nvidia-cuda-runtime==$runtime_version" \
+  "nvidia-cuda-crt==$runtime_version" "nvidia-cudnn-cu13==$cudnn_version"
 
 nvidia_dir="$("$venv_python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]) + "/nvidia")')"
 for file in cu13/include/cuda_runtime_api.h cu13/include/crt/host_defines.h cu13/lib/libcudart.so.13 cudnn/include/cudnn.h cudnn/lib/libcudnn.so.9; do

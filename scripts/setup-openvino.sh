@@ -15,28 +15,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="${OPENVINO_VERSION:-2025.3.0}"
 venv="$root/.venv-openvino"
-python="${PYTHON:-python3}"
-venv_python="$venv/bin/python"
 
 log() { printf '[setup-openvino] %s\n' "$*" >&2; }
 
-installed_version() {
-  "$venv_python" -c 'import importlib.metadata as m; print(m.version("openvino"))' 2>/dev/null || true
-}
-
-if [[ ! -x "$venv_python" ]]; then
-  command -v "$python" >/dev/null || { log "no $python on PATH (set PYTHON=...)"; exit 1; }
-  log "creating $venv with $("$python" --version 2>&1)"
-  "$python" -m venv "$venv"
-fi
-
-current="$(installed_version)"
-if [[ "$current" == "$version" ]]; then
-  log "openvino $version already installed in $venv"
-else
-  log "installing openvino==$version into $venv${current:+ (replacing $current)}"
-  "$venv_python" -m pip install --quiet --disable-pip-version-check "openvino==$version"
-fi
+source "$root/scripts/pinned-venv.sh"
+pinned_venv openvino "$venv" -- "openvino==$version"
 
 # openvino.get_cmake_path() in recent releases; openvino.utils.get_cmake_path() in 2025.x.
 cmake_dir="$("$venv_python" -c '

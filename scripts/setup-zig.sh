@@ -13,27 +13,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="${ZIG_VERSION:-0.17.1}"
 venv="$root/.venv-zig"
-python="${PYTHON:-python3}"
-venv_python="$venv/bin/python"
 
 log() { printf '[setup-zig] %s\n' "$*" >&2; }
 
-installed_version() {
-  "$venv_python" -c 'import importlib.metadata as m; print(m.version("ziglang"))' 2>/dev/null || true
-}
-
-if [[ ! -x "$venv_python" ]]; then
-  command -v "$python" >/dev/null || { log "no $python on PATH (set PYTHON=...)"; exit 1; }
-  log "creating $venv with $("$python" --version 2>&1)"
-  "$python" -m venv "$venv"
-fi
-
-current="$(installed_version)"
-if [[ "$current" == "$version" ]]; then
-  log "ziglang $version already installed in $venv"
-else
-  log "installing ziglang==$version into $venv${current:+ (replacing $current)}"
-  "$venv_python" -m pip install --quiet --disable-pip-version-check "ziglang==$version"
-fi
+source "$root/scripts/pinned-venv.sh"
+pinned_venv zig "$venv" -- "ziglang==$version"
 log "zig $("$venv_python" -m ziglang version)"
 echo "$venv_python -m ziglang"
