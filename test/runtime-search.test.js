@@ -80,7 +80,7 @@ for (const [what, reason] of [['openvino', openvinoSkip], ['cudnn', cudnnSkip]])
     const b = backendsWith({ VIRTUAL_ENV: empty, PATH: pathWithoutPython() });
     expect(b.openvino.available).toBe(false);
     const version = pin('setup-openvino.sh', 'version');
-    expect(b.openvino.reason).toContain(`not found (libopenvino.so.`);
+    expect(b.openvino.reason).toContain(`not found (libopenvino_c.so.`);
     expect(b.openvino.reason).toContain(`run \`pip install openvino==${version}\` in the active Python environment, or set STRIDEKIT_OPENVINO_DIR`);
     expect(b.openvino.reason).toContain(`$VIRTUAL_ENV=${empty}`);
     expect(b.openvino.reason).toContain('no python3 on PATH');

@@ -5,8 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <openvino/runtime/tensor.hpp>
-
 #include "model_builder.h"
 #include "openvino_runtime.h"
 #include "stridekit/conv_shape.h"
@@ -14,22 +12,58 @@
 namespace stridekit::openvino {
 namespace {
 
+// A tensor over memory OpenVINO does not own (the caller's buffer, or the IR's weights).
+TensorPtr host_tensor(ov_element_type_e type, const Dims& dims, void* data) {
+  ov_shape_t shape{};
+  check(ov_shape_create(static_cast<int64_t>(dims.size()), dims.data(), &shape), "creating a shape");
+  ov_tensor_t* tensor = nullptr;
+  const ov_status_e status = ov_tensor_create_from_host_ptr(type, shape, data, &tensor);
+  ov_shape_free(&shape);
+  check(status, "wrapping a buffer in a tensor");
+  return TensorPtr(tensor);
+}
+
+Dims model_output_shape(const ov_model_t* model) {
+  ov_output_const_port_t* raw = nullptr;
+  check(ov_model_const_output(model, &raw), "reading the model's output");
+  OutputPortPtr port(raw);
+  ov_shape_t shape{};
+  check(ov_const_port_get_shape(port.get(), &shape), "reading the model's output shape");
+  Dims dims(shape.dims, shape.dims + shape.rank);
+  ov_shape_free(&shape);
+  return dims;
+}
+
 CompiledShape compile(const sk_plan& plan, const sk_conv_shape& shape) {
   const sk_conv_geometry& g = plan.geometry;
-  const auto model = build_model(g, shape, plan.weight.data(), plan.bias.empty() ? nullptr : plan.bias.data());
+  IrModel ir = build_model(g, shape, plan.weight.data(), plan.bias.empty() ? nullptr : plan.bias.data());
   const Runtime& rt = runtime();
   CompiledShape entry;
   entry.shape = shape;
   entry.input_shape = input_shape(g, shape);
   entry.output_shape = output_shape(g, shape);
-  entry.compiled = rt.core->compile_model(model, rt.device, rt.compile_config);
-  entry.request = entry.compiled.create_infer_request();
-  // Checked once here rather than on every run: the compiled model's output shape never changes.
-  const ov::Shape produced = entry.request.get_output_tensor().get_shape();
+  entry.weights = std::move(ir.weights);
+
+  // A model with no constants still needs a weights tensor; one byte stands in for the empty blob.
+  if (entry.weights.empty()) entry.weights.push_back(0);
+  const TensorPtr weights =
+      host_tensor(U8, Dims{static_cast<int64_t>(entry.weights.size())}, entry.weights.data());
+  ov_model_t* read = nullptr;
+  check(ov_core_read_model_from_memory_buffer(rt.core, ir.xml.data(), ir.xml.size(), weights.get(), &read),
+        "reading the model");
+  const ModelPtr model(read);
+  // OpenVINO inferred the graph's shapes as it read it; sizes and pads that disagree are a core bug.
+  const Dims produced = model_output_shape(model.get());
   if (produced != entry.output_shape) {
-    throw std::runtime_error("OpenVINO compiled a model giving " + shape_text(produced) + ", expected " +
-                             shape_text(entry.output_shape));
+    throw std::invalid_argument("the OpenVINO graph gives " + shape_text(produced) + " but the core expects " +
+                                shape_text(entry.output_shape));
   }
+  ov_compiled_model_t* compiled = nullptr;
+  check(ov_core_compile_model(rt.core, model.get(), rt.device.c_str(), 0, &compiled), "compiling the model");
+  entry.compiled.reset(compiled);
+  ov_infer_request_t* request = nullptr;
+  check(ov_compiled_model_create_infer_request(entry.compiled.get(), &request), "creating an infer request");
+  entry.request.reset(request);
   return entry;
 }
 
@@ -70,33 +104,37 @@ void run_plan(sk_plan& plan, const sk_conv_shape& shape, const float* x, float* 
 
   CompiledShape& entry = entry_for(plan, shape);
   // The caller's buffers, wrapped without a copy: OpenVINO reads x and writes y in place. Wrapping and
-  // setting a tensor costs a few microseconds (an ov::Tensor and the CPU plugin re-binding its memory),
-  // as much as a third of a tiny layer's inference, so a run on the buffers of the previous run (a plan
+  // setting a tensor costs a few microseconds (a tensor and the CPU plugin re-binding its memory), as
+  // much as a third of a tiny layer's inference, so a run on the buffers of the previous run (a plan
   // run into a reused `out`) keeps them bound. The same address with the same shape is the same memory:
-  // nothing is read through a binding that a run has not just renewed or confirmed.
+  // nothing is read through a binding that a run has not just renewed or confirmed. The request keeps
+  // its own reference to each tensor set on it.
   if (entry.bound_x != x) {
     entry.bound_x = nullptr;
-    entry.request.set_input_tensor(ov::Tensor(ov::element::f32, entry.input_shape, const_cast<float*>(x)));
+    const TensorPtr input = host_tensor(F32, entry.input_shape, const_cast<float*>(x));
+    check(ov_infer_request_set_input_tensor_by_index(entry.request.get(), 0, input.get()), "setting the input");
     entry.bound_x = x;
   }
   if (entry.bound_y != y) {
     entry.bound_y = nullptr;
     entry.y_checked = false;
-    entry.request.set_output_tensor(ov::Tensor(ov::element::f32, entry.output_shape, y));
+    const TensorPtr output = host_tensor(F32, entry.output_shape, y);
+    check(ov_infer_request_set_output_tensor_by_index(entry.request.get(), 0, output.get()), "setting the output");
     entry.bound_y = y;
   }
-  entry.request.infer();
+  check(ov_infer_request_infer(entry.request.get()), "inference");
 
   // A device that could not write into y directly leaves the result in its own tensor. Asking costs
-  // about as much as binding (an ov::Tensor), so it is asked once per binding.
-  if (!entry.y_checked) {
-    entry.y_in_place = entry.request.get_output_tensor().data() == static_cast<void*>(y);
-    entry.y_checked = true;
-  }
-  if (!entry.y_in_place) {
-    ov::Tensor out = entry.request.get_output_tensor();
-    std::memcpy(y, out.data(), static_cast<size_t>(out_count) * sizeof(float));
-  }
+  // about as much as binding (a tensor), so it is asked once per binding.
+  if (entry.y_checked && entry.y_in_place) return;
+  ov_tensor_t* raw = nullptr;
+  check(ov_infer_request_get_output_tensor_by_index(entry.request.get(), 0, &raw), "reading the output");
+  const TensorPtr out(raw);
+  void* data = nullptr;
+  check(ov_tensor_data(out.get(), &data), "reading the output");
+  entry.y_in_place = data == static_cast<void*>(y);
+  entry.y_checked = true;
+  if (!entry.y_in_place) std::memcpy(y, data, static_cast<size_t>(out_count) * sizeof(float));
 }
 
 }  // namespace stridekit::openvino

@@ -6,18 +6,19 @@
 #include <list>
 #include <vector>
 
-#include <openvino/runtime/compiled_model.hpp>
-#include <openvino/runtime/infer_request.hpp>
-
+#include "ir_writer.h"
+#include "openvino_c_api.h"
 #include "stridekit/backend.h"
 
 namespace stridekit::openvino {
 
 struct CompiledShape {
   sk_conv_shape shape;  // the key: batch, sizes and pads
-  ov::Shape input_shape, output_shape;
-  ov::CompiledModel compiled;
-  ov::InferRequest request;
+  Dims input_shape, output_shape;
+  // The IR's constants: the model read from the IR shares them, and so may what was compiled from it.
+  std::vector<uint8_t> weights;
+  CompiledModelPtr compiled;
+  InferRequestPtr request;
   // The caller's buffers the request's input and output tensors wrap now (null before the first run).
   const float* bound_x = nullptr;
   float* bound_y = nullptr;

@@ -4,12 +4,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
-#include <memory>
 #include <sstream>
 #include <vector>
-
-#include <openvino/core/version.hpp>
-#include <openvino/runtime/properties.hpp>
 
 namespace stridekit::openvino {
 namespace {
@@ -34,8 +30,27 @@ int requested_threads() {
 
 // "2025.3.0" from "2025.3.0-19807-44526285f24-releases/2025/3".
 std::string openvino_version() {
-  std::string build = ov::get_openvino_version().buildNumber;
+  ov_version_t version{};
+  if (ov_get_openvino_version(&version) != OK) return "(unknown version)";
+  std::string build = version.buildNumber ? version.buildNumber : "";
+  ov_version_free(&version);
   return build.substr(0, build.find('-'));
+}
+
+std::vector<std::string> available_devices(const ov_core_t* core) {
+  ov_available_devices_t devices{};
+  check(ov_core_get_available_devices(core, &devices), "listing devices");
+  std::vector<std::string> names(devices.devices, devices.devices + devices.size);
+  ov_available_devices_free(&devices);
+  return names;
+}
+
+// A property as text; false when the device does not answer (a meta-device may not).
+bool get_property(const ov_core_t* core, const std::string& device, const char* key, std::string* value) {
+  char* text = nullptr;
+  if (ov_core_get_property(core, device.c_str(), key, &text) != OK) return false;
+  *value = take_string(text);
+  return true;
 }
 
 bool device_listed(const std::vector<std::string>& available, const std::string& device) {
@@ -53,30 +68,23 @@ std::string join(const std::vector<std::string>& names) {
 
 }  // namespace
 
-ov::AnyMap compile_config(const ov::Core& core, const std::string& device, int threads) {
-  std::vector<ov::PropertyName> supported;
-  try {
-    supported = core.get_property(device, ov::supported_properties);
-  } catch (const std::exception&) {
-    return {};  // a meta-device (AUTO:..., HETERO:...) may not answer: compile with its defaults
+void configure_device(ov_core_t* core, const std::string& device, int threads) {
+  std::string listed;
+  if (!get_property(core, device, ov_property_key_supported_properties, &listed)) {
+    return;  // a meta-device (AUTO:..., HETERO:...) may not answer: compile with its defaults
   }
-  auto accepts = [&](const std::string& key) {
-    return std::any_of(supported.begin(), supported.end(),
-                       [&](const ov::PropertyName& p) { return p == key && p.is_mutable(); });
+  std::vector<std::string> supported;
+  std::istringstream names(listed);
+  for (std::string name; names >> name;) supported.push_back(name);
+  auto set = [&](const char* key, const std::string& value) {
+    if (std::find(supported.begin(), supported.end(), key) == supported.end()) return;
+    check(ov_core_set_property(core, device.c_str(), key, value.c_str()), key);
   };
-  ov::AnyMap config;
   // One request at a time per compiled model, as the core runs a plan: latency, not throughput.
-  if (accepts(ov::hint::performance_mode.name())) {
-    config.emplace(ov::hint::performance_mode(ov::hint::PerformanceMode::LATENCY));
-  }
+  set(ov_property_key_hint_performance_mode, "LATENCY");
   // CPUs with bf16/AMX and GPUs would otherwise run in bf16/f16; the contract is float32 results.
-  if (accepts(ov::hint::inference_precision.name())) {
-    config.emplace(ov::hint::inference_precision(ov::element::f32));
-  }
-  if (threads > 0 && accepts(ov::inference_num_threads.name())) {
-    config.emplace(ov::inference_num_threads(threads));
-  }
-  return config;
+  set(ov_property_key_hint_inference_precision, "f32");
+  if (threads > 0) set(ov_property_key_inference_num_threads, std::to_string(threads));
 }
 
 std::string tidy_message(const std::string& what) {
@@ -92,8 +100,10 @@ std::string tidy_message(const std::string& what) {
 bool open_runtime(std::string* description, std::string* reason) {
   const std::string device = requested_device();
   try {
-    auto core = std::make_unique<ov::Core>();
-    const std::vector<std::string> available = core->get_available_devices();
+    ov_core_t* created = nullptr;
+    check(ov_core_create(&created), "creating the OpenVINO core");
+    CorePtr core(created);
+    const std::vector<std::string> available = available_devices(core.get());
     if (!device_listed(available, device)) {
       const bool meta = device.rfind("AUTO", 0) == 0 || device.rfind("HETERO", 0) == 0 ||
                         device.rfind("MULTI", 0) == 0;
@@ -103,14 +113,11 @@ bool open_runtime(std::string* description, std::string* reason) {
         return false;
       }
     }
-    std::string name = device;
-    try {
-      name = device + ": " + core->get_property(device, ov::device::full_name);
-    } catch (const std::exception&) {
-      // a meta-device has no full name of its own
-    }
+    std::string name = device, full_name;
+    // a meta-device has no full name of its own
+    if (get_property(core.get(), device, ov_property_key_device_full_name, &full_name)) name = device + ": " + full_name;
     const int threads = requested_threads();
-    g_runtime.compile_config = compile_config(*core, device, threads);
+    configure_device(core.get(), device, threads);
     g_runtime.device = device;
     g_runtime.core = core.release();
     // The device chosen, then every device this OpenVINO lists (STRIDEKIT_OPENVINO_DEVICE picks one).

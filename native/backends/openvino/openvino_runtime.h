@@ -1,17 +1,17 @@
-// The OpenVINO runtime as this plugin uses it: one ov::Core for the process, the device chosen at probe
-// time (STRIDEKIT_OPENVINO_DEVICE, default CPU) and the properties every model is compiled with.
+// The OpenVINO runtime as this plugin uses it: one core for the process, the device chosen at probe
+// time (STRIDEKIT_OPENVINO_DEVICE, default CPU), with the properties every model is compiled with set on
+// that device once.
 #pragma once
 
 #include <string>
 
-#include <openvino/runtime/core.hpp>
+#include "openvino_c_api.h"
 
 namespace stridekit::openvino {
 
 struct Runtime {
-  ov::Core* core = nullptr;  // leaked on purpose: plugins are never unloaded, OpenVINO's threads may run at exit
-  std::string device;        // as passed to compile_model: "CPU", "GPU.0", ...
-  ov::AnyMap compile_config; // performance hint, float32 precision, STRIDEKIT_NUM_THREADS
+  ov_core_t* core = nullptr;  // leaked on purpose: plugins are never unloaded, OpenVINO's threads may run at exit
+  std::string device;         // as passed to compile_model: "CPU", "GPU.0", ...
 };
 
 // Loads the runtime and checks the device. On failure returns false with *reason set; never throws.
@@ -20,11 +20,11 @@ bool open_runtime(std::string* description, std::string* reason);
 // The runtime opened by a successful open_runtime(); plans are only created after one.
 const Runtime& runtime();
 
-// The properties every model is compiled with on device: the LATENCY performance hint, float32
-// inference precision and, when threads > 0, INFERENCE_NUM_THREADS; only those the device accepts (an
-// unknown key makes compile_model throw). The benchmark's OpenVINO-direct peer
-// (bench/peers/openvino-direct/) sets the same properties through OpenVINO's API, to measure the bridge.
-ov::AnyMap compile_config(const ov::Core& core, const std::string& device, int threads);
+// Sets on device the properties every model is compiled with: the LATENCY performance hint, float32
+// inference precision and, when threads > 0, INFERENCE_NUM_THREADS; only those the device lists (an
+// unknown key makes compiling fail). The benchmark's OpenVINO-direct peer (bench/peers/openvino-direct/)
+// sets the same properties through OpenVINO's API, to measure the bridge.
+void configure_device(ov_core_t* core, const std::string& device, int threads);
 
 // An OpenVINO exception's text without its "Exception from <file>:<line>:" lines, on one line.
 std::string tidy_message(const std::string& what);

@@ -1,6 +1,7 @@
-// What the openvino plugin's loader stub (native/plugin_stub/runtime_search.h) looks for: libopenvino, the
-// C++ runtime the implementation was linked against (its soname carries the release, libopenvino.so.2530
-// for 2025.3). OpenVINO opens TBB and its device plugins from its own folder.
+// What the openvino plugin's loader stub (native/plugin_stub/runtime_search.h) looks for: libopenvino_c,
+// OpenVINO's C API, which the implementation was linked against (its soname carries the release,
+// libopenvino_c.so.2530 for 2025.3). It opens libopenvino beside itself, and OpenVINO opens TBB and its
+// device plugins from that same folder.
 #include "runtime_search.h"
 
 #if defined(__aarch64__)

@@ -1,4 +1,6 @@
-# The openvino plugin: libstridekit_openvino.so against OpenVINO's C++ runtime (openvino::runtime).
+# The openvino plugin: libstridekit_openvino.so against OpenVINO's C API (openvino::runtime::c, libopenvino_c).
+# The C API carries no C++ types, so the plugin shares no C++ standard library with OpenVINO: the prebuilt
+# plugin (scripts/prebuild-all.js, libc++ linked in) loads beside any OpenVINO wheel or archive of its release.
 #
 # OpenVINO is looked for at build time, first found wins:
 #   1. OpenVINO_DIR, as a CMake cache variable (-DOpenVINO_DIR=...) or an environment variable;
@@ -8,14 +10,12 @@
 # Not found: the plugin is skipped with one line saying why, and everything else still builds.
 #
 # At run time on Linux (stridekit_add_vendor_plugin, CMakeLists.txt): libstridekit_openvino.so is a loader
-# stub that finds libopenvino.so.<release> where the user has it (openvino_stub.cc,
+# stub that finds libopenvino_c.so.<release> where the user has it (openvino_stub.cc,
 # native/plugin_stub/runtime_search.h: STRIDEKIT_OPENVINO_DIR, the active Python environment's openvino
 # wheel, /opt/intel and the system's folders) and then opens libstridekit_openvino_impl.so, which links
-# libopenvino by soname and carries no RUNPATH. Not found: the backend is unavailable and its reason says
+# libopenvino_c by soname and carries no RUNPATH. Not found: the backend is unavailable and its reason says
 # `pip install openvino==<the release built against>` and where it looked. OpenVINO finds its device
-# plugins (libopenvino_intel_cpu_plugin.so) and TBB next to libopenvino itself. This plugin uses
-# OpenVINO's C++ API, so it must share the C++ standard library OpenVINO was built with (libstdc++ on
-# Linux).
+# plugins (libopenvino_intel_cpu_plugin.so) and TBB next to libopenvino itself.
 
 set(openvino_source_dir "${CMAKE_CURRENT_LIST_DIR}")
 set(openvino_hints "")
@@ -44,25 +44,26 @@ endif()
 set(openvino_given_dir "${OpenVINO_DIR}")
 find_package(OpenVINO COMPONENTS Runtime QUIET HINTS ${openvino_hints})
 
-if(NOT OpenVINO_FOUND OR NOT TARGET openvino::runtime)
+if(NOT OpenVINO_FOUND OR NOT TARGET openvino::runtime::c)
   if(openvino_given_dir AND NOT openvino_given_dir MATCHES "-NOTFOUND$")
-    set(openvino_where "OpenVINO_DIR=${openvino_given_dir} has no usable OpenVINOConfig.cmake (with the Runtime component)")
+    set(openvino_where "OpenVINO_DIR=${openvino_given_dir} has no usable OpenVINOConfig.cmake (with the Runtime component and its C API)")
   else()
     set(openvino_where "OpenVINO not found (run scripts/setup-openvino.sh, or set OpenVINO_DIR or INTEL_OPENVINO_DIR)")
   endif()
   stridekit_skip_plugin(openvino "${openvino_where}")
 else()
-  # The soname carries the release: libopenvino.so.2530 for 2025.3.x.
+  # The soname carries the release: libopenvino_c.so.2530 for 2025.3.x.
   math(EXPR openvino_soname_year "${OpenVINO_VERSION_MAJOR} % 100")
-  set(openvino_soname "libopenvino.so.${openvino_soname_year}${OpenVINO_VERSION_MINOR}${OpenVINO_VERSION_PATCH}")
+  set(openvino_soname "libopenvino_c.so.${openvino_soname_year}${OpenVINO_VERSION_MINOR}${OpenVINO_VERSION_PATCH}")
   stridekit_add_vendor_plugin(openvino
     SOURCES
       "${openvino_source_dir}/openvino_backend.cc"
       "${openvino_source_dir}/openvino_plan.cc"
       "${openvino_source_dir}/model_builder.cc"
+      "${openvino_source_dir}/ir_writer.cc"
       "${openvino_source_dir}/geometry_reduction.cc"
       "${openvino_source_dir}/openvino_runtime.cc"
-    LIBRARIES openvino::runtime
+    LIBRARIES openvino::runtime::c
     STUB "${openvino_source_dir}/openvino_stub.cc"
     STUB_DEFINITIONS
       "STRIDEKIT_OPENVINO_VERSION=\"${OpenVINO_VERSION_MAJOR}.${OpenVINO_VERSION_MINOR}.${OpenVINO_VERSION_PATCH}\""
@@ -70,7 +71,7 @@ else()
   if(UNIX AND NOT APPLE)
     message(STATUS "stridekit: openvino ${OpenVINO_VERSION} from ${OpenVINO_DIR}; found at run time as ${openvino_soname}")
   elseif(APPLE)
-    get_target_property(openvino_library openvino::runtime IMPORTED_LOCATION_RELEASE)
+    get_target_property(openvino_library openvino::runtime::c IMPORTED_LOCATION_RELEASE)
     get_filename_component(openvino_library_dir "${openvino_library}" DIRECTORY)
     set_target_properties(stridekit_openvino PROPERTIES
       BUILD_WITH_INSTALL_RPATH ON
