@@ -219,7 +219,7 @@ function unresolvedVendorSymbols(implementation, vendor) {
     .map((s) => s.name);
   if (missing.length === 0) return null;
   return `${missing.length} undefined symbol(s) that ${vendor.map((v) => v.soname).join(' and ')} do not export: ` +
-    `${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`;
+    `${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`;
 }
 
 /** The first compiler or linker error of a failed build's output, for a one-line reason. */
