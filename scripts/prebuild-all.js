@@ -231,7 +231,7 @@ function firstError(output) {
 /**
  * The vendor plugins for one Linux target: the project's own CMakeLists.txt (the plugins' sources,
  * defines and runtime search are those of a source build, in native/backends/<name>/plugin.cmake),
- * configured with Zig as its C and C++ compiler for the target and with STRIDEKIT_VENDOR_PLACEHOLDERS,
+ * configured with Zig as its C++ compiler for the target and with STRIDEKIT_VENDOR_PLACEHOLDERS,
  * so that each implementation names its vendor libraries by soname without linking this machine's
  * (CMakeLists.txt). Each plugin is built on its own; one that fails to build, or whose implementation
  * uses a symbol its vendor libraries lack, is reported with the reason and left out, and the others
@@ -248,20 +248,17 @@ function buildVendorPlugins(tuple, target, jobs) {
     log(`${tuple}: vendor plugins skipped: cmake is not on PATH`);
     return;
   }
-  // CMake runs its compiler as one program: a wrapper per language that names the target.
+  // CMake runs its compiler as one program: a wrapper that names the target (the project is C++ only).
   const zig = zigCommand().map((word) => `'${word}'`).join(' ');
-  const compilers = {};
-  for (const [language, driver] of [['C', 'cc'], ['CXX', 'c++']]) {
-    compilers[language] = path.join(dir, `zig-${driver}`);
-    fs.writeFileSync(compilers[language], `#!/bin/sh\nexec ${zig} ${driver} -target ${target.zig} "$@"\n`, { mode: 0o755 });
-  }
+  const compiler = path.join(dir, 'zig-c++');
+  fs.writeFileSync(compiler, `#!/bin/sh\nexec ${zig} c++ -target ${target.zig} "$@"\n`, { mode: 0o755 });
   const outDir = path.join(dir, 'out');
   const configure = capture('cmake', [
     '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release',
     '-DCMAKE_SYSTEM_NAME=Linux', `-DCMAKE_SYSTEM_PROCESSOR=${target.processor}`,
-    `-DCMAKE_C_COMPILER=${compilers.C}`, `-DCMAKE_CXX_COMPILER=${compilers.CXX}`,
+    `-DCMAKE_CXX_COMPILER=${compiler}`,
     // As for the core: no sanitizer runtime (Zig's default without -O), stripped (-s keeps .dynsym).
-    '-DCMAKE_C_FLAGS=-fno-sanitize=all', '-DCMAKE_CXX_FLAGS=-fno-sanitize=all', '-DCMAKE_SHARED_LINKER_FLAGS=-s',
+    '-DCMAKE_CXX_FLAGS=-fno-sanitize=all', '-DCMAKE_SHARED_LINKER_FLAGS=-s',
     '-DSTRIDEKIT_VENDOR_PLACEHOLDERS=ON', '-DSTRIDEKIT_BUILD_TOOLS=OFF', `-DSTRIDEKIT_PLUGIN_OUTPUT_DIR=${outDir}`,
   ]);
   if (configure.status !== 0) {

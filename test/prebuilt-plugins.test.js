@@ -10,7 +10,8 @@
 //  - linux-x64: a package laid out as installed, with only prebuilds/linux-x64/, loads each plugin in a
 //    child node: with the pinned NVIDIA wheels in the active virtual environment, cudnn's reason is the
 //    machine (no driver here), which means the implementation loaded with every symbol bound (the stub
-//    opens it RTLD_NOW); with nothing found, the reason gives the pip command;
+//    opens it RTLD_NOW), and a backend that is available (openvino with its wheel) runs a convolution;
+//    with nothing found, the reason gives the pip command;
 //  - linux-arm64: the same package under qemu-user with the official Node.js for arm64: each stub loads
 //    and, with no runtime found, gives its not-found reason.
 // A check whose files or tools are missing is skipped with its reason.
@@ -150,11 +151,20 @@ function packageWith(tuple) {
   return dir;
 }
 
-/** backends() and the core's path, from `command` (a node) loading the package, in an environment of `env` alone. */
+/**
+ * backends() and the core's path, from `command` (a node) loading the package, in an environment of `env`
+ * alone; each available backend also runs a stride-2 convolution of [1..5] with [1, 1] (`y`: [3, 7]).
+ */
 function backendsOf(command, dir, env, timeout) {
   const script = `const sk = require(${JSON.stringify(dir)});
     const { bindingPath } = require(${JSON.stringify(path.join(dir, 'dist', 'loader.js'))});
-    console.log(JSON.stringify({ core: bindingPath(), backends: sk.backends() }));`;
+    const backends = sk.backends();
+    for (const b of backends.filter((b) => b.available)) {
+      const y = sk.convSync({ data: new Float32Array([1, 2, 3, 4, 5]), shape: [1, 1, 5] },
+        { data: new Float32Array([1, 1]), shape: [1, 1, 2] }, { stride: 2, backend: b.name });
+      b.y = Array.from(y.data);
+    }
+    console.log(JSON.stringify({ core: bindingPath(), backends }));`;
   const full = { PATH: path.join(dir, 'bin'), HOME: path.join(dir, 'home'), ...env };
   const r = spawnSync(command[0], [...command.slice(1), '-e', script], { encoding: 'utf8', env: full, timeout });
   if (r.error) throw r.error;
@@ -168,7 +178,7 @@ describe('prebuilt plugins load from an installed package', () => {
   const coreOf = (tuple) => path.join(prebuildDir(tuple), `${pkg.name}.node`);
 
   const x64 = pluginsIn('linux-x64');
-  const x64Title = `linux-x64, in a child node: found through VIRTUAL_ENV, the implementation loads; not found, the pip command (${x64.join(', ') || 'no plugin'})`;
+  const x64Title = `linux-x64, in a child node: found through VIRTUAL_ENV, the implementation loads (and convolves where available); not found, the pip command (${x64.join(', ') || 'no plugin'})`;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     skipWith(x64Title, `this machine is ${process.platform}-${process.arch}`);
   } else if (!x64.length || !fs.existsSync(coreOf('linux-x64'))) {
@@ -199,9 +209,10 @@ describe('prebuilt plugins load from an installed package', () => {
           // libraries lack would make it fail to load, with the name in the reason.
           const b = backendsOf([process.execPath], dir, { VIRTUAL_ENV: fs.realpathSync(venv), LD_BIND_NOW: '1' }, 60000).backends[name];
           if (name === 'cudnn') {
-            if (!b.available) expect(b.reason).toMatch(CUDNN_MACHINE);
+            if (b.available) expect(b.y).toEqual([3, 7]);
+            else expect(b.reason).toMatch(CUDNN_MACHINE);
           } else {
-            expect({ name, reason: b.reason || '', available: b.available }).toEqual({ name, reason: '', available: true });
+            expect({ name, reason: b.reason || '', available: b.available, y: b.y }).toEqual({ name, reason: '', available: true, y: [3, 7] });
           }
         }
       } finally {
