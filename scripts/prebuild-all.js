@@ -7,6 +7,8 @@
  *
  *   node scripts/prebuild-all.js                 every target below (npm run prebuild:all)
  *   node scripts/prebuild-all.js linux-arm64 ... only those
+ *   node scripts/prebuild-all.js --plugins-only linux-x64 ...
+ *                                                the Linux vendor plugins alone, the cores left as they are
  *
  * The sources, defines and warnings are binding.gyp's (and the two sources.gypi it includes), read
  * from those files, so the prebuilds and a source build compile the same thing. Each result is
@@ -17,9 +19,21 @@
  * Windows one takes Node-API and libuv from whichever executable loaded it (node.exe, electron.exe:
  * native/core/win_host_imports.cc). test/prebuilds.test.js checks them.
  *
- * Run it after `npm run build`, which copies its own core into this platform's prebuilds/ folder.
+ * For linux-x64 and linux-arm64 it also builds the vendor plugins (buildVendorPlugins below): the root
+ * CMakeLists.txt, the one a source build uses, configured with Zig for the target as its compiler, so
+ * that the plugins' sources, defines and runtime search stay in their native/backends/<name>/
+ * plugin.cmake. Each is the loader stub libstridekit_<name>.so and libstridekit_<name>_impl.so,
+ * stripped, glibc 2.28, libc++ linked in, no RUNPATH; the implementation names its vendor libraries by
+ * soname (linked against soname-only placeholders: no vendor library for arm64 is needed, or
+ * downloaded), and every symbol it leaves undefined is checked against the vendor libraries found here.
+ * A plugin whose SDK is missing, whose build fails or whose symbols the vendor libraries lack is
+ * reported with the reason and left out; the rest replace every plugin in prebuilds/<platform>-<arch>/.
+ * test/prebuilt-plugins.test.js checks them, and loads them under node and qemu.
  *
- * The vendor plugins are not built here (they link against a vendor's own runtime).
+ * Run it after `npm run build`, which copies its own core and plugins (g++, this machine's glibc and
+ * libstdc++) into this platform's prebuilds/ folder: prebuild:all's replace them. A checkout's own tests
+ * load build/Release/, which prebuild:all leaves alone. macOS and Windows get the core only here; their
+ * plugins are left to a build on those systems.
  */
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -32,8 +46,8 @@ const zigPython = path.join(root, '.venv-zig', 'bin', 'python');
 
 // Zig target triples; a versioned glibc suffix is the oldest glibc the binary accepts.
 const TARGETS = {
-  'linux-x64': { zig: 'x86_64-linux-gnu.2.28', os: 'linux' },
-  'linux-arm64': { zig: 'aarch64-linux-gnu.2.28', os: 'linux' },
+  'linux-x64': { zig: 'x86_64-linux-gnu.2.28', os: 'linux', processor: 'x86_64' },
+  'linux-arm64': { zig: 'aarch64-linux-gnu.2.28', os: 'linux', processor: 'aarch64' },
   // macOS 11, the first with arm64, as binding.gyp's MACOSX_DEPLOYMENT_TARGET.
   'darwin-x64': { zig: 'x86_64-macos.11.0', os: 'darwin' },
   'darwin-arm64': { zig: 'aarch64-macos.11.0', os: 'darwin' },
@@ -153,6 +167,149 @@ async function buildTarget(tuple, target, common) {
   log(`${tuple}: ${path.relative(root, out)} (${fs.statSync(out).size} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
+// ---- the vendor plugins (Linux) -----------------------------------------------------------------
+
+/** Runs a command quietly; its status and its output (stdout and stderr together). */
+function capture(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+  if (result.error) return { status: -1, output: String(result.error.message) };
+  return { status: result.status, output: `${result.stdout || ''}${result.stderr || ''}` };
+}
+
+/** The configure's stridekit-plugins.tsv (CMakeLists.txt): what it will build, skips, vendor libraries. */
+function readPluginManifest(file) {
+  const plugins = new Map();
+  const of = (name) => {
+    if (!plugins.has(name)) plugins.set(name, { name, target: null, files: [], skipped: null, vendor: [] });
+    return plugins.get(name);
+  };
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const [kind, name, ...rest] = line.split('\t');
+    if (kind === 'built') Object.assign(of(name), { target: rest[0], files: rest.slice(1) });
+    else if (kind === 'skipped') of(name).skipped = rest.join('\t');
+    else if (kind === 'vendor') of(name).vendor.push({ soname: rest[0], file: rest[1] });
+  }
+  return [...plugins.values()];
+}
+
+/** `nm -D` of a file: its dynamic symbols, undefined or defined, without their @version. */
+function dynamicSymbols(file, which) {
+  const r = capture('nm', ['-D', which === 'undefined' ? '--undefined-only' : '--defined-only', file]);
+  if (r.status !== 0) throw new Error(`nm -D ${path.relative(root, file)} (binutils): ${r.output.trim() || `exit ${r.status}`}`);
+  return r.output.split('\n').filter(Boolean).map((line) => {
+    const fields = line.trim().split(/\s+/);
+    const [name, version] = fields[fields.length - 1].split(/@+/);
+    return { type: fields[fields.length - 2], name, version };
+  });
+}
+
+/**
+ * Every symbol the implementation leaves undefined is the C runtime's (versioned GLIBC_*, or weak) or
+ * is exported by the vendor libraries found here. Placeholders let any name through the link; this is
+ * the check that none is missing from the real libraries, as a C++ API compiled against Zig's libc++
+ * would be (std::__1 names where the vendor exports libstdc++'s). For arm64 the libraries found are this
+ * machine's x64 build of the same release, whose exported names are the same. The reason, or null when
+ * all resolve.
+ */
+function unresolvedVendorSymbols(implementation, vendor) {
+  const exported = new Set();
+  for (const library of vendor) for (const s of dynamicSymbols(library.file, 'defined')) exported.add(s.name);
+  const missing = dynamicSymbols(implementation, 'undefined')
+    .filter((s) => s.type === 'U' && !(s.version || '').startsWith('GLIBC_') && !exported.has(s.name))
+    .map((s) => s.name);
+  if (missing.length === 0) return null;
+  return `${missing.length} undefined symbol(s) that ${vendor.map((v) => v.soname).join(' and ')} do not export: ` +
+    `${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`;
+}
+
+/** The first compiler or linker error of a failed build's output, for a one-line reason. */
+function firstError(output) {
+  const line = output.split('\n').find((l) => /\berror\b/i.test(l)) || output.trim().split('\n').pop() || '';
+  return line.replace(`${root}/`, '').trim().slice(0, 300);
+}
+
+/**
+ * The vendor plugins for one Linux target: the project's own CMakeLists.txt (the plugins' sources,
+ * defines and runtime search are those of a source build, in native/backends/<name>/plugin.cmake),
+ * configured with Zig as its C++ compiler for the target and with STRIDEKIT_VENDOR_PLACEHOLDERS,
+ * so that each implementation names its vendor libraries by soname without linking this machine's
+ * (CMakeLists.txt). Each plugin is built on its own; one that fails to build, or whose implementation
+ * uses a symbol its vendor libraries lack, is reported with the reason and left out, and the others
+ * ship. The stub and the implementation (stripped, no RUNPATH) replace every plugin in
+ * prebuilds/<tuple>/, so that `npm run build`'s own (system g++, glibc of this machine, libstdc++)
+ * never stays there. Writes build/prebuild/<tuple>/plugins.json, what was built and what was not.
+ */
+function buildVendorPlugins(tuple, target, jobs) {
+  const started = Date.now();
+  const dir = path.join(root, 'build', 'prebuild', tuple, 'plugins');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  if (capture('cmake', ['--version']).status !== 0) {
+    log(`${tuple}: vendor plugins skipped: cmake is not on PATH`);
+    return;
+  }
+  // CMake runs its compiler as one program: a wrapper that names the target (the project is C++ only).
+  const zig = zigCommand().map((word) => `'${word}'`).join(' ');
+  const compiler = path.join(dir, 'zig-c++');
+  fs.writeFileSync(compiler, `#!/bin/sh\nexec ${zig} c++ -target ${target.zig} "$@"\n`, { mode: 0o755 });
+  const outDir = path.join(dir, 'out');
+  const configure = capture('cmake', [
+    '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release',
+    '-DCMAKE_SYSTEM_NAME=Linux', `-DCMAKE_SYSTEM_PROCESSOR=${target.processor}`,
+    `-DCMAKE_CXX_COMPILER=${compiler}`,
+    // As for the core: no sanitizer runtime (Zig's default without -O), stripped (-s keeps .dynsym).
+    '-DCMAKE_CXX_FLAGS=-fno-sanitize=all', '-DCMAKE_SHARED_LINKER_FLAGS=-s',
+    '-DSTRIDEKIT_VENDOR_PLACEHOLDERS=ON', '-DSTRIDEKIT_BUILD_TOOLS=OFF', `-DSTRIDEKIT_PLUGIN_OUTPUT_DIR=${outDir}`,
+  ]);
+  if (configure.status !== 0) {
+    process.stderr.write(configure.output);
+    fail(`${tuple}: configuring the vendor plugins with Zig failed (its output is above)`);
+  }
+  const manifest = readPluginManifest(path.join(dir, 'stridekit-plugins.tsv'));
+  const summary = { tuple, built: {}, skipped: {} };
+  for (const plugin of manifest) {
+    if (plugin.skipped) {
+      summary.skipped[plugin.name] = plugin.skipped;
+      continue;
+    }
+    const build = capture('cmake', ['--build', dir, '--target', plugin.target, '--parallel', String(jobs)]);
+    let reason = build.status === 0 ? null : `its build with Zig failed: ${firstError(build.output)}`;
+    const implementation = plugin.files.find((name) => /_impl\.so$/.test(name));
+    if (!reason && implementation && plugin.vendor.length) {
+      try {
+        reason = unresolvedVendorSymbols(path.join(outDir, implementation), plugin.vendor);
+      } catch (error) {
+        reason = `its symbols could not be checked (${error.message.split('\n')[0]})`;
+      }
+    }
+    if (reason) {
+      summary.skipped[plugin.name] = reason;
+      continue;
+    }
+    summary.built[plugin.name] = {
+      files: plugin.files,
+      needed: plugin.vendor.map((v) => v.soname),
+    };
+  }
+
+  const prebuildDir = path.join(root, 'prebuilds', tuple);
+  fs.mkdirSync(prebuildDir, { recursive: true });
+  for (const name of fs.readdirSync(prebuildDir)) {
+    if (/\.so$/.test(name)) fs.rmSync(path.join(prebuildDir, name));
+  }
+  for (const { files } of Object.values(summary.built)) {
+    for (const name of files) fs.copyFileSync(path.join(outDir, name), path.join(prebuildDir, name));
+  }
+  fs.writeFileSync(path.join(root, 'build', 'prebuild', tuple, 'plugins.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  for (const [name, { files }] of Object.entries(summary.built)) {
+    const sizes = files.map((f) => `${f} ${fs.statSync(path.join(prebuildDir, f)).size} bytes`).join(', ');
+    log(`${tuple}: ${name} plugin: ${sizes}`);
+  }
+  for (const [name, reason] of Object.entries(summary.skipped)) log(`${tuple}: ${name} plugin not built: ${reason}`);
+  log(`${tuple}: vendor plugins in ${seconds} s`);
+}
+
 /** The external symbols an x86-64 COFF object uses without defining them. */
 function coffUndefined(file) {
   const b = fs.readFileSync(file);
@@ -195,7 +352,9 @@ function writeHostImports(objDir, objects) {
 }
 
 async function main() {
-  const wanted = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const pluginsOnly = argv.includes('--plugins-only');
+  const wanted = argv.filter((arg) => arg !== '--plugins-only');
   for (const name of wanted) if (!TARGETS[name]) fail(`unknown target ${name} (known: ${Object.keys(TARGETS).join(', ')})`);
   const tuples = wanted.length ? wanted : Object.keys(TARGETS);
 
@@ -216,8 +375,11 @@ async function main() {
   const jobs = os.cpus().length || 1;
   const started = Date.now();
   for (const tuple of tuples) {
-    log(`${tuple}: zig c++ -target ${TARGETS[tuple].zig}, ${sources.length} sources`);
-    await buildTarget(tuple, TARGETS[tuple], { sources, flags, jobs });
+    if (!pluginsOnly) {
+      log(`${tuple}: zig c++ -target ${TARGETS[tuple].zig}, ${sources.length} sources`);
+      await buildTarget(tuple, TARGETS[tuple], { sources, flags, jobs });
+    }
+    if (TARGETS[tuple].os === 'linux') buildVendorPlugins(tuple, TARGETS[tuple], jobs);
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
