@@ -32,7 +32,7 @@ fs.mkdirSync(project, { recursive: true });
 fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'stridekit-consumer', private: true }));
 // npm is a .cmd file on Windows, which only a shell starts; the paths are quoted for it.
 const args = ['install', '--ignore-scripts', '--no-audit', '--no-fund', tarball];
-const npm = spawnSync('npm', args.map((a) => JSON.stringify(a)), { cwd: project, stdio: ['ignore', 2, 2], shell: true });
+const npm = spawnSync('npm', args.map((a) => `"${a}"`), { cwd: project, stdio: ['ignore', 2, 2], shell: true });
 if (npm.status !== 0) fail(`npm ${args.join(' ')} exited with ${npm.status}`);
 
 const installed = path.join(project, 'node_modules', 'stridekit');
