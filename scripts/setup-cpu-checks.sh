@@ -9,6 +9,10 @@
 #   scripts/setup-cpu-checks.sh
 set -euo pipefail
 
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=apt-packages.sh
+source "$root/scripts/apt-packages.sh"
+
 log() { printf '[setup-cpu-checks] %s\n' "$*" >&2; }
 
 packages=()
@@ -24,13 +28,4 @@ if [[ ${#packages[@]} -eq 0 ]]; then
   log "nothing to install: the arm64 tools and SIMDe are there, or this processor runs those kernels itself"
   exit 0
 fi
-if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
-  log "not root or no apt-get: install ${packages[*]} yourself to check those kernels;"
-  log "until then test/cpu-native.test.js skips them with that reason"
-  exit 0
-fi
-log "installing ${packages[*]} with apt-get"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-log "installed ${packages[*]}"
+apt_packages cpu-checks "test/cpu-native.test.js skips those kernels with that reason" "${packages[@]}"

@@ -14,6 +14,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="${NODE_TARGET_VERSION:-20.20.2}"
 dir="$root/.prebuild-checks"
+# shellcheck source=apt-packages.sh
+source "$root/scripts/apt-packages.sh"
 
 log() { printf '[setup-prebuild-checks] %s\n' "$*" >&2; }
 
@@ -61,13 +63,8 @@ if [[ ${#packages[@]} -eq 0 ]]; then
   wine_prefix
   exit 0
 fi
-if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
-  log "not root or no apt-get: install ${packages[*]} yourself; until then test/prebuilds.test.js skips those checks"
-  exit 0
+apt_packages prebuild-checks "test/prebuilds.test.js skips those checks" "${packages[@]}"
+# Without root the checks wait for the packages above, and so does the wine prefix.
+if [[ "$apt_installed" == yes ]]; then
+  wine_prefix
 fi
-log "installing ${packages[*]} with apt-get"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-log "installed ${packages[*]}"
-wine_prefix

@@ -1,5 +1,8 @@
 'use strict';
-// The prebuilt cores of `npm run prebuild:all` (scripts/prebuild-all.js):
+// The prebuilt cores of `npm run prebuild:all` (scripts/prebuild-all.js), as they ship: the package is
+// packed with `npm pack` and the tarball extracted, and every check below reads that copy's prebuilds/
+// (so a file that "files" in package.json leaves out, or that packing changes, fails here):
+//  - the tarball is under 10 MB and holds every file of this checkout's prebuilds/;
 //  - each Linux binary asks for nothing newer than GLIBC_2.28, needs no libstdc++, is for its own
 //    processor and is stripped (its ELF headers read here, no binutils needed);
 //  - each macOS binary (which cannot run here) is a Mach-O file for its processor that exports
@@ -7,7 +10,7 @@
 //  - the linux-x64 binary runs the conformance cases on this machine, the linux-arm64 binary runs
 //    them under qemu-user with the official Node.js arm64 binary, and the win32-x64 binary under
 //    wine with the official node.exe, also renamed electron.exe (`npm run setup:prebuild-checks`),
-//    each from a folder laid out as an installed package with only that binary, through the
+//    each from the extracted package (its dependencies linked from this checkout), through the
 //    facade: the results match reference.js within the cpu backend's bound (helpers/target.js) and
 //    fail where the source build fails, with the same message.
 // A check whose binary or tools are missing is skipped with its reason.
@@ -18,6 +21,7 @@ const path = require('path');
 const reference = require('./helpers/reference');
 const { CASES, build } = require('./helpers/cases');
 const { TOLERANCE } = require('./helpers/target');
+const { MAX_TARBALL_BYTES, problems } = require('../scripts/check-tarball');
 
 const root = path.resolve(__dirname, '..');
 const pkg = require(path.join(root, 'package.json'));
@@ -29,24 +33,93 @@ const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 const LINUX = { 'linux-x64': EM_X86_64, 'linux-arm64': EM_AARCH64 };
 
-function prebuildOf(tuple) {
-  return path.join(root, 'prebuilds', tuple, `${pkg.name}.node`);
-}
+const checkoutPrebuilds = path.join(root, 'prebuilds');
+const localCore = path.join(root, 'build', 'Release', `${pkg.name}.node`);
 
 // `npm run build` copies its own core into this platform's prebuilds/ folder (scripts/build-native.js),
 // over prebuild:all's: then there is no prebuild:all binary for this platform to check.
-function sourceBuildCopy(tuple) {
-  const local = path.join(root, 'build', 'Release', `${pkg.name}.node`);
-  const file = prebuildOf(tuple);
-  return fs.existsSync(local) && fs.existsSync(file) && fs.readFileSync(local).equals(fs.readFileSync(file));
+function sourceBuildCopy(file) {
+  return fs.existsSync(localCore) && fs.existsSync(file) && fs.readFileSync(localCore).equals(fs.readFileSync(file));
 }
 const SOURCE_COPY = 'it is `npm run build`\'s copy of its own core: run `npm run prebuild:all` after `npm run build`';
+
+/** Every file under this checkout's prebuilds/, as paths in the package (prebuilds/<tuple>/<name>). */
+function checkoutPrebuildFiles() {
+  if (!fs.existsSync(checkoutPrebuilds)) return [];
+  return fs.readdirSync(checkoutPrebuilds, { withFileTypes: true }).filter((d) => d.isDirectory())
+    .flatMap((d) => fs.readdirSync(path.join(checkoutPrebuilds, d.name)).map((name) => `prebuilds/${d.name}/${name}`));
+}
+
+/**
+ * The package as it ships: `npm pack` of this checkout, extracted into a temporary folder, with
+ * node_modules/ linking this checkout's copies of its dependencies (the cases run offline). Packed
+ * only when a prebuild:all binary is there to check: a checkout whose prebuilds/ holds nothing but
+ * `npm run build`'s copy has none.
+ */
+function packShipped() {
+  const cores = checkoutPrebuildFiles().filter((file) => file.endsWith(`/${pkg.name}.node`));
+  if (!cores.some((file) => !sourceBuildCopy(path.join(root, file)))) return null;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-shipped-'));
+  // npm is a .cmd file on Windows, which only a shell starts.
+  const packed = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work],
+    { cwd: root, encoding: 'utf8', shell: process.platform === 'win32', timeout: 120000 });
+  if (packed.status !== 0) throw new Error(`npm pack exited with ${packed.status}:\n${packed.stderr}`);
+  const tarball = path.join(work, JSON.parse(packed.stdout)[0].filename);
+  const extracted = spawnSync('tar', ['-xzf', tarball, '-C', work], { encoding: 'utf8' });
+  if (extracted.status !== 0) throw new Error(`tar -xzf ${tarball} exited with ${extracted.status}:\n${extracted.stderr}`);
+  const dir = path.join(work, 'package');
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  for (const dependency of Object.keys(pkg.dependencies)) {
+    const from = path.dirname(require.resolve(`${dependency}/package.json`, { paths: [root] }));
+    fs.symlinkSync(from, path.join(dir, 'node_modules', dependency), 'dir');
+  }
+  return { work, tarball, dir };
+}
+
+const shipped = packShipped();
+afterAll(() => {
+  if (shipped) fs.rmSync(shipped.work, { recursive: true, force: true });
+});
+const NOT_PACKED = 'no `npm run prebuild:all` binary in prebuilds/, so nothing was packed (run `npm run setup:zig && npm run prebuild:all`)';
+
+/** The core for `tuple` in the extracted package, or null when the package has none. */
+function prebuildOf(tuple) {
+  if (!shipped) return null;
+  const file = path.join(shipped.dir, 'prebuilds', tuple, `${pkg.name}.node`);
+  return fs.existsSync(file) ? file : null;
+}
+
+/** Why there is no prebuild:all core for `tuple` in the package to check, or null when there is one. */
+function missingReason(tuple) {
+  if (!shipped) return NOT_PACKED;
+  const file = prebuildOf(tuple);
+  if (!file && fs.existsSync(path.join(checkoutPrebuilds, tuple, `${pkg.name}.node`))) {
+    return `prebuilds/${tuple}/ is in this checkout but not in the packed tarball (package.json "files")`;
+  }
+  if (!file) return `no prebuilds/${tuple}/ in the packed tarball (run \`npm run prebuild:all\`)`;
+  if (sourceBuildCopy(file)) return `prebuilds/${tuple}/${path.basename(file)}: ${SOURCE_COPY}`;
+  return null;
+}
 
 function skipWith(title, reason) {
   // eslint-disable-next-line no-console
   console.log(`stridekit tests skipped: ${title}: ${reason}`);
   test.skip(`${title} — skipped: ${reason}`, () => {});
 }
+
+describe('the packed tarball', () => {
+  const title = `npm pack: under ${MAX_TARBALL_BYTES / 1e6} MB, with every file of prebuilds/ and the facade`;
+  if (!shipped) {
+    skipWith(title, NOT_PACKED);
+  } else {
+    test(title, () => {
+      const size = fs.statSync(shipped.tarball).size;
+      // eslint-disable-next-line no-console
+      console.log(`${path.basename(shipped.tarball)}: ${size} bytes`);
+      expect(problems(shipped.tarball, checkoutPrebuildFiles())).toEqual([]);
+    });
+  }
+});
 
 /**
  * A 64-bit little-endian ELF shared object's machine, DT_NEEDED libraries, the versions it requires
@@ -118,12 +191,8 @@ describe('linux prebuilds: symbol versions and libraries', () => {
   for (const [tuple, machine] of Object.entries(LINUX)) {
     const file = prebuildOf(tuple);
     const title = `prebuilds/${tuple}: GLIBC_2.28 at most, no libstdc++, stripped`;
-    if (!fs.existsSync(file)) {
-      skipWith(title, `no ${path.relative(root, file)} (run \`npm run setup:zig && npm run prebuild:all\`)`);
-      continue;
-    }
-    if (sourceBuildCopy(tuple)) {
-      skipWith(title, `prebuilds/${tuple}/${path.basename(file)}: ${SOURCE_COPY}`);
+    if (missingReason(tuple)) {
+      skipWith(title, missingReason(tuple));
       continue;
     }
     test(title, () => {
@@ -205,8 +274,8 @@ describe('darwin prebuilds: Mach-O structure', () => {
   for (const [tuple, cputype] of Object.entries(DARWIN)) {
     const file = prebuildOf(tuple);
     const title = `prebuilds/${tuple}: Mach-O for its processor, napi_register_module_v1 exported, only libSystem, macOS 11.0, stripped`;
-    if (!fs.existsSync(file)) {
-      skipWith(title, `no ${path.relative(root, file)} (run \`npm run setup:zig && npm run prebuild:all\`)`);
+    if (missingReason(tuple)) {
+      skipWith(title, missingReason(tuple));
       continue;
     }
     test(title, () => {
@@ -222,28 +291,22 @@ describe('darwin prebuilds: Mach-O structure', () => {
   }
 });
 
-/** A folder laid out as an installed package whose only core is prebuilds/<tuple>/. */
-function packageWith(tuple) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stridekit-${tuple}-`));
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
-  fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'prebuilds', tuple), { recursive: true });
-  fs.copyFileSync(prebuildOf(tuple), path.join(dir, 'prebuilds', tuple, path.basename(prebuildOf(tuple))));
-  fs.mkdirSync(path.join(dir, 'node_modules'));
-  for (const dependency of Object.keys(pkg.dependencies)) {
-    const from = path.dirname(require.resolve(`${dependency}/package.json`, { paths: [root] }));
-    fs.symlinkSync(from, path.join(dir, 'node_modules', dependency), 'dir');
-  }
+/** A folder of its own for one check's output, removed with the extracted package. */
+function workDir(name) {
+  const dir = path.join(shipped.work, name);
+  fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
 
 /**
- * Runs helpers/prebuild-cases.js with `command` (a node and the arguments before the script). Its
- * output goes to a file, not a pipe: node.exe under wine fails with EBADF on a piped stdout.
+ * Runs helpers/prebuild-cases.js with `command` (a node and the arguments before the script) on the
+ * extracted package. Its output goes to a file in `work`, not a pipe: node.exe under wine fails with
+ * EBADF on a piped stdout.
  */
-function runCases(command, packageDir, timeout, extraEnv = {}) {
-  const out = path.join(packageDir, 'results.json');
-  const logFile = path.join(packageDir, 'output.log');
+function runCases(command, work, timeout, extraEnv = {}) {
+  const packageDir = shipped.dir;
+  const out = path.join(work, 'results.json');
+  const logFile = path.join(work, 'output.log');
   const env = { ...process.env, ...extraEnv };
   delete env.STRIDEKIT_BACKEND; // the cases name their backend, cpu
   const fd = fs.openSync(logFile, 'w');
@@ -332,25 +395,18 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
     skipWith(x64Title, otherPass);
   } else if (process.platform !== 'linux' || process.arch !== 'x64') {
     skipWith(x64Title, `this machine is ${process.platform}-${process.arch}`);
-  } else if (!fs.existsSync(prebuildOf('linux-x64'))) {
-    skipWith(x64Title, 'no prebuilds/linux-x64/ from `npm run prebuild:all`');
-  } else if (sourceBuildCopy('linux-x64')) {
-    skipWith(x64Title, `prebuilds/linux-x64/: ${SOURCE_COPY}`);
+  } else if (missingReason('linux-x64')) {
+    skipWith(x64Title, missingReason('linux-x64'));
   } else if (!distReady) {
     skipWith(x64Title, 'no dist/ (run `npm run build`)');
   } else {
     test(x64Title, () => {
-      const dir = packageWith('linux-x64');
-      try {
-        const run = runCases([process.execPath], dir, 300000);
-        expect(run.core).toBe(path.join(dir, 'prebuilds', 'linux-x64', `${pkg.name}.node`));
-        // CPUID detection, not the compiler runtime's: the zig-built core picks the same kernels.
-        const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
-        expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
-        expect(mismatches(run)).toEqual([]);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      const run = runCases([process.execPath], workDir('linux-x64'), 300000);
+      expect(run.core).toBe(prebuildOf('linux-x64'));
+      // CPUID detection, not the compiler runtime's: the zig-built core picks the same kernels.
+      const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
+      expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
+      expect(mismatches(run)).toEqual([]);
     }, 300000);
   }
 
@@ -360,8 +416,8 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
   const qemu = spawnSync('qemu-aarch64', ['--version'], { encoding: 'utf8' });
   if (otherPass) {
     skipWith(armTitle, otherPass);
-  } else if (!fs.existsSync(prebuildOf('linux-arm64'))) {
-    skipWith(armTitle, 'no prebuilds/linux-arm64/ from `npm run prebuild:all`');
+  } else if (missingReason('linux-arm64')) {
+    skipWith(armTitle, missingReason('linux-arm64'));
   } else if (!distReady) {
     skipWith(armTitle, 'no dist/ (run `npm run build`)');
   } else if (process.arch === 'arm64') {
@@ -374,18 +430,13 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
     skipWith(armTitle, `no arm64 C runtime in ${sysroot} (npm run setup:prebuild-checks installs libc6-arm64-cross)`);
   } else {
     test(armTitle, () => {
-      const dir = packageWith('linux-arm64');
-      try {
-        const run = runCases(['qemu-aarch64', '-L', sysroot, armNode], dir, 900000);
-        expect(run.arch).toBe('arm64');
-        expect(run.core).toBe(path.join(dir, 'prebuilds', 'linux-arm64', `${pkg.name}.node`));
-        expect(kernelsOf(run.cpu)).toBe('neon');
-        expect(mismatches(run)).toEqual([]);
-        // eslint-disable-next-line no-console
-        console.log(`linux-arm64 under qemu: ${run.results.length} cases in ${run.seconds} s`);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      const run = runCases(['qemu-aarch64', '-L', sysroot, armNode], workDir('linux-arm64'), 900000);
+      expect(run.arch).toBe('arm64');
+      expect(run.core).toBe(prebuildOf('linux-arm64'));
+      expect(kernelsOf(run.cpu)).toBe('neon');
+      expect(mismatches(run)).toEqual([]);
+      // eslint-disable-next-line no-console
+      console.log(`linux-arm64 under qemu: ${run.results.length} cases in ${run.seconds} s`);
     }, 900000);
   }
 
@@ -397,8 +448,8 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
   const wine = spawnSync('wine', ['--version'], { encoding: 'utf8' });
   if (otherPass) {
     skipWith(winTitle, otherPass);
-  } else if (!fs.existsSync(prebuildOf('win32-x64'))) {
-    skipWith(winTitle, 'no prebuilds/win32-x64/ from `npm run prebuild:all`');
+  } else if (missingReason('win32-x64')) {
+    skipWith(winTitle, missingReason('win32-x64'));
   } else if (!distReady) {
     skipWith(winTitle, 'no dist/ (run `npm run build`)');
   } else if (process.platform === 'win32') {
@@ -409,23 +460,21 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
     skipWith(winTitle, 'no Node.js for Windows or no wine prefix in .prebuild-checks/ (npm run setup:prebuild-checks)');
   } else {
     test(winTitle, () => {
-      const dir = packageWith('win32-x64');
       const env = { WINEPREFIX: winePrefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
-      try {
-        const electron = path.join(dir, 'electron.exe');
-        fs.copyFileSync(winNode, electron);
-        for (const host of [winNode, electron]) {
-          const run = runCases(['wine', host], dir, 300000, env);
-          expect(run.platform).toBe('win32');
-          expect(run.core.toLowerCase()).toMatch(/prebuilds\\win32-x64\\stridekit\.node$/);
-          const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
-          expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
-          expect(mismatches(run)).toEqual([]);
-          // eslint-disable-next-line no-console
-          console.log(`win32-x64 under wine as ${path.basename(host)}: ${run.results.length} cases in ${run.seconds} s`);
-        }
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+      const work = workDir('win32-x64');
+      const electron = path.join(work, 'electron.exe');
+      fs.copyFileSync(winNode, electron);
+      // Wine shows this machine's / as drive Z:.
+      const shippedCore = `z:${prebuildOf('win32-x64').replace(/\//g, '\\')}`.toLowerCase();
+      for (const host of [winNode, electron]) {
+        const run = runCases(['wine', host], work, 300000, env);
+        expect(run.platform).toBe('win32');
+        expect(run.core.toLowerCase()).toBe(shippedCore);
+        const sourceBuild = require(root).backends().find((b) => b.name === 'cpu');
+        expect(kernelsOf(run.cpu)).toBe(kernelsOf(sourceBuild.device));
+        expect(mismatches(run)).toEqual([]);
+        // eslint-disable-next-line no-console
+        console.log(`win32-x64 under wine as ${path.basename(host)}: ${run.results.length} cases in ${run.seconds} s`);
       }
     }, 600000);
   }
