@@ -5,6 +5,21 @@
 // (test/helpers/coreml_inspect.py): the package and specification parse, the MIL loader rebuilds the
 // program and its type inference gives stridekit's outputShape(), every declared result type is the
 // inferred one, and the weights and bias read back are the values given (rounded to float16 in float16).
+// The model must be written as coremltools writes it: every pad pads every dimension of its input, every
+// conv_transpose states its output_shape, and every float constant of 10 or more elements sits in
+// weights/weight.bin (MIL blob storage, its header and per-blob metadata checked byte by byte; the values
+// read back through coremltools' BlobReader), with Manifest.json registering the weights folder.
+//
+// The oracle for "as coremltools writes it": coremltools' own converter, given the same convolution as a
+// frontend program built with its MIL Builder in float32 (explicit pads, the bias in the convolution, the
+// activation after it: the operations its PyTorch frontend lowers nn.Conv*d and nn.ConvTranspose*d to;
+// outputPadding as a trailing constant pad, where that frontend pre-pads or crops instead) and converted
+// by ct.convert for the same deployment target and precision, so that coremltools' pass pipeline and
+// writer decide the casts, the constants' types and storage, and the package; the two programs must agree
+// op by op (type, result, every input and constant value and storage) and the packages in layout.
+// PyTorch itself, traced and converted, would be the more literal oracle, but from PyPI on Linux it is an
+// 865 MB wheel that needs about 2.2 GB of CUDA and Triton wheels to import (CPU-only builds are not on PyPI), too
+// much for the CI job; the Builder program is what a frontend hands to the same pipeline.
 // Then the program as coremltools loaded it is evaluated on the case's input and compared with the float64
 // reference (test/helpers/reference.js): coremltools computes the layout, cast, pad, bias and activation
 // operations (their value_inference); conv, conv_transpose and silu, which have none, are numpy
@@ -114,7 +129,10 @@ function describeModel(c, precision, dir) {
   fs.writeFileSync(xFile, Buffer.from(x.data.buffer));
   const expected = (transposed ? reference.convTranspose : reference.conv)(x, w, opts);
   const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, Array.isArray(v) ? v.join(',') : String(v)]);
-  return { id, c, precision, argv, xShape: x.shape, yShape, args, bias: !!bias, xFile, yFile: path.join(dir, `${id}.y.f32`), expected };
+  return {
+    id, c, precision, argv, xShape: x.shape, yShape, args, bias: !!bias, xFile, yFile: path.join(dir, `${id}.y.f32`), expected,
+    weightCount: w.data.length,
+  };
 }
 
 function runTool(argv) {
@@ -165,6 +183,20 @@ describeIf(whyNoTool(), 'coreml model tool', () => {
     const a = runTool(m.argv).stdout;
     expect(runTool(m.argv).stdout).toBe(a);
     expect(runTool(withFlag('precision', 'fp16')).stdout.split(' ')[0]).not.toBe(a.split(' ')[0]);
+    // Weights that differ in one value only: the specification is the same (the weights are in
+    // weights/weight.bin), the hash must not be.
+    const weights = fs.readFileSync(m.args.weight);
+    const changed = Buffer.from(weights);
+    changed.writeFloatLE(changed.readFloatLE(0) + 1, 0);
+    const other = path.join(dir, 'other.weight.f32');
+    fs.writeFileSync(other, changed);
+    expect(runTool(withFlag('weight', other)).stdout.split(' ')[0]).not.toBe(a.split(' ')[0]);
+  });
+
+  test('the tool writes packages only (a bare specification cannot hold the weight file)', () => {
+    const r = runTool(withFlag('out', path.join(dir, 'bare.mlmodel')));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--out must name a .mlpackage');
   });
 
   test('the builder refuses sizes and pads that disagree (a core bug), naming the dimension', () => {
@@ -191,13 +223,14 @@ if (reason) {
     const edges = { package: path.join(dir, 'fp16-edges.mlpackage'), weight: path.join(dir, 'fp16-edges.weight.f32') };
     const built = {};
     const errors = [];
+    const checked = []; // what the checked models held, so that no check above passes for want of cases
     let inspected = null;
 
     beforeAll(() => {
       for (const m of models) built[m.id] = runTool(m.argv);
       const manifest = models.filter((m) => built[m.id].status === 0).map((m) => ({
         id: m.id, package: m.args.out, weight: m.args.weight, bias: m.args.bias || null, precision: m.precision,
-        x: m.xFile, y: m.yFile,
+        x: m.xFile, y: m.yFile, geometry: m.args, oracle: path.join(dir, `${m.id}.coremltools.mlpackage`),
       }));
       // One more model: float16 weights at the edges of the format, against numpy's IEEE rounding.
       fs.writeFileSync(edges.weight, Buffer.from(FP16_EDGES.buffer));
@@ -209,10 +242,10 @@ if (reason) {
       manifest.push({ id: 'fp16-edges', package: edges.package, weight: edges.weight, bias: null, precision: 'fp16' });
       const manifestFile = path.join(dir, 'manifest.json');
       fs.writeFileSync(manifestFile, JSON.stringify(manifest));
-      const r = spawnSync(PYTHON, [INSPECT, manifestFile], { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20 });
+      const r = spawnSync(PYTHON, [INSPECT, manifestFile], { encoding: 'utf8', timeout: 600000, maxBuffer: 64 << 20 });
       if (r.status !== 0) throw new Error(`coreml_inspect.py failed (${r.status}): ${r.stderr}`);
       inspected = JSON.parse(r.stdout);
-    }, 300000);
+    }, 600000);
 
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -238,6 +271,23 @@ if (reason) {
       expect(got.biasEqual).toBe(m.bias ? true : null);
       expect(got.operations).toContain(m.c.transposed ? 'conv_transpose' : 'conv');
       if (m.c.opts.activation) expect(got.operations).toContain(m.c.opts.activation);
+      // As coremltools writes it: pads over every dimension, conv_transpose with its output_shape.
+      expect(got.pads).toEqual(got.pads.map((p) => ({ pad: 2 * p.inputRank, inputRank: p.inputRank })));
+      expect(got.convTranspose).toHaveLength(m.c.transposed ? 1 : 0);
+      expect(got.convTranspose.map((t) => t.outputShape)).toEqual(got.convTranspose.map((t) => t.shape));
+      // Float constants of 10 or more elements in weights/weight.bin, the rest immediate; the file as MIL
+      // blob storage writes it; the weights folder registered in Manifest.json.
+      expect(got.misplacedConstants).toEqual([]);
+      expect(got.fileConstants.includes('weight')).toBe(m.weightCount >= 10);
+      expect(got.weightFile.problems).toEqual([]);
+      const { present, version, blobs } = got.weightFile;
+      expect(present ? [version, blobs] : [2, 0]).toEqual([2, got.fileConstants.length]);
+      expect(got.weightsItem).toBe(true);
+      // coremltools' own converter on the same convolution.
+      if (got.oracle.error) throw new Error(`coremltools could not convert the oracle program: ${got.oracle.error}`);
+      expect(got.oracle.differences).toEqual([]);
+      expect(got.oracle.layout).toBe('same');
+      checked.push(got);
       expect(got.evaluatedShape).toEqual(m.yShape);
       const bytes = fs.readFileSync(m.yFile);
       const y = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -249,6 +299,16 @@ if (reason) {
       const got = inspected.results['fp16-edges'];
       if (got.error) throw new Error(`coremltools could not read the model: ${got.error}`);
       expect(got.weightEqual).toBe(true);
+    });
+
+    test("coremltools' weight-file threshold is the one checked (10 elements), and the checks had cases", () => {
+      expect(inspected.fileThreshold).toBe(true);
+      expect(checked).toHaveLength(models.length);
+      // At least one pad (outputPadding), conv_transpose, weight in the file and weight immediate.
+      expect(checked.filter((got) => got.pads.length).length).toBeGreaterThan(0);
+      expect(checked.filter((got) => got.convTranspose.length).length).toBeGreaterThan(0);
+      expect(checked.filter((got) => got.fileConstants.includes('weight')).length).toBeGreaterThan(0);
+      expect(checked.filter((got) => !got.fileConstants.includes('weight')).length).toBeGreaterThan(0);
     });
 
     test('every case evaluated; largest normalised error per precision (printed)', () => {

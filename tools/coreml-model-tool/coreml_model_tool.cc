@@ -7,7 +7,7 @@
 //     --activation relu --groups 1 --channels 3,8 --kernel 3,3 --stride 1,1 --dilation 1,1 --batch 1
 //     --in-size 9,11 --out-size 7,9 --pad-begin 0,0 --pad-end 0,0 --weight w.f32 [--bias b.f32]
 //
-// --out ending in .mlpackage writes a package, anything else the bare specification (.mlmodel bytes).
+// --out is the .mlpackage to write (a bare .mlmodel cannot hold the weight file the large weights are in).
 // Weights and bias are raw little-endian float32 files, weights channels first ((K, C/G, ...k), or
 // (C, K/G, ...k) transposed). --precision is the program's type; with --units (all, cpuAndGPU,
 // cpuAndNeuralEngine, cpuOnly) it is instead the precision the caller allows (fp32, tf32, fp16), and the
@@ -146,18 +146,15 @@ int run(int argc, char** argv) {
     g.has_bias = 1;
   }
 
-  const std::string spec =
-      stridekit::coreml::build_model_spec(g, s, weight.data(), g.has_bias ? bias.data() : nullptr, precision);
   const std::string out = need("out");
   const std::string suffix = ".mlpackage";
-  if (out.size() > suffix.size() && out.compare(out.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    stridekit::coreml::write_model_package(out, spec);
-  } else {
-    std::ofstream file(out, std::ios::binary | std::ios::trunc);
-    file.write(spec.data(), static_cast<std::streamsize>(spec.size()));
-    if (!file) throw std::runtime_error("cannot write " + out);
+  if (out.size() <= suffix.size() || out.compare(out.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    throw std::invalid_argument("--out must name a .mlpackage");
   }
-  std::printf("%s %s\n", stridekit::coreml::model_hash(spec).c_str(), stridekit::coreml::precision_name(precision));
+  const stridekit::coreml::Model model =
+      stridekit::coreml::build_model(g, s, weight.data(), g.has_bias ? bias.data() : nullptr, precision);
+  stridekit::coreml::write_model_package(out, model);
+  std::printf("%s %s\n", stridekit::coreml::model_hash(model).c_str(), stridekit::coreml::precision_name(precision));
   return 0;
 }
 

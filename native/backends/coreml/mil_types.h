@@ -1,5 +1,5 @@
 // What a Core ML ML Program is computed in, and the IEEE half-precision rounding that an fp16 program's
-// weights go through when they are embedded.
+// weights go through when they are written.
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,11 @@
 // Builds the ML Program of one plan for one input shape, from iOS 15 / macOS 12 MIL operations (opset
-// CoreML5, the first with ML Programs):
-//   x (float32, caller's layout) -> [transpose to N,C,...] -> [cast to fp16] -> conv | conv_transpose
-//   -> [pad] -> [add bias] -> [activation] -> [cast to fp32] -> [transpose back to N,...,C] -> y
-// The bias goes into the convolution itself unless a pad follows it (a transposed convolution whose
-// outputPadding reaches past every input), where the zeros appended must get the bias too.
+// CoreML5, the first with ML Programs), in the order and form coremltools gives a frontend's program after
+// its pass pipeline (test/coreml-model.test.js compares the two op by op):
+//   x (float32, caller's layout) -> [cast to fp16] -> [transpose to N,C,...] -> conv | conv_transpose
+//   -> [pad] -> [add bias] -> [activation] -> [transpose back to N,...,C] -> [cast to fp32] -> y
+// The last operation is named y. The bias goes into the convolution itself unless a pad follows it (a
+// transposed convolution whose outputPadding reaches past every input), where the zeros appended must
+// get the bias too.
 #include "model_builder.h"
 
 #include <stdexcept>
@@ -66,54 +68,67 @@ class ConvGraph {
   ConvGraph(const sk_conv_geometry& g, const sk_conv_shape& s, ComputePrecision precision)
       : g_(g), s_(s), type_(mil_type(precision)), precision_(precision) {}
 
+  // Returns the block; the weight file of its constants is then weight_file().
   ProtoWriter build(const float* weight, const float* bias) {
     const bool channels_last = g_.layout == SK_LAYOUT_CHANNELS_LAST;
-    Shape shape = tensor_shape(g_, s_.batch, g_.in_channels, s_.in_size, false);
-    std::string y = kInputName;
-    if (channels_last) {
-      y = block_.operation("transpose", "x_channels_first",
-                           {{"x", y}, {"perm", block_.const_int32s("x_order", layout_order(g_.rank, true))}},
-                           MilType::kFloat32, shape);
-    }
-    if (precision_ == ComputePrecision::kFloat16) y = cast(y, "x_fp16", "fp16", MilType::kFloat16, shape);
-
+    const bool fp16 = precision_ == ComputePrecision::kFloat16;
     std::vector<int64_t> extra;  // zeros a transposed convolution appends past what its inputs reach
     if (g_.transposed) {
       set_up_transposed(weight, &extra);
     } else {
       set_up_forward(weight);
     }
-    shape = tensor_shape(g_, s_.batch, g_.out_channels, s_.out_size, false);
-    const bool bias_in_conv = extra.empty();
-    y = conv_op(y, g_.has_bias && bias && bias_in_conv ? bias : nullptr, extra.empty() ? shape : reached_shape());
-    if (!extra.empty()) {
+    const bool padded = !extra.empty();
+    const bool biased_after = padded && g_.has_bias && bias;
+    const bool activated = g_.activation != SK_ACTIVATION_NONE;
+    // Which step ends the program, and so gives its result the output's name.
+    enum Step { kConv, kPad, kAdd, kActivation, kTransposeBack, kCastBack };
+    const Step last = fp16 ? kCastBack : channels_last ? kTransposeBack : activated ? kActivation
+                      : biased_after ? kAdd : padded ? kPad : kConv;
+    auto name = [&](Step step, const std::string& own) { return step == last ? std::string(kOutputName) : own; };
+
+    // Casting before the transpose (and after the one back) is where coremltools' float16 pass puts the
+    // casts: at the function's input and output.
+    const Shape in_first = tensor_shape(g_, s_.batch, g_.in_channels, s_.in_size, false);
+    const Shape in_given = tensor_shape(g_, s_.batch, g_.in_channels, s_.in_size, channels_last);
+    std::string y = kInputName;
+    if (fp16) y = cast(y, "x_fp16", "fp16", MilType::kFloat16, in_given);
+    if (channels_last) {
+      y = block_.operation("transpose", "x_channels_first",
+                           {{"x", y}, {"perm", block_.const_int32s("x_order", layout_order(g_.rank, true))}}, type_,
+                           in_first);
+    }
+
+    const Shape shape = tensor_shape(g_, s_.batch, g_.out_channels, s_.out_size, false);
+    y = conv_op(y, g_.has_bias && bias && !padded ? bias : nullptr, padded ? reached_shape() : shape,
+                name(kConv, op_type_ + "_out"));
+    if (padded) {
       const std::string pads = block_.const_int32s("pad_extra", extra);
       const std::string mode = block_.const_string("pad_mode", "constant");
       const float zero = 0.0f;
       const std::string value = block_.const_floats("pad_value", type_, {}, &zero);
-      y = block_.operation("pad", "padded", {{"x", y}, {"pad", pads}, {"mode", mode}, {"constant_val", value}}, type_,
+      y = block_.operation("pad", name(kPad, "padded"),
+                           {{"x", y}, {"pad", pads}, {"mode", mode}, {"constant_val", value}}, type_, shape);
+    }
+    if (biased_after) {
+      Shape bias_shape{1, g_.out_channels};
+      for (int i = 0; i < g_.rank; ++i) bias_shape.push_back(1);
+      y = block_.operation("add", name(kAdd, "biased"),
+                           {{"x", y}, {"y", block_.const_floats("bias_broadcast", type_, bias_shape, bias)}}, type_,
                            shape);
-      if (g_.has_bias && bias) {
-        Shape bias_shape{1, g_.out_channels};
-        for (int i = 0; i < g_.rank; ++i) bias_shape.push_back(1);
-        y = block_.operation("add", "biased", {{"x", y}, {"y", block_.const_floats("bias_broadcast", type_, bias_shape, bias)}},
-                             type_, shape);
-      }
     }
-    y = activate(y, shape);
-    if (precision_ == ComputePrecision::kFloat16) {
-      y = cast(y, channels_last ? "y_fp32" : kOutputName, "fp32", MilType::kFloat32, shape);
-    }
+    if (activated) y = activate(y, shape, name(kActivation, ""));
+    const Shape out_given = tensor_shape(g_, s_.batch, g_.out_channels, s_.out_size, channels_last);
     if (channels_last) {
-      shape = tensor_shape(g_, s_.batch, g_.out_channels, s_.out_size, true);
-      y = block_.operation("transpose", kOutputName,
-                           {{"x", y}, {"perm", block_.const_int32s("y_order", layout_order(g_.rank, false))}},
-                           MilType::kFloat32, shape);
+      y = block_.operation("transpose", name(kTransposeBack, "y_channels_last"),
+                           {{"x", y}, {"perm", block_.const_int32s("y_order", layout_order(g_.rank, false))}}, type_,
+                           out_given);
     }
-    // The model's output must be the result named "y"; an identity gives that name where no op above did.
-    if (y != kOutputName) y = block_.operation("identity", kOutputName, {{"x", y}}, MilType::kFloat32, shape);
-    return block_.finish(kOutputName);
+    if (fp16) y = cast(y, kOutputName, "fp32", MilType::kFloat32, out_given);
+    return block_.finish(y);
   }
+
+  std::string weight_file() const { return block_.weight_file(); }
 
  private:
   std::string cast(const std::string& x, const std::string& name, const char* dtype, MilType type, const Shape& shape) {
@@ -135,13 +150,14 @@ class ConvGraph {
   // conv_transpose gives (n - 1) * s + e - begin - end per dimension, (C, K/G, ...k) weights as stridekit
   // holds them. The core fixes out_size and pad_begin; end is chosen to land on out_size. When out_size is
   // more than the input reaches even with end = 0 (outputPadding), the rest is zeros from a pad op: *extra
-  // receives that op's [before, after] pairs for the spatial dimensions, or stays empty.
+  // receives that op's [before, after] pairs for every dimension, batch and channels (zeros) included, as
+  // coremltools writes a constant pad, or stays empty.
   void set_up_transposed(const float* weight, std::vector<int64_t>* extra) {
     op_type_ = "conv_transpose";
     Shape weight_shape{g_.in_channels, g_.out_channels / g_.groups};
     for (int i = 0; i < g_.rank; ++i) weight_shape.push_back(g_.kernel[i]);
     weight_ = block_.const_floats("weight", type_, weight_shape, weight);
-    std::vector<int64_t> appended;
+    std::vector<int64_t> appended{0, 0, 0, 0};  // batch and channels
     bool any = false;
     for (int i = 0; i < g_.rank; ++i) {
       const int64_t reached = (s_.in_size[i] - 1) * g_.stride[i] + effective_kernel(g_, i) - s_.pad_begin[i];
@@ -161,7 +177,9 @@ class ConvGraph {
     return shape;
   }
 
-  std::string conv_op(const std::string& x, const float* bias, const Shape& shape) {
+  // conv or conv_transpose. A conv_transpose states its output_shape (N, K, ...), as coremltools writes it:
+  // MIL's conv_transpose output is underdetermined from its input (several input sizes reach one output).
+  std::string conv_op(const std::string& x, const float* bias, const Shape& shape, const std::string& name) {
     MilBlock::Inputs inputs{
         {"x", x},
         {"weight", weight_},
@@ -172,10 +190,12 @@ class ConvGraph {
         {"groups", block_.const_int32("groups", g_.groups)},
     };
     if (bias) inputs.emplace_back("bias", block_.const_floats("bias", type_, {g_.out_channels}, bias));
-    return block_.operation(op_type_, op_type_ + "_out", inputs, type_, shape);
+    if (g_.transposed) inputs.emplace_back("output_shape", block_.const_int32s("output_shape", shape));
+    return block_.operation(op_type_, name, inputs, type_, shape);
   }
 
-  std::string activate(const std::string& x, const Shape& shape) {
+  // own_name: the result's name, or empty for <op>_out.
+  std::string activate(const std::string& x, const Shape& shape, const std::string& own_name) {
     const char* op = nullptr;
     switch (g_.activation) {
       case SK_ACTIVATION_NONE: return x;
@@ -186,7 +206,7 @@ class ConvGraph {
       case SK_ACTIVATION_SILU: op = "silu"; break;  // x * sigmoid(x)
       default: throw std::invalid_argument("coreml model: unknown activation " + std::to_string(g_.activation));
     }
-    return block_.operation(op, std::string(op) + "_out", {{"x", x}}, type_, shape);
+    return block_.operation(op, own_name.empty() ? std::string(op) + "_out" : own_name, {{"x", x}}, type_, shape);
   }
 
   const sk_conv_geometry& g_;
@@ -227,8 +247,8 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return out + "]";
 }
 
-std::string build_model_spec(const sk_conv_geometry& g, const sk_conv_shape& s, const float* weight,
-                             const float* bias, ComputePrecision precision) {
+Model build_model(const sk_conv_geometry& g, const sk_conv_shape& s, const float* weight, const float* bias,
+                  ComputePrecision precision) {
   check_geometry(g, s);
   if (!weight) throw std::invalid_argument("coreml model: no weights");
   if (!g.transposed) {
@@ -241,7 +261,8 @@ std::string build_model_spec(const sk_conv_geometry& g, const sk_conv_shape& s, 
       }
     }
   }
-  const ProtoWriter block = ConvGraph(g, s, precision).build(weight, bias);
+  ConvGraph graph(g, s, precision);
+  const ProtoWriter block = graph.build(weight, bias);
 
   ProtoWriter function_input;
   function_input.string_field(NamedValueTypeField::kName, kInputName);
@@ -261,7 +282,7 @@ std::string build_model_spec(const sk_conv_geometry& g, const sk_conv_shape& s, 
   model.varint_field(ModelField::kSpecificationVersion, kSpecificationVersion);
   model.message(ModelField::kDescription, description);
   model.message(ModelField::kMlProgram, program);
-  return model.bytes();
+  return Model{model.bytes(), graph.weight_file()};
 }
 
 }  // namespace stridekit::coreml
