@@ -71,6 +71,20 @@ function notAboveCpu(b: NativeBackendInfo): string | undefined {
   return `not chosen by 'auto': ${where}${hint}; ${ask}`;
 }
 
+/** Why 'auto' chose the available backend b, or why not, given its choice. */
+function autoNote(b: NativeBackendInfo, choice: BackendName | undefined): string {
+  const below = notAboveCpu(b);
+  if (below !== undefined) return below;
+  if (b.name === choice) {
+    return b.name === 'cpu'
+      ? "chosen by 'auto': no available backend runs its work on a GPU or NPU"
+      : `chosen by 'auto': it runs its work on ${b.kind === 'npu' ? 'an NPU' : 'a GPU'}`;
+  }
+  return b.name === 'cpu'
+    ? `not chosen by 'auto': ${choice} runs its work on a GPU or NPU`
+    : `not chosen by 'auto': ${choice} ranks above it`;
+}
+
 /** The available backends in the order 'auto' prefers them: those that outrank cpu, cpu, the rest. */
 export function autoOrder(): BackendName[] {
   const available = nativeBackends().filter((b) => b.available);
@@ -88,8 +102,9 @@ export function backends(): BackendInfo[] {
   } catch {
     selected = undefined; // a bad STRIDEKIT_BACKEND is reported when a convolution needs a backend
   }
+  const choice = autoOrder()[0];
   return nativeBackends().map((b) => {
-    const note = b.available ? notAboveCpu(b) : undefined;
+    const note = b.available ? autoNote(b, choice) : undefined;
     return {
       name: b.name as BackendName,
       available: b.available,

@@ -150,7 +150,10 @@ export interface BackendInfo {
   device?: string;
   /** What kind of processor `device` is, when the backend's probe says. */
   deviceKind?: 'cpu' | 'gpu' | 'npu';
-  /** Why 'auto' does not choose this available backend over cpu. */
+  /**
+   * For an available backend, why 'auto' chose it or not: "chosen by 'auto': it runs its work on a GPU",
+   * "not chosen by 'auto': its device is a CPU, ...". About 'auto' even when STRIDEKIT_BACKEND decides.
+   */
   note?: string;
   /** Why it is not available. */
   reason?: string;

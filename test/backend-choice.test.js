@@ -21,6 +21,13 @@ const list = sk.backends();
 const byName = Object.fromEntries(list.map((b) => [b.name, b]));
 const forced = process.env.STRIDEKIT_BACKEND;
 
+/** The rule of lib/backends.ts, restated: a backend ranks above cpu when its work runs on a GPU or NPU
+ * (coreml only on Apple silicon). */
+const ranksAboveCpu = (b) => b.available && b.name !== 'cpu' && ['gpu', 'npu'].includes(b.deviceKind) &&
+  !(b.name === 'coreml' && process.arch !== 'arm64');
+/** What 'auto' picks from a backends() list: the first that ranks above cpu (cudnn, coreml, openvino), else cpu. */
+const autoChoice = (backends) => (backends.find(ranksAboveCpu) || { name: 'cpu' }).name;
+
 const compiler = process.env.CXX || 'c++';
 const haveCompiler = process.platform === 'linux' && spawnSync(compiler, ['--version'], { encoding: 'utf8' }).status === 0;
 const fixtureSkip = process.platform !== 'linux'
@@ -43,13 +50,16 @@ describe("'auto'", () => {
       expect(openvino.note).toBe("not chosen by 'auto': its device is a CPU, where the built-in cpu backend is expected to be " +
         "faster; STRIDEKIT_OPENVINO_DEVICE=GPU or NPU ranks it above cpu; backend: 'openvino' or 'fastest' still uses it");
       if (!forced) expect(list.filter((b) => b.selected).map((b) => b.name)).not.toContain('openvino');
-      expect(byName.cpu.note).toBeUndefined();
     });
 
-  test('an available backend is selected ahead of cpu exactly when it has no note', () => {
-    if (forced) return; // STRIDEKIT_BACKEND decides instead
-    const expected = ['cudnn', 'coreml', 'openvino'].find((n) => byName[n].available && byName[n].note === undefined) || 'cpu';
-    expect(list.filter((b) => b.selected).map((b) => b.name)).toEqual([expected]);
+  test("the backend 'auto' picks is selected (unless STRIDEKIT_BACKEND decides), and every available backend says why or why not", () => {
+    const choice = autoChoice(list);
+    if (!forced) expect(list.filter((b) => b.selected).map((b) => b.name)).toEqual([choice]);
+    for (const b of list.filter((b) => b.available)) {
+      expect([b.name, b.note.startsWith(b.name === choice ? "chosen by 'auto': " : "not chosen by 'auto': ")]).toEqual([b.name, true]);
+    }
+    for (const b of list.filter((b) => !b.available)) expect([b.name, b.note]).toEqual([b.name, undefined]);
+    if (choice === 'cpu') expect(byName.cpu.note).toBe("chosen by 'auto': no available backend runs its work on a GPU or NPU");
   });
 });
 
@@ -64,7 +74,7 @@ describe("backend: 'fastest'", () => {
       // cpu, then 'auto''s order: the backends ranked above cpu, then the other available ones
       const others = list.filter((b) => b.available && b.name !== 'cpu');
       expect(timings.map((t) => t.backend)).toEqual(['cpu',
-        ...others.filter((b) => b.note === undefined).map((b) => b.name), ...others.filter((b) => b.note !== undefined).map((b) => b.name)]);
+        ...others.filter(ranksAboveCpu).map((b) => b.name), ...others.filter((b) => !ranksAboveCpu(b)).map((b) => b.name)]);
       expect(timings.filter((t) => t.chosen).map((t) => t.backend)).toEqual([plan.backend]);
       const timed = timings.filter((t) => t.rejected === undefined);
       for (const t of timed) {
@@ -129,15 +139,18 @@ describe("backend: 'fastest'", () => {
   const LIST = 'console.log(JSON.stringify(sk.backends()));';
   const selectedOf = (backends) => backends.filter((b) => b.selected).map((b) => b.name);
 
-  // cudnn and coreml rank above openvino; where this machine has either, it is 'auto''s choice instead.
-  const above = (backends) => backends.find((b) => ['cudnn', 'coreml'].includes(b.name) && b.available && b.note === undefined);
-
   for (const [kind, value] of [['gpu', 2], ['npu', 3]]) {
     test(`openvino whose probe reports a ${kind.toUpperCase()} ranks above cpu`, () => {
       const backends = child('openvino', { STRIDEKIT_FIXTURE_DEVICE_KIND: String(value) }, LIST);
       const openvino = backends.find((b) => b.name === 'openvino');
-      expect([openvino.available, openvino.deviceKind, openvino.note]).toEqual([true, kind, undefined]);
-      expect(selectedOf(backends)).toEqual([above(backends)?.name ?? 'openvino']);
+      expect([openvino.available, openvino.deviceKind]).toEqual([true, kind]);
+      // cudnn and coreml rank above openvino: where this machine has either, it is 'auto''s choice instead
+      const choice = autoChoice(backends);
+      expect(selectedOf(backends)).toEqual([choice]);
+      expect(openvino.note).toBe(choice === 'openvino'
+        ? `chosen by 'auto': it runs its work on ${kind === 'npu' ? 'an NPU' : 'a GPU'}`
+        : `not chosen by 'auto': ${choice} ranks above it`);
+      expect(backends.find((b) => b.name === 'cpu').note).toBe(`not chosen by 'auto': ${choice} runs its work on a GPU or NPU`);
     });
   }
 
@@ -147,7 +160,7 @@ describe("backend: 'fastest'", () => {
     expect(openvino.deviceKind).toBeUndefined();
     expect(openvino.note).toBe("not chosen by 'auto': its probe does not say that a GPU or NPU runs its work; " +
       "STRIDEKIT_OPENVINO_DEVICE=GPU or NPU ranks it above cpu; backend: 'openvino' or 'fastest' still uses it");
-    expect(selectedOf(backends)).toEqual([above(backends)?.name ?? 'cpu']);
+    expect(selectedOf(backends)).toEqual([autoChoice(backends)]);
   });
 
   const { w, x, opts } = layer(2);
