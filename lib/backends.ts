@@ -2,14 +2,16 @@
  * Which backend runs a convolution. The core probes every backend once and lists them in ranking
  * order (backend-names.ts). STRIDEKIT_BACKEND forces one and a per-call `backend`
  * option picks one; either way an unavailable backend is an Error that says why, never a silent
- * fallback. 'auto' (and no setting) means the first available backend in ranking order.
+ * fallback. 'auto' (and no setting) means the first available backend in ranking order among those
+ * expected to be faster than the built-in cpu backend (outranksCpu), else cpu. backend: 'fastest'
+ * (createConv only, fastest.ts) measures instead of expecting.
  */
 import { BACKEND_NAMES, BackendName } from './backend-names';
-import { notOneOf } from './errors';
+import { invalid, notOneOf, oneOf } from './errors';
 import { binding } from './loader';
 import type { NativeBackendInfo } from './native-abi';
 import { BACKEND_REQUESTS } from './options';
-import type { BackendInfo, BackendRequest } from './types';
+import type { BackendInfo, PlanBackendRequest } from './types';
 
 export const BACKEND_ENV = 'STRIDEKIT_BACKEND';
 
@@ -37,9 +39,59 @@ function probe(): NativeBackendInfo[] {
   const found = binding().backends(BACKEND_NAMES.filter((name) => elsewhere(name) === undefined));
   return BACKEND_NAMES.flatMap((name): NativeBackendInfo[] => {
     const reason = elsewhere(name);
-    if (reason !== undefined) return [{ name, available: false, reason, device: '', path: '' }];
+    if (reason !== undefined) return [{ name, available: false, reason, device: '', kind: '', path: '' }];
     return found.filter((b) => b.name === name);
   });
+}
+
+/**
+ * Why an available backend is not expected to beat the built-in cpu backend, or undefined when it is.
+ * A vendor runtime pays for compiling a model for every new set of weights (OpenVINO, Core ML) and for
+ * crossing the C ABI into another runtime; it only earns that back on a processor the cpu backend cannot
+ * use. So only a backend whose probe reports a GPU or NPU (sk_device_kind) ranks above cpu: cudnn always
+ * (an NVIDIA GPU), openvino when STRIDEKIT_OPENVINO_DEVICE is a GPU or NPU, coreml on Apple silicon.
+ * Core ML on an Intel Mac is left to an explicit request: there it has no Neural Engine, its float32
+ * programs run on the CPU or on the Mac's Intel or AMD GPU through Metal, and nothing known says that
+ * beats the cpu backend's AVX2 kernels on the same machine. (process.arch is that of the Node.js binary:
+ * an x64 Node.js under Rosetta on Apple silicon counts as an Intel Mac here.)
+ */
+function notAboveCpu(b: NativeBackendInfo): string | undefined {
+  if (b.name === 'cpu') return undefined;
+  const ask = `backend: '${b.name}' or 'fastest' still uses it`;
+  if (b.kind === 'gpu' || b.kind === 'npu') {
+    if (b.name === 'coreml' && process.arch !== 'arm64') {
+      return `not chosen by 'auto': Core ML on an Intel Mac has no Neural Engine and is not expected to beat cpu; ${ask}`;
+    }
+    return undefined;
+  }
+  const where = b.kind === 'cpu'
+    ? 'its device is a CPU, where the built-in cpu backend is expected to be faster'
+    : 'its probe does not say that a GPU or NPU runs its work';
+  const hint = b.name === 'openvino' ? '; STRIDEKIT_OPENVINO_DEVICE=GPU or NPU ranks it above cpu' : '';
+  return `not chosen by 'auto': ${where}${hint}; ${ask}`;
+}
+
+/** Why 'auto' chose the available backend b, or why not, given its choice. */
+function autoNote(b: NativeBackendInfo, choice: BackendName | undefined): string {
+  const below = notAboveCpu(b);
+  if (below !== undefined) return below;
+  if (b.name === choice) {
+    return b.name === 'cpu'
+      ? "chosen by 'auto': no available backend runs its work on a GPU or NPU"
+      : `chosen by 'auto': it runs its work on ${b.kind === 'npu' ? 'an NPU' : 'a GPU'}`;
+  }
+  return b.name === 'cpu'
+    ? `not chosen by 'auto': ${choice} runs its work on a GPU or NPU`
+    : `not chosen by 'auto': ${choice} ranks above it`;
+}
+
+/** The available backends in the order 'auto' prefers them: those that outrank cpu, cpu, the rest. */
+export function autoOrder(): BackendName[] {
+  const available = nativeBackends().filter((b) => b.available);
+  const above = available.filter((b) => b.name !== 'cpu' && notAboveCpu(b) === undefined);
+  const below = available.filter((b) => !above.includes(b));
+  return [...above, ...below.filter((b) => b.name === 'cpu'), ...below.filter((b) => b.name !== 'cpu')]
+    .map((b) => b.name as BackendName);
 }
 
 /** Every known backend in ranking order, whether it can run here, and which one 'auto' picks. */
@@ -50,21 +102,34 @@ export function backends(): BackendInfo[] {
   } catch {
     selected = undefined; // a bad STRIDEKIT_BACKEND is reported when a convolution needs a backend
   }
-  return nativeBackends().map((b) => ({
-    name: b.name as BackendName,
-    available: b.available,
-    selected: b.name === selected,
-    ...(b.device !== '' ? { device: b.device } : {}),
-    ...(b.reason !== '' ? { reason: b.reason } : {}),
-  }));
+  const choice = autoOrder()[0];
+  return nativeBackends().map((b) => {
+    const note = b.available ? autoNote(b, choice) : undefined;
+    return {
+      name: b.name as BackendName,
+      available: b.available,
+      selected: b.name === selected,
+      ...(b.device !== '' ? { device: b.device } : {}),
+      ...(b.kind === 'cpu' || b.kind === 'gpu' || b.kind === 'npu' ? { deviceKind: b.kind } : {}),
+      ...(b.reason !== '' ? { reason: b.reason } : {}),
+      ...(note !== undefined ? { note } : {}),
+    };
+  });
 }
 
-/** The backend a call runs on; throws when the request cannot be honoured. */
-export function resolveBackend(request: BackendRequest): BackendName {
+/**
+ * The backend a call runs on; throws when the request cannot be honoured. 'fastest' is createConv's
+ * own (it times a plan, fastest.ts): anywhere else it is a RangeError that says so.
+ */
+export function resolveBackend(request: PlanBackendRequest): BackendName {
+  if (request === 'fastest') {
+    throw invalid('range', 'backend', oneOf(BACKEND_REQUESTS), request,
+      { hint: "'fastest' times a plan on every backend: pass it to createConv() with inputShape" });
+  }
   return request === 'auto' ? defaultBackend() : requireAvailable(request, 'options.backend');
 }
 
-/** STRIDEKIT_BACKEND when set (and not 'auto'), else the first available backend. */
+/** STRIDEKIT_BACKEND when set (and not 'auto'), else the first backend in autoOrder(). */
 export function defaultBackend(): BackendName {
   const forced = process.env[BACKEND_ENV];
   if (forced !== undefined && forced !== '' && forced !== 'auto') {
@@ -73,9 +138,9 @@ export function defaultBackend(): BackendName {
     }
     return requireAvailable(forced as BackendName, BACKEND_ENV);
   }
-  const first = nativeBackends().find((b) => b.available);
+  const first = autoOrder()[0];
   if (first === undefined) throw new Error(`no stridekit backend is available here: ${reasons()}`);
-  return first.name as BackendName;
+  return first;
 }
 
 function requireAvailable(name: BackendName, requestedBy: string): BackendName {

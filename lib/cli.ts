@@ -51,7 +51,7 @@ function info(): number {
   console.log('\nBackends, in ranking order:');
   for (const b of list) {
     const state = b.selected ? 'selected' : b.available ? 'available' : 'unavailable';
-    const detail = b.available ? (b.device ?? '') : (b.reason ?? '');
+    const detail = b.available ? [b.device, b.note].filter(Boolean).join('; ') : (b.reason ?? '');
     console.log(`  ${b.name.padEnd(width)}  ${state.padEnd(11)}  ${detail}`.trimEnd());
   }
   try {

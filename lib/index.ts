@@ -7,6 +7,6 @@ export { backends } from './backends';
 export { DeviceTensor, upload } from './device-tensor';
 export type { DeviceConvOptions, DeviceRunOptions, UploadOptions } from './device-tensor';
 export type {
-  Activation, BackendInfo, BackendName, BackendRequest, ConvOptions, DimsTensor, Layout, LayerOptions, Padding,
-  PaddingMode, PaddingPair, PerDimension, PlanOptions, Precision, RunOptions, ShapeOptions, Tensor, TensorInput,
+  Activation, BackendInfo, BackendName, BackendRequest, BackendTiming, ConvOptions, DimsTensor, Layout, LayerOptions, Padding,
+  PaddingMode, PaddingPair, PerDimension, PlanBackendRequest, PlanOptions, Precision, RunOptions, ShapeOptions, Tensor, TensorInput,
 } from './types';

@@ -18,7 +18,7 @@
  */
 
 /** The version of the facade <-> core surface; the core's is native/core/js_abi.h kFacadeAbiVersion. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */
 export const GEOMETRY = {
@@ -83,6 +83,7 @@ export interface NativeBackendInfo {
   available: boolean;
   reason: string; // why not available ('' when available)
   device: string; // what runs the work ('' when unknown)
+  kind: string; // 'cpu', 'gpu', 'npu' (backend.h sk_device_kind), '' when the probe does not say
   path: string; // the plugin file that was loaded or looked for ('' for the built-in cpu backend)
 }
 

@@ -17,7 +17,7 @@ import {
 } from './options';
 import { DimensionGeometry, effectiveKernel, forwardDimension, transposedDimension } from './padding';
 import { elementCount } from './tensor';
-import type { Activation, BackendRequest, Layout, Precision } from './types';
+import type { Activation, Layout, PlanBackendRequest, Precision } from './types';
 
 /** Fixed for a plan's lifetime: what the weight and the options say. */
 export interface FixedOptions {
@@ -37,7 +37,7 @@ export interface FixedOptions {
   readonly weightLayout: Layout;
   readonly activation: Activation | undefined;
   readonly bias: Float32Array | null;
-  readonly backend: BackendRequest;
+  readonly backend: PlanBackendRequest;
   readonly precision: Precision;
   /** The weight's shape and how the caller named it (w.shape, weight.dims, wShape), for messages. */
   readonly wShape: readonly number[];

@@ -8,7 +8,7 @@ import { BACKEND_NAMES, BackendName } from './backend-names';
 import { Aliases, closest, describe, indexed, invalid, notOneOf, oneOf, unknownOption } from './errors';
 import * as is from './is';
 import { readTensor } from './tensor';
-import type { Activation, BackendRequest, Layout, PaddingMode, Precision } from './types';
+import type { Activation, BackendRequest, Layout, PaddingMode, PlanBackendRequest, Precision } from './types';
 
 /** Strides, dilations, pads, groups, kernel sizes and channel counts: the native core's limit. */
 export const GEOMETRY_MAX = 2 ** 31 - 1;
@@ -18,7 +18,7 @@ const LAYER_OPTION_NAMES = [
   'outputPadding', 'backend', 'precision',
 ] as const;
 export const CONV_OPTION_NAMES: readonly string[] = [...LAYER_OPTION_NAMES, 'out', 'transposed'];
-export const PLAN_OPTION_NAMES: readonly string[] = ['weight', 'transposed', ...LAYER_OPTION_NAMES];
+export const PLAN_OPTION_NAMES: readonly string[] = ['weight', 'transposed', 'inputShape', ...LAYER_OPTION_NAMES];
 export const RUN_OPTION_NAMES: readonly string[] = ['out'];
 
 /** PyTorch, ONNX and Keras spellings that the did-you-mean hint maps to ours (keys squashed). */
@@ -243,8 +243,10 @@ export function readLayout(value: unknown, path: 'layout' | 'weightLayout'): Lay
   return value;
 }
 
-export function readBackendRequest(value: unknown): BackendRequest {
+/** 'fastest' is read here everywhere and refused by resolveBackend anywhere but createConv. */
+export function readBackendRequest(value: unknown): PlanBackendRequest {
   if (!is.defined(value)) return 'auto';
+  if (value === 'fastest') return value;
   if (!is.oneOf(value, BACKEND_REQUESTS)) throw notOneOf('backend', BACKEND_REQUESTS, value, BACKEND_ALIASES);
   return value;
 }

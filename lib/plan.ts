@@ -8,14 +8,15 @@ import {
   beginUse, checkDeviceOut, DeviceRunOptions, DeviceTensor, deviceInput, deviceOutput, deviceWhereHostExpected,
   isDeviceTensor, readWeightTensor,
 } from './device-tensor';
-import { withAwaitingStack } from './errors';
+import { invalid, withAwaitingStack } from './errors';
+import { chooseFastest } from './fastest';
 import * as is from './is';
 import { binding } from './loader';
 import type { NativeDeviceTensor, NativePlan } from './native-abi';
-import { EntryPoint, FixedPart, normalizeFixed, notReadHere, readArguments, ShapeCache } from './normalize';
+import { EntryPoint, FixedPart, normalizeFixed, notReadHere, readArguments, resolveSizes, ShapeCache } from './normalize';
 import { PLAN_OPTION_NAMES, RUN_OPTION_NAMES, readOptionsBag } from './options';
 import { CheckedTensor, outputBuffer, readShape, readTensor, stillSized } from './tensor';
-import type { BackendName, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
+import type { BackendName, BackendTiming, PlanOptions, RunOptions, Tensor, TensorInput } from './types';
 
 /**
  * A convolution planned once and run many times: options are normalised and weights packed at
@@ -24,6 +25,11 @@ import type { BackendName, PlanOptions, RunOptions, Tensor, TensorInput } from '
 export interface ConvPlan {
   /** The backend that runs this plan. */
   readonly backend: BackendName;
+  /**
+   * With backend 'fastest': every available backend, cpu first, with its timings on inputShape or why
+   * it was rejected; `chosen` marks `backend`. Undefined for any other backend request.
+   */
+  readonly backendTimings?: readonly BackendTiming[];
   readonly transposed: boolean;
   readonly disposed: boolean;
   /** The output shape for an input shape, without running anything. */
@@ -54,11 +60,19 @@ const CREATE_CONV: EntryPoint<undefined, CheckedTensor, FixedPart> = {
  * for bad arguments before anything is packed, and Error when the backend cannot be used.
  */
 export function createConv(options: PlanOptions): ConvPlan {
-  const { weight, fixed } = readArguments(CREATE_CONV, undefined, options, undefined, undefined);
-  const backend = resolveBackend(fixed.backend);
+  const { options: opts, weight, fixed } = readArguments(CREATE_CONV, undefined, options, undefined, undefined);
+  const inputShape = is.defined(opts.inputShape) ? readShape(opts.inputShape, 'inputShape') : undefined;
+  const sizes = inputShape === undefined ? undefined : resolveSizes(fixed, inputShape, 'inputShape');
+  const fastest = fixed.backend === 'fastest';
+  if (fastest && sizes === undefined) {
+    throw invalid('type', 'inputShape', "an array of positive integers with backend 'fastest', which times runs of that shape", opts.inputShape);
+  }
+  const backend = fastest ? undefined : resolveBackend(fixed.backend);
   stillSized(weight.data, weight.length, 'weight.data.length');
   if (fixed.bias !== null) stillSized(fixed.bias, fixed.outChannels, 'bias length');
-  return planOn(backend, fixed, weight.data);
+  if (backend !== undefined) return planOn(backend, fixed, weight.data);
+  const choice = chooseFastest(fixed, weight.data, sizes as NonNullable<typeof sizes>);
+  return new Plan(choice.native, choice.backend, fixed, choice.timings);
 }
 
 /** Packs the weights on `backend`: the last step of createConv, and of one-shot calls on DeviceTensors. */
@@ -90,13 +104,15 @@ const PLAN_BACKEND = "the plan's backend";
 
 class Plan implements ConvPlan {
   readonly backend: BackendName;
+  readonly backendTimings?: readonly BackendTiming[];
   readonly transposed: boolean;
   #native: NativePlan | undefined;
   readonly #shapes: ShapeCache;
 
-  constructor(native: NativePlan, backend: BackendName, fixed: FixedPart) {
+  constructor(native: NativePlan, backend: BackendName, fixed: FixedPart, backendTimings?: readonly BackendTiming[]) {
     this.#native = native;
     this.backend = backend;
+    if (backendTimings !== undefined) this.backendTimings = backendTimings;
     this.transposed = fixed.transposed;
     this.#shapes = new ShapeCache(fixed);
   }

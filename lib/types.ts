@@ -26,6 +26,8 @@ export type TensorInput = Tensor | DimsTensor;
 export type Activation = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'silu';
 export type Layout = 'channels_first' | 'channels_last';
 export type BackendRequest = BackendName | 'auto';
+/** createConv's `backend`: also 'fastest', which times the plan on every available backend. */
+export type PlanBackendRequest = BackendRequest | 'fastest';
 /**
  * What arithmetic a backend may use: 'fp32' is exact single precision; 'tf32' allows tensor-core TF32
  * products (10-bit mantissa, fp32 sums); 'fp16' allows half-precision storage and arithmetic.
@@ -76,7 +78,10 @@ export interface LayerOptions {
    * `n * stride` and outputPadding adds to the total pad (ONNX ConvTranspose).
    */
   outputPadding?: PerDimension;
-  /** 'auto' (default) is the selected backend: STRIDEKIT_BACKEND, else the best available. */
+  /**
+   * 'auto' (default) is the selected backend: STRIDEKIT_BACKEND, else the first available backend
+   * expected to beat cpu (a GPU or NPU), else cpu. createConv also takes 'fastest'.
+   */
   backend?: BackendRequest;
   /**
    * Default 'fp32'. A permission, as PyTorch's allow_tf32: a backend without a faster mode (cpu,
@@ -98,11 +103,38 @@ export interface ConvOptions extends LayerOptions {
 /** For outputShape and resolvePadding: `transposed: true` describes convTranspose. `out` is ignored. */
 export type ShapeOptions = ConvOptions;
 
-export interface PlanOptions extends LayerOptions {
+export interface PlanOptions extends Omit<LayerOptions, 'backend'> {
   /** The kernel, packed once when the plan is created. */
   weight: TensorInput;
   /** Default false. */
   transposed?: boolean;
+  /**
+   * As LayerOptions.backend, or 'fastest': createConv builds the plan on every available backend,
+   * times runs on `inputShape`, keeps the fastest whose result agrees with cpu's and disposes the
+   * others (plan.backendTimings says what each took). The cost is paid once, in createConv.
+   */
+  backend?: PlanBackendRequest;
+  /**
+   * The input shape the plan will mostly run on (N, C, ...spatial, in `layout`). Required with backend
+   * 'fastest', which times runs of this shape; otherwise only checked against the weight. Runs of
+   * other shapes work on any plan.
+   */
+  inputShape?: readonly number[];
+}
+
+/** One backend's entry in ConvPlan.backendTimings (backend: 'fastest'). */
+export interface BackendTiming {
+  backend: BackendName;
+  /** The median of the timed runs on inputShape, in milliseconds; absent when it was rejected before. */
+  ms?: number;
+  /** How many runs were timed (after one untimed first run). */
+  runs: number;
+  /** Plan creation plus the first run, in milliseconds: OpenVINO and Core ML compile their model then. */
+  setupMs?: number;
+  /** Why it could not be chosen: its plan or a run failed, or its result disagreed with cpu's. */
+  rejected?: string;
+  /** The backend the plan kept. */
+  chosen: boolean;
 }
 
 export interface RunOptions {
@@ -116,6 +148,13 @@ export interface BackendInfo {
   selected: boolean;
   /** What runs the work, when available. */
   device?: string;
+  /** What kind of processor `device` is, when the backend's probe says. */
+  deviceKind?: 'cpu' | 'gpu' | 'npu';
+  /**
+   * For an available backend, why 'auto' chose it or not: "chosen by 'auto': it runs its work on a GPU",
+   * "not chosen by 'auto': its device is a CPU, ...". About 'auto' even when STRIDEKIT_BACKEND decides.
+   */
+  note?: string;
   /** Why it is not available. */
   reason?: string;
 }

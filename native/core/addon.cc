@@ -1,7 +1,7 @@
 // The core addon's entry: one instance per JavaScript environment (main thread and each worker
 // thread), sharing the process-wide backend registry.
 //
-//   backends(names)                                 -> [{ name, available, reason, device, path }]
+//   backends(names)                                 -> [{ name, available, reason, device, kind, path }]
 //   createPlan(backend, geometry, weight, bias)      -> NativePlan
 //   convSync(backend, request, weight, bias, x, y)
 //   conv(backend, request, weight, bias, x, out)     -> Promise<Float32Array | undefined>
@@ -119,6 +119,7 @@ class Addon : public Napi::Addon<Addon> {
       entry.Set("available", slots[i]->available);
       entry.Set("reason", slots[i]->reason);
       entry.Set("device", slots[i]->device);
+      entry.Set("kind", slots[i]->kind);
       entry.Set("path", slots[i]->path);
       list.Set(static_cast<uint32_t>(i), entry);
     }

@@ -138,6 +138,16 @@ std::string probe_text(char* text, size_t size) {
   return line;
 }
 
+// sk_device_kind as the facade reads it; a value this core does not know is unknown (empty).
+std::string device_kind_name(int32_t kind) {
+  switch (kind) {
+    case SK_DEVICE_KIND_CPU: return "cpu";
+    case SK_DEVICE_KIND_GPU: return "gpu";
+    case SK_DEVICE_KIND_NPU: return "npu";
+    default: return "";
+  }
+}
+
 // Checks a backend's table and asks it whether it can run here. Every check that keeps the core from
 // calling through a bad pointer comes before the probe: a table is refused for what it is, on every
 // machine, not only on those where its probe finds a device (a plugin missing plan_run must fail on a
@@ -193,6 +203,7 @@ void adopt(BackendSlot& slot, const sk_backend* table) {
   table->probe(&probe);
   slot.device = probe_text(probe.device, sizeof(probe.device));
   slot.threads = probe.threads > 0 ? probe.threads : 0;
+  slot.kind = device_kind_name(probe.device_kind);
   if (!probe.available) {
     const std::string reason = probe_text(probe.reason, sizeof(probe.reason));
     slot.reason = reason.empty() ? "the backend reported itself unavailable" : reason;

@@ -21,6 +21,7 @@ struct BackendSlot {
   std::string reason;  // why not available
   std::string device;  // what runs the work when available
   int threads = 0;     // host threads a run computes on, as the probe says; 0 when it does not
+  std::string kind;    // "cpu", "gpu", "npu", or empty: what the probe says `device` is (sk_device_kind)
   std::string path;    // the plugin file loaded or looked for; empty for a built-in backend
 };
 

@@ -34,6 +34,16 @@ bool parse_compute_units(const char* text, ComputeUnits* units, std::string* rea
   return false;
 }
 
+int32_t compute_units_device_kind(ComputeUnits units) {
+  switch (units) {
+    case ComputeUnits::kCpuOnly: return SK_DEVICE_KIND_CPU;
+    case ComputeUnits::kCpuAndNeuralEngine: return SK_DEVICE_KIND_NPU;
+    case ComputeUnits::kAll:
+    case ComputeUnits::kCpuAndGpu: return SK_DEVICE_KIND_GPU;
+  }
+  return SK_DEVICE_KIND_UNKNOWN;
+}
+
 const char* compute_units_name(ComputeUnits units) {
   for (const Named& n : kUnits) {
     if (n.units == units) return n.name;

@@ -18,6 +18,12 @@ enum class ComputeUnits { kAll, kCpuAndGpu, kCpuAndNeuralEngine, kCpuOnly };
 bool parse_compute_units(const char* text, ComputeUnits* units, std::string* reason);
 const char* compute_units_name(ComputeUnits units);
 
+// The processor the units put a float32 program on, for the probe's device_kind (stridekit/backend.h):
+// cpuOnly the CPU; cpuAndNeuralEngine the Neural Engine (an NPU); all and cpuAndGPU the GPU, since the
+// Neural Engine runs float16 programs only and Core ML places float32 layers on the GPU where it can.
+// Returned as sk_device_kind's value, so that this header needs nothing of the ABI's.
+int32_t compute_units_device_kind(ComputeUnits units);
+
 // float16 when the caller allows it (sk_precision FP16) or when the units ask for the Neural Engine alone,
 // which computes in float16 only and runs no float32 program. Otherwise float32: exact single precision,
 // which Core ML runs on the CPU and GPU (with `all` too: the Neural Engine takes float16 programs only).

@@ -17,6 +17,7 @@ void probe(sk_probe_result* result) {
   result->reason[0] = '\0';
   const int threads = ThreadPool::instance().size();
   result->threads = threads;
+  result->device_kind = SK_DEVICE_KIND_CPU;
   copy_text(result->device, sizeof(result->device),
                cpu_description() + ", " + std::to_string(threads) +
                    (threads == 1 ? " thread" : " threads"));

@@ -30,6 +30,7 @@ void probe(sk_probe_result* result) {
   result->available = g_available ? 1 : 0;
   copy_text(result->reason, sizeof(result->reason), g_available ? std::string() : reason);
   copy_text(result->device, sizeof(result->device), device);
+  result->device_kind = SK_DEVICE_KIND_GPU;
 }
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,

@@ -132,6 +132,15 @@ bool open_runtime(std::string* description, std::string* reason) {
   return false;
 }
 
+sk_device_kind device_kind_of(const std::string& device) {
+  // OpenVINO names a device by its plugin, then optionally ".<index>"; the plugin names are fixed.
+  const std::string plugin = device.substr(0, device.find('.'));
+  if (plugin == "CPU") return SK_DEVICE_KIND_CPU;
+  if (plugin == "GPU") return SK_DEVICE_KIND_GPU;
+  if (plugin == "NPU") return SK_DEVICE_KIND_NPU;
+  return SK_DEVICE_KIND_UNKNOWN;
+}
+
 const Runtime& runtime() { return g_runtime; }
 
 }  // namespace stridekit::openvino

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "openvino_c_api.h"
+#include "stridekit/backend.h"
 
 namespace stridekit::openvino {
 
@@ -16,6 +17,10 @@ struct Runtime {
 
 // Loads the runtime and checks the device. On failure returns false with *reason set; never throws.
 bool open_runtime(std::string* description, std::string* reason);
+
+// The kind of processor an OpenVINO device name stands for, from its plugin name ("CPU", "GPU.1", "NPU");
+// a meta-device (AUTO:..., HETERO:..., MULTI:..., BATCH:...) chooses at compile or run time: unknown.
+sk_device_kind device_kind_of(const std::string& device);
 
 // The runtime opened by a successful open_runtime(); plans are only created after one.
 const Runtime& runtime();

@@ -46,8 +46,8 @@
 extern "C" {
 #endif
 
-/* Bump on any change to the structs or the function table below. */
-#define SK_BACKEND_ABI_VERSION 3u
+/* Bump on any change to the structs or the function table below. (4: sk_probe_result.device_kind.) */
+#define SK_BACKEND_ABI_VERSION 4u
 
 #define SK_MAX_RANK 3
 #define SK_REASON_MAX 512
@@ -122,11 +122,22 @@ typedef struct sk_conv_shape {
   int64_t pad_end[SK_MAX_RANK];
 } sk_conv_shape;
 
+/* What kind of processor runs a backend's work. The facade ranks a backend above the built-in cpu
+ * backend only when its work runs on a GPU or NPU: a vendor runtime on the same CPU cores as the cpu
+ * backend adds model compilation and copies without adding arithmetic throughput. */
+typedef enum sk_device_kind {
+  SK_DEVICE_KIND_UNKNOWN = 0, /* not said, or decided only at run time (OpenVINO's AUTO, MULTI, HETERO) */
+  SK_DEVICE_KIND_CPU = 1,
+  SK_DEVICE_KIND_GPU = 2,
+  SK_DEVICE_KIND_NPU = 3 /* a neural processor: Intel NPU, Apple's Neural Engine */
+} sk_device_kind;
+
 typedef struct sk_probe_result {
   int32_t available;
   char reason[SK_REASON_MAX]; /* why not available; empty when available */
   char device[SK_DEVICE_MAX]; /* what runs the work when available: "AMD EPYC, 2 threads, avx2+fma" */
   int32_t threads;            /* host threads a run computes on (the CPU backend's pool); 0: not said */
+  int32_t device_kind;        /* sk_device_kind of `device`; the core zero-fills it (unknown) */
 } sk_probe_result;
 
 typedef struct sk_error {
