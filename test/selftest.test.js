@@ -180,22 +180,30 @@ const STALE = 'conv1d valid'; // its record of the inputs is altered
     index.cases.find((e) => e.name === STALE).inputs = '00000000';
     fs.writeFileSync(path.join(dir, 'goldens.json'), JSON.stringify(index));
 
-    const text = selftest([]);
+    const junit = path.join(work, 'broken.xml');
+    const text = selftest(['--junit', junit]);
     expect(text.status).toBe(1);
     expect(text.stdout).toMatch(/^cpu +FAILED 2  \d+\/\d+ passed/m);
     expect(text.stdout).toContain(`failed: ${BROKEN}: convSync: normalised error`);
     expect(text.stdout).toContain(`failed: ${STALE}: the case's inputs (digest`);
     expect(text.stdout).toMatch(/selftest FAILED: \d+ cases\n$/);
 
-    const json = selftest(['--json']);
+    const xml = parseJUnit(junit);
+    const ran = xml.suites.filter((s) => list.find((b) => `stridekit selftest ${b.name}` === s.name).available);
+    expect(ran.length).toBeGreaterThan(0);
+    for (const s of ran) {
+      expect({ suite: s.name, failures: Number(s.failures), failed: s.cases.filter((c) => c.failure).map((c) => c.name) })
+        .toEqual({ suite: s.name, failures: 2, failed: [STALE, BROKEN] });
+    }
+    expect(Number(xml.attrib.failures)).toBe(2 * ran.length);
+
+    const json = selftest(['--backend', 'cpu', '--json']);
     expect(json.status).toBe(1);
     const result = JSON.parse(json.stdout);
     expect(result.ok).toBe(false);
-    for (const b of result.backends.filter((x) => x.available)) {
-      expect({ backend: b.backend, failed: b.cases.filter((c) => c.status === 'failed').map((c) => c.name) })
-        .toEqual({ backend: b.backend, failed: [STALE, BROKEN] });
-      expect(b.worstCase).toBe(BROKEN);
-      expect(b.worstError).toBeGreaterThan(b.bound);
-    }
+    const [cpu] = result.backends;
+    expect(cpu.cases.filter((c) => c.status === 'failed').map((c) => c.name)).toEqual([STALE, BROKEN]);
+    expect(cpu.worstCase).toBe(BROKEN);
+    expect(cpu.worstError).toBeGreaterThan(cpu.bound);
   });
 });
