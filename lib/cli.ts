@@ -68,7 +68,8 @@ class UsageError extends Error {}
 
 // ---- info -------------------------------------------------------------------------------------------
 
-const KNOWN_FIELDS = new Set(['name', 'available', 'selected', 'device', 'reason']);
+// What info's backend lines show in their columns; deviceKind is in --json alone (the device text names it).
+const SHOWN_FIELDS = new Set(['name', 'available', 'selected', 'device', 'reason', 'deviceKind']);
 
 function libc(): string | undefined {
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
@@ -166,14 +167,10 @@ function infoReport(facts: Record<string, unknown>, json: boolean): number {
   console.log('\nBackends, in ranking order:');
   for (const b of list) {
     const state = b.selected ? 'selected' : b.available ? 'available' : 'unavailable';
-    const detail = b.available ? (b.device ?? '') : (b.reason ?? '');
+    // After the device, whatever else backends() says of a backend in words (why 'auto' did not choose it, for one).
+    const notes = Object.entries(b).filter(([key, value]) => !SHOWN_FIELDS.has(key) && typeof value === 'string' && value !== '').map(([, value]) => value as string);
+    const detail = b.available ? [b.device ?? '', ...notes].filter(Boolean).join('; ') : (b.reason ?? '');
     console.log(`  ${b.name.padEnd(width)}  ${state.padEnd(11)}  ${detail}`.trimEnd());
-    // Whatever else backends() says of a backend (why 'auto' did or did not choose it, for one).
-    for (const [key, value] of Object.entries(b)) {
-      if (!KNOWN_FIELDS.has(key) && value !== undefined && value !== null && value !== '') {
-        console.log(`  ${' '.repeat(width)}  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
-      }
-    }
   }
   if (facts.error !== undefined) console.error(`\n${String(facts.error)}`);
   return ok ? 0 : 1;

@@ -138,6 +138,25 @@ describe('stridekit info', () => {
     expect(stridekit(['info', '--backend', available[0].name]).status).toBe(0);
   });
 
+  test('whatever else backends() says of a backend in words follows its device; --json keeps every field', () => {
+    // backends() gaining a field (why 'auto' did not choose a backend, for one): a preload adds one.
+    const preload = path.join(require('node:os').tmpdir(), `stridekit-cli-note-${process.pid}.js`);
+    fs.writeFileSync(preload, `const m = require(${JSON.stringify(path.join(root, 'dist', 'backends.js'))});
+      const original = m.backends;
+      m.backends = () => original().map((b) => (b.name === 'cpu' ? { ...b, note: 'a note on cpu', deviceKind: 'cpu' } : b));`);
+    try {
+      const run = (args) => spawnSync(process.execPath, ['-r', preload, cli, ...args], { encoding: 'utf8', env: cleanEnv });
+      const text = run(['info']);
+      expect(text.status).toBe(0);
+      const cpu = list.find((b) => b.name === 'cpu');
+      expect(text.stdout).toMatch(new RegExp(`^  cpu +(selected|available) +${cpu.device.replace(/[()+.]/g, '\\$&')}; a note on cpu$`, 'm'));
+      const json = JSON.parse(run(['info', '--json']).stdout);
+      expect(json.backends.find((b) => b.name === 'cpu')).toMatchObject({ note: 'a note on cpu', deviceKind: 'cpu' });
+    } finally {
+      fs.rmSync(preload, { force: true });
+    }
+  });
+
   test('a forced backend stridekit does not know exits 1', () => {
     const r = stridekit(['info', '--json'], { STRIDEKIT_BACKEND: 'tpu' });
     expect(r.status).toBe(1);
