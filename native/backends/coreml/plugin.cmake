@@ -28,6 +28,7 @@ if(APPLE)
         "${coreml_source_dir}/coreml_backend.cc"
         "${coreml_source_dir}/coreml_plan.cc"
         "${coreml_source_dir}/coreml_runtime.mm"
+        "${coreml_source_dir}/model_cache.cc"
         ${coreml_model_builder_sources}
       LIBRARIES "${coreml_framework}" "${coreml_foundation}")
     # Objective-C objects are reference counted by the compiler (ARC); the C++ files are unaffected.
