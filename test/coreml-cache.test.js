@@ -6,7 +6,9 @@
 // marker, no model) is compiled again; a failed compile leaves nothing; prune removes the least recently
 // used entries past the limit, never one in use or used recently, and the leftovers of a crashed process.
 // Then processes race on one key: each compiles into its own staging folder, one rename wins, and every
-// racer gets the winner's complete entry.
+// racer gets the winner's complete entry. And a plan's models in memory (native/backends/coreml/coreml_plan.cc,
+// test/fixtures/coreml-cache/plan_check.cc, with a stand-in runtime): past its limit a plan drops its least
+// recently used model, not the one with the smallest shape key.
 //
 // What Core ML does with the entry (compile, load) is coreml_runtime.mm's, checked only on a Mac.
 // Needs cmake and a C++ compiler; without them the suite is skipped with the reason printed.
@@ -65,6 +67,11 @@ if (reason) {
         'a failed compile leaves nothing', 'discard', 'prune by last use', 'leftovers of a crashed process']) {
         expect(out).toMatch(new RegExp(`^ok ${line}$`, 'm'));
       }
+    });
+
+    test('a plan drops its least recently used model', () => {
+      const out = step(path.join(OUT, 'plan_check'), []);
+      expect(out).toMatch(/^ok a plan drops its least recently used model$/m);
     });
 
     test(`${RACERS} processes racing on one key all get one complete entry`, async () => {
