@@ -49,8 +49,8 @@ MLComputeUnits ml_compute_units(ComputeUnits units) {
     case ComputeUnits::kCpuOnly: return MLComputeUnitsCPUOnly;
     case ComputeUnits::kCpuAndGpu: return MLComputeUnitsCPUAndGPU;
     case ComputeUnits::kCpuAndNeuralEngine:
-      // A macOS 13 SDK symbol: built with Xcode 13 (macOS 12 SDK) the plugin has no such units, and
-      // open_runtime() refuses them before any plan exists.
+      // A macOS 13 SDK symbol: open_runtime() refuses these units before any plan exists on macOS 12,
+      // and in a plugin built with Xcode 13 (macOS 12 SDK), which has no such units.
 #if __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
       if (@available(macOS 13.0, *)) return MLComputeUnitsCPUAndNeuralEngine;
 #endif
@@ -257,11 +257,17 @@ bool open_runtime(std::string* device, std::string* reason) {
     return false;
   }
   if (g_units == ComputeUnits::kCpuAndNeuralEngine) {
+#if __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
     if (@available(macOS 13.0, *)) {
     } else {
       *reason = "STRIDEKIT_COREML_UNITS=cpuAndNeuralEngine needs macOS 13 or later";
       return false;
     }
+#else
+    *reason = "STRIDEKIT_COREML_UNITS=cpuAndNeuralEngine: this coreml plugin was built with the macOS 12 SDK, "
+              "which has no such compute units (build it with Xcode 14 or later)";
+    return false;
+#endif
   }
   *device = "Core ML, compute units " + std::string(compute_units_name(g_units)) + ", " + machine_name();
   return true;
