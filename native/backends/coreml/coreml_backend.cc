@@ -1,7 +1,9 @@
 // The coreml backend's table: probe, plan_create, plan_run, plan_destroy (host memory: Core ML takes the
 // caller's buffers as MLMultiArrays, so no device-buffer entry points). Every call is an exception
-// barrier: nothing Core ML or the model builder throws may cross the C ABI. plan_run is synchronous; the
-// core calls it from its worker threads for async runs, so a prediction never blocks the event loop.
+// barrier: nothing Core ML or the model builder throws may cross the C ABI. plan_run is synchronous: the
+// core calls it from its worker threads for conv() and run(), and on the JavaScript thread for convSync()
+// and runSync(), where the first run of a shape also waits for Core ML's compile (bounded: see compile()
+// in coreml_runtime.mm).
 #include <cstdio>
 #include <exception>
 #include <new>

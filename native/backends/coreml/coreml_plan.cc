@@ -1,5 +1,6 @@
 #include "coreml_plan.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "model_builder.h"
@@ -7,7 +8,7 @@
 namespace stridekit::coreml {
 namespace {
 
-// Models kept per plan; past this the oldest-keyed ones are dropped (they stay compiled on disk).
+// Models kept per plan; past this the least recently used is dropped (it stays compiled on disk).
 constexpr size_t kModelsPerPlan = 8;
 
 std::vector<int64_t> shape_key(const sk_conv_geometry& g, const sk_conv_shape& s) {
@@ -36,12 +37,18 @@ void run_plan(sk_plan& plan, const sk_conv_shape& shape, const float* x, float* 
   const std::vector<int64_t> key = shape_key(g, shape);
   auto found = plan.models.find(key);
   if (found == plan.models.end()) {
-    const std::string spec = build_model_spec(g, shape, plan.weight.data(), plan.bias.empty() ? nullptr : plan.bias.data(),
-                                              plan.precision);
-    if (plan.models.size() >= kModelsPerPlan) plan.models.erase(plan.models.begin());
-    found = plan.models.emplace(key, load_model(spec)).first;
+    const Model model = build_model(g, shape, plan.weight.data(), plan.bias.empty() ? nullptr : plan.bias.data(),
+                                    plan.precision);
+    auto loaded = load_model(model);
+    if (plan.models.size() >= kModelsPerPlan) {
+      plan.models.erase(std::min_element(plan.models.begin(), plan.models.end(), [](const auto& a, const auto& b) {
+        return a.second.used < b.second.used;
+      }));
+    }
+    found = plan.models.emplace(key, sk_plan::ShapeModel{std::move(loaded), 0}).first;
   }
-  predict(*found->second, input_shape(g, shape), x, output_shape(g, shape), y);
+  found->second.used = ++plan.runs;
+  predict(*found->second.loaded, input_shape(g, shape), x, output_shape(g, shape), y);
 }
 
 }  // namespace stridekit::coreml

@@ -17,7 +17,12 @@ struct sk_plan {
   std::vector<float> weight;
   std::vector<float> bias;  // empty without bias
   // Keyed by the shape's sizes and pads; a few shapes at most in practice (the core re-plans per layer).
-  std::map<std::vector<int64_t>, std::shared_ptr<stridekit::coreml::LoadedModel>> models;
+  struct ShapeModel {
+    std::shared_ptr<stridekit::coreml::LoadedModel> loaded;
+    uint64_t used = 0;  // the run that last used it, for dropping the least recently used
+  };
+  std::map<std::vector<int64_t>, ShapeModel> models;
+  uint64_t runs = 0;
 };
 
 namespace stridekit::coreml {

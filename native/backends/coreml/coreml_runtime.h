@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "compute_units.h"
+#include "model_package.h"
 
 namespace stridekit::coreml {
 
@@ -22,10 +23,11 @@ ComputeUnits runtime_units();
 
 struct LoadedModel;  // an MLModel, loaded with the runtime's compute units
 
-// The compiled model of spec from the cache (STRIDEKIT_COREML_CACHE, else ~/Library/Caches/stridekit-coreml),
-// compiled with MLModel compileModelAtURL: into <cache>/<model_hash(spec)>.mlmodelc first when absent.
-// Throws std::runtime_error with Core ML's message when it refuses.
-std::shared_ptr<LoadedModel> load_model(const std::string& spec);
+// The compiled model from the cache (STRIDEKIT_COREML_CACHE, else ~/Library/Caches/stridekit-coreml;
+// the policy is model_cache.h's), compiled with MLModel compileModelAtURL: first when absent, waiting at
+// most a bounded time on the calling thread. Throws std::runtime_error with Core ML's message when it
+// refuses or the compile times out.
+std::shared_ptr<LoadedModel> load_model(const Model& model);
 
 // y = model(x): dense float32 tensors of the given shapes. x and y are wrapped as MLMultiArrays without a
 // copy (y as the prediction's output backing); y is copied only when Core ML writes elsewhere.

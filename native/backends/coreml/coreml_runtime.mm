@@ -1,4 +1,10 @@
-// Core ML itself, for the coreml backend (macOS 12+, compiled with ARC). Everything else is portable C++.
+// Core ML itself, for the coreml backend (compiled with ARC). Everything else is portable C++, the cache
+// policy included (model_cache.cc).
+//
+// Built for macOS 11 (plugin.cmake) with any SDK from macOS 12's (Xcode 13): a symbol newer than macOS 11
+// is used only inside @available, and one newer than the oldest SDK only inside
+// `#if __MAC_OS_X_VERSION_MAX_ALLOWED >= ...` as well; test/coreml-runtime-typecheck.test.js checks both
+// against the SDKs of macOS 12, 13 and 14. On macOS 11 open_runtime() makes the backend unavailable.
 #include "coreml_runtime.h"
 
 #import <CoreML/CoreML.h>
@@ -7,11 +13,14 @@
 #include <sys/sysctl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 
 #include "model_builder.h"
+#include "model_cache.h"
 #include "model_package.h"
 
 struct stridekit::coreml::LoadedModel {
@@ -40,72 +49,127 @@ MLComputeUnits ml_compute_units(ComputeUnits units) {
     case ComputeUnits::kCpuOnly: return MLComputeUnitsCPUOnly;
     case ComputeUnits::kCpuAndGpu: return MLComputeUnitsCPUAndGPU;
     case ComputeUnits::kCpuAndNeuralEngine:
+      // A macOS 13 SDK symbol: open_runtime() refuses these units before any plan exists on macOS 12,
+      // and in a plugin built with Xcode 13 (macOS 12 SDK), which has no such units.
+#if __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
       if (@available(macOS 13.0, *)) return MLComputeUnitsCPUAndNeuralEngine;
-      return MLComputeUnitsAll;  // open_runtime() refuses this combination before any plan exists
+#endif
+      return MLComputeUnitsAll;
     case ComputeUnits::kAll: return MLComputeUnitsAll;
   }
   return MLComputeUnitsAll;
 }
 
-NSURL* cache_directory() {
-  if (const char* env = std::getenv("STRIDEKIT_COREML_CACHE"); env && *env) {
-    return [NSURL fileURLWithPath:@(env) isDirectory:YES];
-  }
+std::string cache_directory() {
+  if (const char* env = std::getenv("STRIDEKIT_COREML_CACHE"); env && *env) return env;
   NSURL* caches = [NSFileManager.defaultManager URLsForDirectory:NSCachesDirectory inDomains:NSUserDomainMask].firstObject;
   if (!caches) caches = [NSURL fileURLWithPath:NSTemporaryDirectory() isDirectory:YES];
-  return [caches URLByAppendingPathComponent:@"stridekit-coreml" isDirectory:YES];
+  return std::string([caches URLByAppendingPathComponent:@"stridekit-coreml" isDirectory:YES].fileSystemRepresentation);
 }
 
-// MLModel compileModelAtURL: waited for. This runs on one of the core's worker threads, never on the
-// JavaScript thread, so waiting is what the caller wants. macOS 13 deprecates the synchronous form in
-// favour of the completion handler; both compile the same way.
-NSURL* compile(NSURL* package, NSError** error) {
+// The OS build (kern.osversion, e.g. 23A344): it changes with every update, which may change Core ML.
+std::string os_build() {
+  char build[64] = {0};
+  size_t size = sizeof(build);
+  if (sysctlbyname("kern.osversion", build, &size, nullptr, 0) == 0 && build[0]) return build;
+  return "unknown";
+}
+
+// CoreML.framework's bundle version: a compiled model is Core ML's private format.
+std::string core_ml_version() {
+  NSDictionary<NSString*, id>* info = [NSBundle bundleForClass:[MLModel class]].infoDictionary;
+  id version = info[@"CFBundleVersion"];
+  if (![version isKindOfClass:[NSString class]]) return "unknown";
+  return std::string(static_cast<NSString*>(version).UTF8String ?: "unknown");
+}
+
+// How long a plan waits for Core ML to compile one model before it fails. convSync and runSync call the
+// backend on the JavaScript thread, so a compile that never finishes would hang the process for good; a
+// failure names the model and lets the caller go on (a later call compiles again).
+constexpr int64_t kCompileTimeoutSeconds = 300;
+
+// One compile, shared with Core ML's completion handler, which may outlive the wait.
+struct Compilation {
+  std::mutex mutex;
+  NSURL* url = nil;
+  NSError* error = nil;
+  bool finished = false;
+  bool abandoned = false;  // the waiter timed out: the handler cleans up
+  NSURL* package = nil;
+  dispatch_semaphore_t done = dispatch_semaphore_create(0);
+};
+
+void finish(const std::shared_ptr<Compilation>& c, NSURL* url, NSError* error) {
+  std::lock_guard<std::mutex> lock(c->mutex);
+  if (c->abandoned) {
+    if (url) [NSFileManager.defaultManager removeItemAtURL:url error:nil];
+    [NSFileManager.defaultManager removeItemAtURL:c->package error:nil];
+    return;
+  }
+  c->url = url;
+  c->error = error;
+  c->finished = true;
+  dispatch_semaphore_signal(c->done);
+}
+
+// Compiles package with Core ML, waiting at most kCompileTimeoutSeconds; returns Core ML's temporary
+// .mlmodelc. The wait happens on whichever thread runs the plan: a worker thread for conv() and run(),
+// the JavaScript thread for convSync() and runSync(), whose event loop it blocks for that long at most.
+// macOS 13 deprecates the synchronous compileModelAtURL:error: for the completion handler form; before
+// 13 the synchronous one runs on a global queue so that the wait can time out the same way.
+NSURL* compile(NSURL* package) {
+  auto c = std::make_shared<Compilation>();
+  c->package = package;
+#if __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
   if (@available(macOS 13.0, *)) {
-    __block NSURL* compiled = nil;
-    __block NSError* failure = nil;
-    dispatch_semaphore_t done = dispatch_semaphore_create(0);
     [MLModel compileModelAtURL:package
              completionHandler:^(NSURL* url, NSError* compile_error) {
-               compiled = url;
-               failure = compile_error;
-               dispatch_semaphore_signal(done);
+               finish(c, url, compile_error);
              }];
-    dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
-    if (!compiled && error) *error = failure;
-    return compiled;
+  } else
+#endif
+  {
+    dispatch_async(dispatch_get_global_queue(QOS_CLASS_USER_INITIATED, 0), ^{
+      NSError* compile_error = nil;
+      NSURL* url = [MLModel compileModelAtURL:package error:&compile_error];
+      finish(c, url, compile_error);
+    });
   }
-  return [MLModel compileModelAtURL:package error:error];
+  dispatch_semaphore_wait(c->done, dispatch_time(DISPATCH_TIME_NOW, kCompileTimeoutSeconds * int64_t{NSEC_PER_SEC}));
+  std::lock_guard<std::mutex> lock(c->mutex);
+  if (!c->finished) {
+    c->abandoned = true;
+    throw std::runtime_error("Core ML did not finish compiling the model within " +
+                             std::to_string(kCompileTimeoutSeconds) + " s");
+  }
+  if (!c->url) throw std::runtime_error("Core ML could not compile the model: " + text_of(c->error));
+  return c->url;
 }
 
-// Compiles spec into <cache>/<hash>.mlmodelc unless it is there. Another process or thread may compile the
-// same model at the same time: each compiles into its own temporary place and the first move wins.
-NSURL* compiled_model(const std::string& spec) {
-  NSFileManager* files = NSFileManager.defaultManager;
-  NSURL* cache = cache_directory();
+// Writes model as a package inside staging (the cache's own folder, on its volume), compiles it and moves
+// Core ML's result, which lies in a temporary folder that may be on another volume, to
+// staging/model.mlmodelc: a copy there is fine, as nothing reads staging until ModelCache publishes it
+// with one rename.
+void compile_into(const Model& model, const std::filesystem::path& staging) {
+  const std::filesystem::path package_path = staging / "model.mlpackage";
+  write_model_package(package_path.string(), model);
+  NSURL* package = [NSURL fileURLWithFileSystemRepresentation:package_path.c_str() isDirectory:YES relativeToURL:nil];
+  NSURL* compiled = compile(package);
+  NSURL* target = [NSURL fileURLWithFileSystemRepresentation:(staging / "model.mlmodelc").c_str()
+                                                 isDirectory:YES
+                                               relativeToURL:nil];
   NSError* error = nil;
-  if (![files createDirectoryAtURL:cache withIntermediateDirectories:YES attributes:nil error:&error]) {
-    throw std::runtime_error("cannot create the model cache " + std::string(cache.path.UTF8String) + ": " + text_of(error));
+  const BOOL moved = [NSFileManager.defaultManager moveItemAtURL:compiled toURL:target error:&error];
+  [NSFileManager.defaultManager removeItemAtURL:package error:nil];
+  if (!moved) {
+    [NSFileManager.defaultManager removeItemAtURL:compiled error:nil];
+    throw std::runtime_error("cannot move the compiled model into the cache: " + text_of(error));
   }
-  const std::string hash = model_hash(spec);
-  NSURL* target = [cache URLByAppendingPathComponent:[NSString stringWithFormat:@"%s.mlmodelc", hash.c_str()] isDirectory:YES];
-  if ([files fileExistsAtPath:target.path]) return target;
+}
 
-  // Two plans of this process may compile the same model at once on two worker threads: each gets its own
-  // package path.
-  static std::atomic<unsigned long> packages_written{0};
-  NSString* package_name = [NSString stringWithFormat:@"stridekit-%s-%d-%lu.mlpackage", hash.c_str(), getpid(),
-                                                      packages_written.fetch_add(1)];
-  NSURL* package = [[NSURL fileURLWithPath:NSTemporaryDirectory() isDirectory:YES] URLByAppendingPathComponent:package_name];
-  write_model_package(package.path.UTF8String, spec);
-  NSURL* compiled = compile(package, &error);
-  [files removeItemAtURL:package error:nil];
-  if (!compiled) throw std::runtime_error("Core ML could not compile the model: " + text_of(error));
-  if (![files moveItemAtURL:compiled toURL:target error:&error] && ![files fileExistsAtPath:target.path]) {
-    throw std::runtime_error("cannot move the compiled model into " + std::string(target.path.UTF8String) + ": " +
-                             text_of(error));
-  }
-  [files removeItemAtURL:compiled error:nil];  // left over when another process won the move
-  return target;
+ModelCache& model_cache() {
+  static ModelCache cache(cache_directory(), CacheLimits{});
+  return cache;
 }
 
 NSArray<NSNumber*>* numbers(const std::vector<int64_t>& values) {
@@ -132,19 +196,19 @@ MLMultiArray* wrap(const std::vector<int64_t>& shape, float* data) {
   return array;
 }
 
-// Copies a float32 MLMultiArray with any strides into the dense y.
-void copy_out(MLMultiArray* from, const std::vector<int64_t>& shape, float* y) {
-  if (from.dataType != MLMultiArrayDataTypeFloat32) throw std::runtime_error("Core ML returned a non-float32 output");
-  if (from.shape.count != shape.size()) throw std::runtime_error("Core ML returned an output of another rank");
+// Copies strided float32 elements into the dense y; false when an element would lie past bytes (when
+// known, else -1).
+bool strided_copy(const float* source, int64_t bytes, const std::vector<int64_t>& shape,
+                  const std::vector<int64_t>& strides, float* y) {
   const size_t rank = shape.size();
-  std::vector<int64_t> strides(rank), index(rank, 0);
-  int64_t count = 1;
+  int64_t last = 0, count = 1;
   for (size_t i = 0; i < rank; ++i) {
-    if (from.shape[i].longLongValue != shape[i]) throw std::runtime_error("Core ML returned an output of another shape");
-    strides[i] = from.strides[i].longLongValue;
+    if (strides[i] < 0) return false;
+    last += (shape[i] - 1) * strides[i];
     count *= shape[i];
   }
-  const float* source = static_cast<const float*>(from.dataPointer);
+  if (bytes >= 0 && (last + 1) * static_cast<int64_t>(sizeof(float)) > bytes) return false;
+  std::vector<int64_t> index(rank, 0);
   for (int64_t n = 0; n < count; ++n) {
     int64_t offset = 0;
     for (size_t i = 0; i < rank; ++i) offset += index[i] * strides[i];
@@ -154,6 +218,33 @@ void copy_out(MLMultiArray* from, const std::vector<int64_t>& shape, float* y) {
       index[i] = 0;
     }
   }
+  return true;
+}
+
+// Copies a float32 MLMultiArray with any strides into the dense y. Its storage is read through
+// getBytesWithHandler: where it exists (macOS 12.3), as Apple's header asks, since an array may not keep
+// its elements in one buffer otherwise; before 12.3, through dataPointer, the only way there is.
+void copy_out(MLMultiArray* from, const std::vector<int64_t>& shape, float* y) {
+  if (from.dataType != MLMultiArrayDataTypeFloat32) throw std::runtime_error("Core ML returned a non-float32 output");
+  if (from.shape.count != shape.size()) throw std::runtime_error("Core ML returned an output of another rank");
+  std::vector<int64_t> strides(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (from.shape[i].longLongValue != shape[i]) throw std::runtime_error("Core ML returned an output of another shape");
+    strides[i] = from.strides[i].longLongValue;
+  }
+  __block bool copied = false;
+#if __MAC_OS_X_VERSION_MAX_ALLOWED >= 120300
+  if (@available(macOS 12.3, *)) {
+    // No exception may leave the block (Core ML's frames are not unwound); the result is checked after.
+    [from getBytesWithHandler:^(const void* bytes, NSInteger size) {
+      copied = strided_copy(static_cast<const float*>(bytes), size, shape, strides, y);
+    }];
+  } else
+#endif
+  {
+    copied = strided_copy(static_cast<const float*>(from.dataPointer), -1, shape, strides, y);
+  }
+  if (!copied) throw std::runtime_error("Core ML returned an output whose strides lie outside its storage");
 }
 
 }  // namespace
@@ -166,11 +257,17 @@ bool open_runtime(std::string* device, std::string* reason) {
     return false;
   }
   if (g_units == ComputeUnits::kCpuAndNeuralEngine) {
+#if __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
     if (@available(macOS 13.0, *)) {
     } else {
       *reason = "STRIDEKIT_COREML_UNITS=cpuAndNeuralEngine needs macOS 13 or later";
       return false;
     }
+#else
+    *reason = "STRIDEKIT_COREML_UNITS=cpuAndNeuralEngine: this coreml plugin was built with the macOS 12 SDK, "
+              "which has no such compute units (build it with Xcode 14 or later)";
+    return false;
+#endif
   }
   *device = "Core ML, compute units " + std::string(compute_units_name(g_units)) + ", " + machine_name();
   return true;
@@ -200,19 +297,29 @@ void with_core_ml(Body&& body) {
   if (!failure.empty()) throw std::runtime_error(failure);
 }
 
-std::shared_ptr<LoadedModel> load_model(const std::string& spec) {
+std::shared_ptr<LoadedModel> load_model(const Model& model) {
+  static const std::string os = os_build();
   auto loaded = std::make_shared<LoadedModel>();
   with_core_ml([&] {
-    NSURL* url = compiled_model(spec);
-    MLModelConfiguration* configuration = [[MLModelConfiguration alloc] init];
-    configuration.computeUnits = ml_compute_units(g_units);
-    NSError* error = nil;
-    loaded->model = [MLModel modelWithContentsOfURL:url configuration:configuration error:&error];
-    if (!loaded->model) {
-      // A damaged cache entry must not stay: the next plan compiles it again.
-      [NSFileManager.defaultManager removeItemAtURL:url error:nil];
-      throw std::runtime_error("Core ML could not load the compiled model: " + text_of(error));
+    static const std::string core_ml = core_ml_version();
+    ModelCache& cache = model_cache();
+    const std::string key = cache_key(model_hash(model), os, core_ml);
+    {
+      // The lease keeps every prune, in this process or another, away until the model is loaded.
+      ModelCache::Lease lease =
+          cache.acquire(key, [&](const std::filesystem::path& staging) { compile_into(model, staging); });
+      NSURL* url = [NSURL fileURLWithFileSystemRepresentation:lease.model().c_str() isDirectory:YES relativeToURL:nil];
+      MLModelConfiguration* configuration = [[MLModelConfiguration alloc] init];
+      configuration.computeUnits = ml_compute_units(g_units);
+      NSError* error = nil;
+      loaded->model = [MLModel modelWithContentsOfURL:url configuration:configuration error:&error];
+      if (!loaded->model) {
+        // A damaged cache entry must not stay: the next plan compiles it again.
+        cache.discard(key);
+        throw std::runtime_error("Core ML could not load the compiled model: " + text_of(error));
+      }
     }
+    cache.prune();
   });
   return loaded;
 }
@@ -229,7 +336,10 @@ void predict(LoadedModel& loaded, const std::vector<int64_t>& x_shape, const flo
                      error:&error];
     if (!features) throw std::runtime_error("cannot pass the input to Core ML: " + text_of(error));
     MLPredictionOptions* options = [[MLPredictionOptions alloc] init];
-    if (@available(macOS 12.0, *)) options.outputBackings = @{@(kOutputName) : output};
+    // Apple's page gives outputBackings macOS 11 beside iOS 16, the release that added it everywhere
+    // else; until a Mac has shown macOS 12 to answer the selector, it is set from macOS 13 only (before,
+    // Core ML allocates y itself and it is copied).
+    if (@available(macOS 13.0, *)) options.outputBackings = @{@(kOutputName) : output};
     id<MLFeatureProvider> result = [loaded.model predictionFromFeatures:features options:options error:&error];
     if (!result) throw std::runtime_error("Core ML prediction failed: " + text_of(error));
     MLMultiArray* produced = [result featureValueForName:@(kOutputName)].multiArrayValue;

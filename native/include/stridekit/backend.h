@@ -41,6 +41,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* snprintf, in SK_DEFINE_BACKEND_ENTRY_NAMED */
 
 #ifdef __cplusplus
 extern "C" {
