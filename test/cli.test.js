@@ -8,7 +8,6 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const cli = path.join(root, 'dist', 'cli.js');
-const sk = require(root);
 
 // STRIDEKIT_* of the calling shell (a forced backend, for one) must not decide these tests; the
 // runtime folders scripts/checkout-runtimes.js sets are kept, so the plugins find their libraries.
@@ -21,7 +20,11 @@ function stridekit(args, env = {}) {
   return r;
 }
 
-const list = sk.backends();
+// What backends() says in the environment the CLI runs in (no STRIDEKIT_BACKEND of the calling shell).
+const listed = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(root)}).backends()))`],
+  { encoding: 'utf8', env: cleanEnv });
+if (listed.status !== 0) throw new Error(`backends() in a child failed: ${listed.stderr}`);
+const list = JSON.parse(listed.stdout);
 const unavailable = list.find((b) => !b.available);
 const available = list.filter((b) => b.available);
 
