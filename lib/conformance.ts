@@ -273,7 +273,7 @@ export function build(c: ConformanceCase, variant: 'main' | 'alt' = 'main'): Bui
  *          the worst cases (576 terms then tanh; 1,440 terms): 6.0e-3 with wider-than-fp16 sums (the
  *          GPU's default, allowLowPrecisionAccumulationOnGPU = NO), 1.5e-2 with pairwise fp16 sums,
  *          4.8e-2 with sequential fp16 sums. 2e-2 assumes the Neural Engine sums no worse than pairwise;
- *          unmeasured until a Mac runs it (README, Backends).
+ *          unmeasured until a Mac runs it (CONTRIBUTING.md, Vendor plugins).
  */
 export function tolerances(env: NodeJS.ProcessEnv = process.env): Record<BackendName, Record<Precision, number>> {
   const coremlFp16 = 2e-2;

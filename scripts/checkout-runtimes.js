@@ -1,7 +1,7 @@
 // For the tools that run in this checkout (jest, the demo, the bench, `npm run info`): points the vendor
 // plugins at the checkout's own runtimes, .venv-openvino/ and .venv-cuda/ (npm run setup:openvino /
 // setup:cuda), unless the variables are set already. The plugins themselves look only where a user has a
-// runtime (README, Vendor plugins), never into a checkout, so without this a checkout would need its venv
+// runtime (README, Backends), never into a checkout, so without this a checkout would need its venv
 // activated. Sets process.env of the process that loads the native core (so its getenv sees the values)
 // and of every child it starts. Not part of the npm package.
 const fs = require('node:fs');

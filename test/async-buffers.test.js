@@ -1,6 +1,6 @@
 'use strict';
-// The asynchronous calls' contract with the caller's buffers (README, "Asynchronous calls and your
-// buffers"): x, w and bias are copied before conv(), convTranspose() or plan.run() returns, so
+// The asynchronous calls' contract with the caller's buffers (README, "Asynchronous calls,
+// buffers and memory"): x, w and bias are copied before conv(), convTranspose() or plan.run() returns, so
 // detaching, transferring, shrinking or changing them while the call runs cannot reach the result;
 // out is written when the promise settles, and a call whose out was detached or resized meanwhile
 // rejects with an Error that says so. Before the core owned its copies these runs read and wrote

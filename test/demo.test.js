@@ -1,6 +1,6 @@
 'use strict';
 // `npm run demo` (examples/feature-maps/demo.js) in a fresh folder: it exits 0 and its picture shows what
-// the README says: the input image unchanged, then one row per layer whose maps are as wide as the
+// the README and CONTRIBUTING.md (The demo) say: the input image unchanged, then one row per layer whose maps are as wide as the
 // layer's output (256, 128, 64, 128), each row with a label in the column to its left.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');

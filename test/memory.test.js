@@ -4,7 +4,7 @@
 // its own (with --expose-gc), so that jest's own allocations and other tests do not blur what is
 // measured. The loops turn the event loop every 100 cycles, as a server does between requests:
 // Node-API 8 runs the finalizers of collected objects from the event loop, so a loop that never
-// yields keeps every dropped wrapper (README, "Memory"). The measurement is taken after a warm-up
+// yields keeps every dropped wrapper (README, "Asynchronous calls, buffers and memory"). The measurement is taken after a warm-up
 // (V8's heaps, the thread pool, the one-shot cache and the allocator's arenas have reached their
 // working size) and after a full garbage collection.
 

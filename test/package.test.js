@@ -117,6 +117,10 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), backend: 
       const development = pack.files.filter((f) => /^(examples|bench|tools|test)\//.test(f) && f !== 'bench/layers.json');
       expect(development).toEqual([]);
       expect(pack.files.filter((f) => /^dist\/(demo|png)\./.test(f))).toEqual([]);
+      // The README is for users and ships (npm shows it); CONTRIBUTING.md is about working in a clone
+      // (setup scripts, CI, the test matrix), none of which a tarball has, so it stays in the repository.
+      expect(pack.files).toContain('README.md');
+      expect(pack.files).not.toContain('CONTRIBUTING.md');
     });
 
     test('it installs offline with install scripts off, and convSync gives the reference result', () => {

@@ -1,5 +1,5 @@
 // How the vendor plugins find their runtimes on a user's machine (native/plugin_stub/runtime_search.h,
-// README "Vendor plugins"): through the active Python environment or a STRIDEKIT_*_DIR variable, with no
+// README "Backends", CONTRIBUTING.md "Vendor plugins"): through the active Python environment or a STRIDEKIT_*_DIR variable, with no
 // LD_LIBRARY_PATH and no path into this checkout in the plugin files, and, when nothing is there, a reason
 // that says where they looked and the one command that installs the runtime. Each case runs backends() in
 // a child process with an environment built from nothing, since the registry loads once per process.
