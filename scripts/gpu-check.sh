@@ -31,8 +31,9 @@ cd "$here/.."
 # What the run needs from this tree, for bundle.sh (node_modules: jest and what the suite loads, without
 # the large packages it does not: typescript, @tensorflow, onnxruntime-node's other platforms).
 if [[ "${1:-}" == "--paths" ]]; then
-  echo package.json jest.config.js dist esm lib bench test selftest tools scripts native/include
-  echo build/Release/stridekit.node build/Release/libstridekit_cudnn.so build/Release/libstridekit_cudnn_impl.so
+  # Every tracked top-level entry (tests read README.md, .github/, native/ ...; 4 MiB), then the build.
+  git ls-files | cut -d/ -f1 | sort -u | tr '\n' ' '
+  echo dist prebuilds build/Release/*.node build/Release/*.so
   for m in node_modules/* node_modules/.bin; do
     case "$m" in
       node_modules/typescript|node_modules/@tensorflow|node_modules/onnxruntime-node) ;;
