@@ -3,7 +3,7 @@
 # in its python3's packages): everything the cudnn backend needs checked there, in at most about 8 minutes,
 # every result written under $OUT.
 #
-# Here, first (the bundle goes under build/, which git ignores; about 40 MiB):
+# Here, first (the bundle goes under build/, which git ignores; 44 MiB):
 #   npm run build                           # the cudnn plugin included (npm run setup:cuda first)
 #   bash scripts/gpu-check.sh --pack        # build/device-bundle/: node.xz, tree.tar.xz, gpu-check.sh
 #   GPU_CHECK_DRY_RUN=1 OUT=/tmp/gpu-check bash build/device-bundle/gpu-check.sh
@@ -28,15 +28,15 @@ if [[ -f "$here/node.xz" && -f "$here/tree.tar.xz" ]]; then
 fi
 cd "$here/.."
 
-# What the run needs from this tree, for bundle.sh (node_modules: jest and what the suite loads, without
-# the large packages it does not: typescript, @tensorflow, onnxruntime-node's other platforms).
+# What the run needs from this tree (node_modules: jest and what the suite loads, typescript included for
+# test/exports.test.js, without @tensorflow (the benchmark's peer) and onnxruntime-node's other platforms).
 if [[ "${1:-}" == "--paths" ]]; then
   # Every tracked top-level entry (tests read README.md, .github/, native/ ...; 4 MiB), then the build.
   git ls-files | cut -d/ -f1 | sort -u | tr '\n' ' '
   echo dist prebuilds build/Release/*.node build/Release/*.so
   for m in node_modules/* node_modules/.bin; do
     case "$m" in
-      node_modules/typescript|node_modules/@tensorflow|node_modules/onnxruntime-node) ;;
+      node_modules/@tensorflow|node_modules/onnxruntime-node) ;;
       *) echo "$m" ;;
     esac
   done
