@@ -207,5 +207,5 @@ else
   # Whatever time is left: the whole suite on cudnn (each file that cannot run here skips with its reason).
   [[ -z "${GPU_CHECK_SKIP_SUITE:-}" ]] && step jest-cudnn 600 env STRIDEKIT_BACKEND=cudnn "${jest[@]}"
 fi
-nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv >> "$OUT/summary.txt" 2>&1 || true
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv >> "$OUT/summary.txt" 2>&1 || true
 echo "total: $(( SECONDS - started )) s" | tee -a "$OUT/summary.txt"
