@@ -28,9 +28,14 @@ const char* precision_name(int32_t precision) {
   }
 }
 
-// The math type the convolution descriptor starts with (cudnn_plan.h explains the choice).
+// The math type the convolution descriptor starts with (cudnn_plan.h explains the choice), as PyTorch
+// sets it: tensor-op math for half tensors, FMA only for float without TF32, default math otherwise.
 cudnnMathType_t requested_math(int32_t precision) {
-  return precision == SK_PRECISION_FP32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+  switch (precision) {
+    case SK_PRECISION_FP16: return CUDNN_TENSOR_OP_MATH;
+    case SK_PRECISION_TF32: return CUDNN_DEFAULT_MATH;
+    default: return CUDNN_FMA_MATH;
+  }
 }
 
 // The math type an algorithm measured with math type `measured` runs with. FP32 always runs with FMA
@@ -63,7 +68,9 @@ void choose_algorithm(sk_plan& plan, ShapeState& state, const Perf* results, int
     cudnnMathType_t math;
     if (r.status != CUDNN_STATUS_SUCCESS || !run_math(precision, r.mathType, &math)) continue;
     try {
-      plan.workspace.reserve(r.memory, "the convolution's workspace");
+      // Shapes measured earlier keep running with their own workspace sizes: a failed grow must leave
+      // the buffer they rely on in place.
+      plan.workspace.grow_keeping(r.memory, "the convolution's workspace");
     } catch (const DeviceError& e) {
       if (e.status() != SK_ERROR_OUT_OF_MEMORY) throw;
       workspace_too_big = true;
@@ -195,6 +202,12 @@ void enqueue(sk_plan& plan, ShapeState& state, const void* x, void* y) {
       default: return static_cast<char*>(plan.conv_y.get()) + offset * static_cast<int64_t>(unit);
     }
   };
+  // Never larger than the buffer (choose_algorithm grew it for this shape and it never shrinks); checked
+  // because cuDNN would write past it.
+  if (state.workspace_bytes > plan.workspace.size()) {
+    throw std::logic_error("the workspace (" + format_bytes(plan.workspace.size()) + ") is smaller than this shape's algorithm needs (" +
+                           format_bytes(state.workspace_bytes) + ")");
+  }
   cudaStream_t stream = plan.stream.get();
   cudnnHandle_t handle = plan.handle.get();
 
@@ -261,6 +274,12 @@ void synchronised(sk_plan& plan, Body&& body) {
   }
 }
 
+// From pageable memory cudaMemcpy may return before the data reaches the device (the copy is staged and
+// finishes on the legacy default stream); the plan's stream is non-blocking and does not wait for that
+// stream, so its first convolution could read the weights or bias before they land. One wait at plan
+// creation, as buffer_write does for device tensors.
+void wait_for_uploads() { check_cuda(cudaStreamSynchronize(cudaStreamLegacy), "cudaStreamSynchronize (weights)"); }
+
 ActivationDescriptor create_activation(int32_t activation) {
   if (activation == SK_ACTIVATION_NONE) return ActivationDescriptor();
   cudnnActivationMode_t mode;
@@ -302,6 +321,7 @@ sk_plan* create_plan(const sk_conv_geometry& geometry, const float* weight, cons
     DeviceMemory float_weight;
     float_weight.reserve(count * 4, "the weights");
     check_cuda(cudaMemcpy(float_weight.get(), weight, count * 4, cudaMemcpyHostToDevice), "cudaMemcpy (weights)");
+    wait_for_uploads();  // the conversion below runs on the plan's stream
     plan->weight.reserve(count * 2, "the half-precision weights");
     TensorView dense;
     dense.rank = filter_rank;
@@ -325,6 +345,7 @@ sk_plan* create_plan(const sk_conv_geometry& geometry, const float* weight, cons
     plan->bias.reserve(k * 4, "the bias");
     check_cuda(cudaMemcpy(plan->bias.get(), bias, k * 4, cudaMemcpyHostToDevice), "cudaMemcpy (bias)");
   }
+  wait_for_uploads();
   return plan.release();
 }
 

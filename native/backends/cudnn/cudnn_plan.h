@@ -7,11 +7,15 @@
 //         cudnnFind reports: no tensor-core TF32 products, so results are true single precision
 //         (differences from the CPU are summation order, ~1e-6 relative to the output scale).
 //   TF32  float tensors, CUDNN_DEFAULT_MATH: on compute 8.0 and later cuDNN may multiply in TF32 (10-bit
-//         mantissa, fp32 accumulation), ~1e-3 relative error on unit-scale data. Never
-//         TENSOR_OP_MATH_ALLOW_CONVERSION, which may round float inputs to half.
+//         mantissa, fp32 accumulation), ~1e-3 relative error on unit-scale data (cuDNN's documentation
+//         of cudnnMathType_t: DEFAULT permits TF32, FMA does not; NVIDIA_TF32_OVERRIDE=0 in the
+//         environment turns TF32 off). Never TENSOR_OP_MATH_ALLOW_CONVERSION, which may round float
+//         inputs to half.
 //   FP16  x and the weights are rounded to half (11-bit significand; |values| above 65504 overflow), the
 //         convolution runs on half tensors with float accumulation (cuDNN's PSEUDO_HALF_CONFIG) and its
 //         half result is widened back: ~1e-3 relative error; bias and activation are applied in float.
+//         CUDNN_TENSOR_OP_MATH on the descriptor while measuring (tensor cores, as PyTorch asks for half
+//         tensors), then the math type cudnnFind reports for the algorithm chosen.
 #pragma once
 
 #include <cstdint>

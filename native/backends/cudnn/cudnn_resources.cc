@@ -5,10 +5,10 @@
 
 namespace stridekit::cudnn {
 
-void DeviceMemory::reserve(size_t bytes, const char* what) {
-  if (bytes <= bytes_) return;
-  memory_.reset();
-  bytes_ = 0;
+namespace {
+
+// cudaMalloc, with out of memory as SK_ERROR_OUT_OF_MEMORY naming what needed it.
+void* allocate_device(size_t bytes, const char* what) {
   void* p = nullptr;
   const cudaError_t status = cudaMalloc(&p, bytes);
   if (status == cudaErrorMemoryAllocation) {
@@ -20,7 +20,23 @@ void DeviceMemory::reserve(size_t bytes, const char* what) {
                                                   " free");
   }
   check_cuda(status, "cudaMalloc");
-  memory_ = Owned<void*, release::device>(p);
+  return p;
+}
+
+}  // namespace
+
+void DeviceMemory::reserve(size_t bytes, const char* what) {
+  if (bytes <= bytes_) return;
+  memory_.reset();
+  bytes_ = 0;
+  memory_ = Owned<void*, release::device>(allocate_device(bytes, what));
+  bytes_ = bytes;
+}
+
+void DeviceMemory::grow_keeping(size_t bytes, const char* what) {
+  if (bytes <= bytes_) return;
+  Owned<void*, release::device> grown(allocate_device(bytes, what));
+  memory_ = std::move(grown);  // frees the old buffer only now
   bytes_ = bytes;
 }
 
@@ -49,7 +65,15 @@ Stream create_stream() {
 
 Handle create_handle(cudaStream_t stream) {
   cudnnHandle_t handle = nullptr;
-  check_cudnn(cudnnCreate(&handle), "cudnnCreate");
+  // The first handle is where a cuDNN that cannot run on this device says so (the probe does not create
+  // one: it would create the device's context).
+  const cudnnStatus_t status = cudnnCreate(&handle);
+  if (status != CUDNN_STATUS_SUCCESS) {
+    char detail[256] = {};
+    cudnnGetLastErrorString(detail, sizeof detail);
+    throw DeviceError(SK_ERROR_DEVICE, std::string("cuDNN cannot start on this device: cudnnCreate: ") +
+                                           cudnnGetErrorString(status) + (detail[0] ? std::string(" (") + detail + ")" : std::string()));
+  }
   Handle owned(handle);
   check_cudnn(cudnnSetStream(handle, stream), "cudnnSetStream");
   return owned;

@@ -65,8 +65,12 @@ class DeviceMemory {
  public:
   void* get() const { return memory_.get(); }
   size_t size() const { return bytes_; }
-  // Makes room for at least `bytes` (contents are not kept). Out of memory is SK_ERROR_OUT_OF_MEMORY.
+  // Makes room for at least `bytes` (contents are not kept). Out of memory is SK_ERROR_OUT_OF_MEMORY,
+  // and leaves this empty: the old buffer is freed first, so that it does not count against the new one.
   void reserve(size_t bytes, const char* what);
+  // The same, but the old buffer is freed only once the new one is allocated: out of memory leaves the
+  // buffer as it was. For the workspace, whose size cached shapes rely on.
+  void grow_keeping(size_t bytes, const char* what);
 
  private:
   Owned<void*, release::device> memory_;

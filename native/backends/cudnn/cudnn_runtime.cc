@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <utility>
 
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -81,8 +82,12 @@ bool open_device_unguarded(std::string* description, std::string* reason) {
               " CUDA device" + (count == 1 ? "" : "s") + " (0.." + std::to_string(count - 1) + ")";
     return false;
   }
+  // Nothing here needs the device's context: the count and the properties come from the driver, and
+  // since CUDA 12 cudaSetDevice (and any cuDNN handle) would create the primary context, which costs
+  // up to seconds and hundreds of MiB of device memory at the first backends() call, even when 'auto'
+  // then chooses another backend. The context is made by the first plan or device tensor (use_device).
   cudaDeviceProp props{};
-  if (cudaGetDeviceProperties(&props, ordinal) != cudaSuccess || cudaSetDevice(ordinal) != cudaSuccess) {
+  if (cudaGetDeviceProperties(&props, ordinal) != cudaSuccess) {
     *reason = "CUDA device " + std::to_string(ordinal) + " does not answer: " + cudaGetErrorString(cudaGetLastError());
     return false;
   }
@@ -94,17 +99,18 @@ bool open_device_unguarded(std::string* description, std::string* reason) {
               std::to_string(CUDNN_MAJOR);
     return false;
   }
-  // A handle loads cuDNN's sub-libraries and checks the device's architecture: fail here, not in a plan.
-  cudnnHandle_t handle = nullptr;
-  const cudnnStatus_t cudnn_status = cudnnCreate(&handle);
-  if (cudnn_status != CUDNN_STATUS_SUCCESS) {
-    char detail[256] = {};
-    cudnnGetLastErrorString(detail, sizeof detail);
-    *reason = std::string("cuDNN ") + cudnn_version_text(cudnn_version) + " cannot start on " + props.name + ": " +
-              cudnnGetErrorString(cudnn_status) + (detail[0] ? std::string(" (") + detail + ")" : std::string());
-    return false;
+  // The sub-libraries the plugin calls (libcudnn_ops, libcudnn_cnn; libcudnn.so.9 opens them from its own
+  // folder on first use) load and match its version: checked without a device.
+  for (const auto& [check, name] : {std::pair{&cudnnOpsVersionCheck, "libcudnn_ops"}, std::pair{&cudnnCnnVersionCheck, "libcudnn_cnn"}}) {
+    const cudnnStatus_t status = check();
+    if (status != CUDNN_STATUS_SUCCESS) {
+      char detail[256] = {};
+      cudnnGetLastErrorString(detail, sizeof detail);
+      *reason = std::string("cuDNN ") + cudnn_version_text(cudnn_version) + ": " + name + " does not load or match: " +
+                cudnnGetErrorString(status) + (detail[0] ? std::string(" (") + detail + ")" : std::string());
+      return false;
+    }
   }
-  (void)cudnnDestroy(handle);
 
   g_device.ordinal = ordinal;
   g_device.major = props.major;
