@@ -64,6 +64,15 @@ for (const [what, reason] of [['openvino', openvinoSkip], ['cudnn', cudnnSkip]])
     expect(b.openvino.available).toBe(true);
   });
 
+  const systemPython = fs.existsSync('/usr/bin/python3');
+  (systemPython ? test : test.skip)(`with the system python3 (/usr/bin) on PATH, /usr/local's packages are searched too (Debian's pip target)${systemPython ? '' : ' — skipped: no /usr/bin/python3'}`, () => {
+    const empty = fs.mkdtempSync(path.join(tmp, 'venv-'));
+    const b = backendsWith({ VIRTUAL_ENV: empty, PATH: '/usr/bin:/bin' });
+    if (b.openvino.available) return; // this machine has openvino there: found, which is the point
+    expect(b.openvino.reason).toContain('/usr (python3 on PATH)');
+    expect(b.openvino.reason).toContain('/usr/local (where pip installs for the system python3 on Debian and Ubuntu)');
+  });
+
   test('found through the python3 on PATH: a virtual environment whose bin/ is on PATH', () => {
     const b = backendsWith({ PATH: `${path.join(root, '.venv-openvino', 'bin')}:/usr/bin:/bin` });
     expect(b.openvino.available).toBe(true);

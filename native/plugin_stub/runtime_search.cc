@@ -140,6 +140,10 @@ class Search {
       found_.places.push_back("no python3 on PATH");
     } else if (try_once(python, python + " (python3 on PATH)")) {
       return found_;
+    } else if (python == "/usr" && try_once("/usr/local", "/usr/local (where pip installs for the system python3 on Debian and Ubuntu)")) {
+      // Debian's python3 keeps its own packages in /usr/lib/python3/dist-packages and gives pip
+      // /usr/local/lib/python3.X/dist-packages: a `pip install` as root, as in most containers, lands there.
+      return found_;
     }
     const std::string home = env("HOME");
     if (!home.empty() && try_once(home + "/.local", "~/.local")) return found_;
