@@ -313,6 +313,18 @@ const BEYOND_32_BIT_DESCRIPTORS = [
 const NOT_LOWERED = 'a pad, dilation or stride near 2**31 beyond the vendor API\'s 32-bit sizes; this backend does not lower such geometries yet (cpu and openvino do)';
 
 /**
+ * What each backend does with a stride, pad or dilation near 2**31: computes it ('lowered'), refuses it
+ * with an Error whose message contains `refusal` ('refused': cudnn checks every descriptor it fills), or
+ * nothing that has been checked yet ('unsupported': coreml's builder writes int32 attributes).
+ */
+export const HUGE_GEOMETRY: Readonly<Record<BackendName, { handling: 'lowered' | 'refused' | 'unsupported'; refusal?: string }>> = {
+  cpu: { handling: 'lowered' },
+  openvino: { handling: 'lowered' },
+  cudnn: { handling: 'refused', refusal: "does not fit cuDNN's 32-bit descriptors" },
+  coreml: { handling: 'unsupported' },
+};
+
+/**
  * Cases a backend cannot run, by case name, with why. They are reported as skipped with that reason,
  * never passed. A backend runs every other case.
  */

@@ -98,9 +98,9 @@ if (skipReason) console.log(`stridekit tests skipped: cudnn on a mock GPU: ${ski
     expect(r.status).toBe(0);
   });
 
-  test('the whole conformance table passes through the real plugin and core on the mock device', () => {
+  test('the whole conformance table, and the degenerate geometries (right values or a clean refusal), pass through the real plugin and core on the mock device', () => {
     const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
-    const r = spawnSync(process.execPath, [jest, 'test/conformance.test.js', '--reporters=default', '--ci'], {
+    const r = spawnSync(process.execPath, [jest, 'test/conformance.test.js', 'test/degenerate-geometry.test.js', '--reporters=default', '--ci', '--verbose'], {
       cwd: root, encoding: 'utf8', env: { ...env, STRIDEKIT_BACKEND: 'cudnn' }, timeout: 300000,
     });
     const out = r.stdout + r.stderr;

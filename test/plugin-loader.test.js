@@ -63,7 +63,8 @@ function backendsWith(dir) {
   expect(cpu).toEqual(probeConvExpected);
   const byName = Object.fromEntries(list.map((b) => [b.name, b]));
   if (!byName.openvino.available) {
-    expect(openvinoError).toBe(`backend 'openvino' is not available: ${byName.openvino.reason} (requested by options.backend; available: cpu)`);
+    const available = list.filter((b) => b.available).map((b) => b.name).join(', ');
+    expect(openvinoError).toBe(`backend 'openvino' is not available: ${byName.openvino.reason} (requested by options.backend; available: ${available})`);
   }
   return byName;
 }

@@ -129,9 +129,19 @@ ShapeState prepare_shape(sk_plan& plan, const sk_conv_shape& shape) {
   state.filter = create_filter(L.filter_dims, L.filter_rank, type);
 
   int pad[SK_MAX_RANK], stride[SK_MAX_RANK], dilation[SK_MAX_RANK];
+  // The tensor dimensions of the convolution's input and output are spatial dims 2.., after batch and channel.
+  const TensorView& larger = L.transposed ? L.conv_output : L.conv_input;
   for (int j = 0; j < L.spatial; ++j) {
     if (L.pad[j] > INT_MAX || L.stride[j] > INT_MAX || L.dilation[j] > INT_MAX) {
       throw std::length_error("a pad, stride or dilation does not fit cuDNN's 32-bit descriptors");
+    }
+    // cuDNN derives the padded extent and the effective kernel in int as well: each field can fit while
+    // n + 2 * pad or (k - 1) * dilation + 1 does not (a pad of 2^30 on 9 pixels).
+    const int64_t padded = larger.dims[2 + j] + 2 * L.pad[j];
+    const int64_t effective = (L.filter_dims[2 + j] - 1) * L.dilation[j] + 1;
+    if (padded > INT_MAX || effective > INT_MAX) {
+      throw std::length_error("a padded extent (" + std::to_string(padded) + ") or effective kernel (" +
+                              std::to_string(effective) + ") does not fit cuDNN's 32-bit descriptors");
     }
     pad[j] = static_cast<int>(L.pad[j]);
     stride[j] = static_cast<int>(L.stride[j]);
