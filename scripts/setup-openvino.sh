@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up the OpenVINO SDK that the openvino plugin builds against, inside this checkout:
 #   a Python venv .venv-openvino/ (gitignored by `.venv*/`) with a pinned `openvino` wheel from PyPI,
-#   which carries the runtime libraries, the C++ headers and the CMake config.
+#   which carries the runtime libraries, the C and C++ headers and the CMake config (the plugin uses the
+#   C API; the benchmark's OpenVINO-direct peer the C++ one).
 # native/backends/openvino/plugin.cmake finds that venv by itself, so `npm run build` needs no flags
 # afterwards. Idempotent: nothing is downloaded when the pinned version is already installed.
 #

@@ -9,7 +9,8 @@
 //   1. the folder named by the library's variable (STRIDEKIT_OPENVINO_DIR, ...) and its usual
 //      subfolders; a variable that is set is that folder or nothing, as a CMake *_ROOT is;
 //   2. the active Python environment's packages: $VIRTUAL_ENV, then $CONDA_PREFIX, then the prefix of the
-//      first python3 on PATH, then ~/.local; <prefix>/lib/python3*/{site,dist}-packages/<package dir>
+//      first python3 on PATH (for the system's /usr/bin/python3 also /usr/local, pip's target there on
+//      Debian and Ubuntu), then ~/.local; <prefix>/lib/python3*/{site,dist}-packages/<package dir>
 //      (globbed, newest first: Python itself is never run);
 //   3. the vendor's system locations, then the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache).
 // Nothing is ever downloaded. Not found: the backend is unavailable and its reason names the command that
@@ -19,6 +20,14 @@
 
 #include <string>
 #include <vector>
+
+// Debian's multiarch folder for this processor (/usr/lib/<triplet>), where distributions put vendor
+// libraries; every stub lists it among its system locations.
+#if defined(__aarch64__)
+#define STRIDEKIT_MULTIARCH "aarch64-linux-gnu"
+#else
+#define STRIDEKIT_MULTIARCH "x86_64-linux-gnu"
+#endif
 
 namespace stridekit_stub {
 

@@ -4,11 +4,10 @@
 // libcuda.so.1, is the system's and is opened by the CUDA runtime itself.
 #include "runtime_search.h"
 
+// A CUDA toolkit's per-target library folder: arm64 servers (Grace Hopper) are "sbsa".
 #if defined(__aarch64__)
-#define MULTIARCH "aarch64-linux-gnu"
 #define CUDA_TARGET "sbsa-linux"
 #else
-#define MULTIARCH "x86_64-linux-gnu"
 #define CUDA_TARGET "x86_64-linux"
 #endif
 
@@ -23,13 +22,13 @@ const Runtime& runtime() {
         "STRIDEKIT_CUDA_DIR",
         {"lib64", "lib", "targets/" CUDA_TARGET "/lib"},
         {"nvidia/cu13/lib", "nvidia/cuda_runtime/lib"},
-        {"/usr/local/cuda/lib64", "/usr/local/cuda-*/lib64", "/usr/lib/" MULTIARCH, "/usr/lib64"}},
+        {"/usr/local/cuda/lib64", "/usr/local/cuda-*/lib64", "/usr/lib/" STRIDEKIT_MULTIARCH, "/usr/lib64"}},
        {"cuDNN 9",
         "libcudnn.so.9",
         "STRIDEKIT_CUDNN_DIR",
-        {"lib", "lib64", "lib/" MULTIARCH},
+        {"lib", "lib64", "lib/" STRIDEKIT_MULTIARCH},
         {"nvidia/cudnn/lib"},
-        {"/usr/lib/" MULTIARCH, "/usr/local/cuda/lib64", "/usr/lib64"}}}};
+        {"/usr/lib/" STRIDEKIT_MULTIARCH, "/usr/local/cuda/lib64", "/usr/lib64"}}}};
   return cudnn;
 }
 

@@ -4,12 +4,11 @@
 // device plugins from that same folder.
 #include "runtime_search.h"
 
+// The folder an OpenVINO archive keeps its libraries in, per processor.
 #if defined(__aarch64__)
 #define OPENVINO_ARCH "aarch64"
-#define MULTIARCH "aarch64-linux-gnu"
 #else
 #define OPENVINO_ARCH "intel64"
-#define MULTIARCH "x86_64-linux-gnu"
 #endif
 
 namespace stridekit_stub {
@@ -24,7 +23,7 @@ const Runtime& runtime() {
         {"runtime/lib/" OPENVINO_ARCH, "openvino/libs", "libs", "lib"},
         {"openvino/libs"},
         {"/opt/intel/openvino/runtime/lib/" OPENVINO_ARCH, "/opt/intel/openvino_*/runtime/lib/" OPENVINO_ARCH,
-         "/usr/lib/" MULTIARCH, "/usr/lib64", "/usr/local/lib"}}}};
+         "/usr/lib/" STRIDEKIT_MULTIARCH, "/usr/lib64", "/usr/local/lib"}}}};
   return openvino;
 }
 
