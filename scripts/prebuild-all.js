@@ -26,8 +26,9 @@
  * stripped, glibc 2.28, libc++ linked in, no RUNPATH; the implementation names its vendor libraries by
  * soname (linked against soname-only placeholders: no vendor library for arm64 is needed, or
  * downloaded), and every symbol it leaves undefined is checked against the vendor libraries found here.
- * A plugin whose SDK is missing, whose build fails or whose symbols the vendor libraries lack is
- * reported with the reason and left out; the rest replace every plugin in prebuilds/<platform>-<arch>/.
+ * A plugin whose SDK is missing is skipped with the reason; one whose build fails or whose symbols the
+ * vendor libraries lack is left out too, and prebuild:all then exits non-zero; the rest replace every
+ * plugin in prebuilds/<platform>-<arch>/.
  * test/prebuilt-plugins.test.js checks them, and loads them under node and qemu.
  *
  * Run it after `npm run build`, which copies its own core and plugins (g++, this machine's glibc and
@@ -233,11 +234,14 @@ function firstError(output) {
  * defines and runtime search are those of a source build, in native/backends/<name>/plugin.cmake),
  * configured with Zig as its C++ compiler for the target and with STRIDEKIT_VENDOR_PLACEHOLDERS,
  * so that each implementation names its vendor libraries by soname without linking this machine's
- * (CMakeLists.txt). Each plugin is built on its own; one that fails to build, or whose implementation
- * uses a symbol its vendor libraries lack, is reported with the reason and left out, and the others
- * ship. The stub and the implementation (stripped, no RUNPATH) replace every plugin in
- * prebuilds/<tuple>/, so that `npm run build`'s own (system g++, glibc of this machine, libstdc++)
- * never stays there. Writes build/prebuild/<tuple>/plugins.json, what was built and what was not.
+ * (CMakeLists.txt). Each plugin is built on its own. One whose SDK the configure did not find is
+ * skipped with the reason; one that fails to build, or whose implementation uses a symbol its vendor
+ * libraries lack, is a defect: it is left out and reported as failed, the others are still copied,
+ * and main() exits non-zero once every target has been tried, so that neither CI nor a release goes
+ * on without a plugin it could have shipped. The stub and the implementation (stripped, no RUNPATH)
+ * replace every plugin in prebuilds/<tuple>/, so that `npm run build`'s own (system g++, glibc of
+ * this machine, libstdc++) never stays there. Writes build/prebuild/<tuple>/plugins.json, what was
+ * built, skipped and failed; returns the failed ones' names.
  */
 function buildVendorPlugins(tuple, target, jobs) {
   const started = Date.now();
@@ -246,7 +250,7 @@ function buildVendorPlugins(tuple, target, jobs) {
   fs.mkdirSync(dir, { recursive: true });
   if (capture('cmake', ['--version']).status !== 0) {
     log(`${tuple}: vendor plugins skipped: cmake is not on PATH`);
-    return;
+    return [];
   }
   // CMake runs its compiler as one program: a wrapper that names the target (the project is C++ only).
   const zig = zigCommand().map((word) => `'${word}'`).join(' ');
@@ -266,7 +270,7 @@ function buildVendorPlugins(tuple, target, jobs) {
     fail(`${tuple}: configuring the vendor plugins with Zig failed (its output is above)`);
   }
   const manifest = readPluginManifest(path.join(dir, 'stridekit-plugins.tsv'));
-  const summary = { tuple, built: {}, skipped: {} };
+  const summary = { tuple, built: {}, skipped: {}, failed: {} };
   for (const plugin of manifest) {
     if (plugin.skipped) {
       summary.skipped[plugin.name] = plugin.skipped;
@@ -283,7 +287,7 @@ function buildVendorPlugins(tuple, target, jobs) {
       }
     }
     if (reason) {
-      summary.skipped[plugin.name] = reason;
+      summary.failed[plugin.name] = reason;
       continue;
     }
     summary.built[plugin.name] = {
@@ -307,7 +311,9 @@ function buildVendorPlugins(tuple, target, jobs) {
     log(`${tuple}: ${name} plugin: ${sizes}`);
   }
   for (const [name, reason] of Object.entries(summary.skipped)) log(`${tuple}: ${name} plugin not built: ${reason}`);
+  for (const [name, reason] of Object.entries(summary.failed)) log(`${tuple}: ${name} plugin FAILED: ${reason}`);
   log(`${tuple}: vendor plugins in ${seconds} s`);
+  return Object.keys(summary.failed).map((name) => `${tuple} ${name}`);
 }
 
 /** The external symbols an x86-64 COFF object uses without defining them. */
@@ -374,14 +380,16 @@ async function main() {
   ];
   const jobs = os.cpus().length || 1;
   const started = Date.now();
+  const failed = [];
   for (const tuple of tuples) {
     if (!pluginsOnly) {
       log(`${tuple}: zig c++ -target ${TARGETS[tuple].zig}, ${sources.length} sources`);
       await buildTarget(tuple, TARGETS[tuple], { sources, flags, jobs });
     }
-    if (TARGETS[tuple].os === 'linux') buildVendorPlugins(tuple, TARGETS[tuple], jobs);
+    if (TARGETS[tuple].os === 'linux') failed.push(...buildVendorPlugins(tuple, TARGETS[tuple], jobs));
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (failed.length) fail(`vendor plugins whose SDK is here failed to build: ${failed.join(', ')} (reasons above)`);
 }
 
 main().catch((error) => fail(error.message));

@@ -110,6 +110,11 @@ describe.each(Object.keys(LINUX))('%s prebuilt plugins: files', (tuple) => {
         console.log(`stridekit: ${tuple}: the ${name} plugin is not prebuilt: ${reason}`); // eslint-disable-line no-console
       }
     });
+    // A plugin whose SDK the configure found must have built and passed the symbol check: one left out
+    // for a compiler error would otherwise ship silently missing from the package.
+    test(`${tuple}: no plugin whose SDK is here failed to build`, () => {
+      expect(report.failed || {}).toEqual({});
+    });
   }
 
   for (const name of plugins) {

@@ -39,22 +39,29 @@ static CpuFeatures detect() {
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
   const bool ymm_saved = (xcr0 & 0x6) == 0x6;             // SSE and AVX state
   const bool zmm_saved = (xcr0 & 0xe6) == 0xe6;           // and opmask, ZMM_Hi256, Hi16_ZMM
-  uint32_t ebx7 = 0;
+  uint32_t ebx7 = 0, eax7_1 = 0;
   if (max_leaf >= 7) {
     cpuid(7, 0, r);
     ebx7 = r[1];
+    const uint32_t subleaves = r[0];
+    if (subleaves >= 1) {
+      cpuid(7, 1, r);
+      eax7_1 = r[0];
+    }
   }
-  const bool avx2 = ebx7 & (1u << 5), avx512f = ebx7 & (1u << 16);
+  const bool avx2 = ebx7 & (1u << 5), avx512f = ebx7 & (1u << 16), avx512bw = ebx7 & (1u << 30);
+  const bool avx512bf16 = eax7_1 & (1u << 5);
   f.avx2_fma = avx && ymm_saved && avx2 && fma;
   f.avx512 = f.avx2_fma && avx512f && zmm_saved;
+  f.avx512_bf16 = f.avx512 && avx512bw && avx512bf16;
 #endif
 #if defined(SK_AVX512_EMULATION_HEADER)
   f.avx512 = true;  // a native check built with the AVX-512 kernels on SIMDe (microkernel_avx512.cc)
 #endif
   // kCpuKernelSettings: "avx2" and "portable"; anything else is left alone (the facade refuses it).
   if (const char* cap = std::getenv("STRIDEKIT_CPU_KERNELS")) {
-    if (std::strcmp(cap, kCpuKernelSettings[0]) == 0) f.avx512 = false;
-    if (std::strcmp(cap, kCpuKernelSettings[1]) == 0) f.avx512 = f.avx2_fma = false;
+    if (std::strcmp(cap, kCpuKernelSettings[0]) == 0) f.avx512 = f.avx512_bf16 = false;
+    if (std::strcmp(cap, kCpuKernelSettings[1]) == 0) f.avx512 = f.avx512_bf16 = f.avx2_fma = false;
   }
   return f;
 }

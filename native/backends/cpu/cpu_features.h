@@ -9,6 +9,9 @@ namespace stridekit::cpu {
 struct CpuFeatures {
   bool avx2_fma = false;
   bool avx512 = false;  // AVX-512F, with the operating system saving zmm state
+  // AVX512-BF16 (vdpbf16ps, vcvtne2ps2bf16) with AVX512BW: the kernels of precision 'bf16' (Cooper
+  // Lake and Sapphire Rapids Xeons, Zen 4 and later). Without it that permission runs fp32.
+  bool avx512_bf16 = false;
 };
 
 // The features detected, less those STRIDEKIT_CPU_KERNELS turns off: "avx2" keeps the kernels at
