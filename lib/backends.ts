@@ -9,9 +9,9 @@
 import { BACKEND_NAMES, BackendName } from './backend-names';
 import { invalid, notOneOf, oneOf } from './errors';
 import { binding } from './loader';
-import type { NativeBackendInfo } from './native-abi';
-import { BACKEND_REQUESTS } from './options';
-import type { BackendInfo, PlanBackendRequest } from './types';
+import { NativeBackendInfo, PRECISION } from './native-abi';
+import { BACKEND_REQUESTS, PRECISIONS } from './options';
+import type { BackendInfo, PlanBackendRequest, Precision } from './types';
 
 export const BACKEND_ENV = 'STRIDEKIT_BACKEND';
 
@@ -39,7 +39,7 @@ function probe(): NativeBackendInfo[] {
   const found = binding().backends(BACKEND_NAMES.filter((name) => elsewhere(name) === undefined));
   return BACKEND_NAMES.flatMap((name): NativeBackendInfo[] => {
     const reason = elsewhere(name);
-    if (reason !== undefined) return [{ name, available: false, reason, device: '', kind: '', path: '' }];
+    if (reason !== undefined) return [{ name, available: false, reason, device: '', kind: '', precisions: 0, path: '' }];
     return found.filter((b) => b.name === name);
   });
 }
@@ -94,6 +94,15 @@ export function autoOrder(): BackendName[] {
     .map((b) => b.name as BackendName);
 }
 
+/**
+ * The precisions a probe's bits (backend.h sk_probe_result.precisions) name, in PRECISIONS' order: fp32
+ * always (a probe that says nothing computes in fp32 only), none for an unavailable backend.
+ */
+function honoured(b: NativeBackendInfo): Precision[] {
+  if (!b.available) return [];
+  return PRECISIONS.filter((p) => p === 'fp32' || (b.precisions & (1 << PRECISION[p])) !== 0);
+}
+
 /** Every known backend in ranking order, whether it can run here, and which one 'auto' picks. */
 export function backends(): BackendInfo[] {
   let selected: string | undefined;
@@ -111,6 +120,7 @@ export function backends(): BackendInfo[] {
       selected: b.name === selected,
       ...(b.device !== '' ? { device: b.device } : {}),
       ...(b.kind === 'cpu' || b.kind === 'gpu' || b.kind === 'npu' ? { deviceKind: b.kind } : {}),
+      precisions: honoured(b),
       ...(b.reason !== '' ? { reason: b.reason } : {}),
       ...(note !== undefined ? { note } : {}),
     };

@@ -16,10 +16,10 @@ import { parseArgs } from 'util';
 import { BACKEND_NAMES, BackendName } from './backend-names';
 import { BACKEND_ENV, backends, defaultBackend } from './backends';
 import { binding, bindingPath, packageVersion } from './loader';
+import { PRECISIONS } from './options';
 import { CPU_KERNELS, KERNELS_ENV, MAX_THREADS, THREADS_ENV } from './settings';
 import type { BackendInfo, Precision } from './types';
 
-const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
 
 /**
  * Every environment variable the package reads (lib/ and native/), with what it does: `--help` prints
@@ -164,8 +164,9 @@ function infoReport(facts: Record<string, unknown>, json: boolean): number {
   console.log('\nBackends:');
   for (const b of list) {
     const state = b.selected ? 'selected' : b.available ? 'available' : 'unavailable';
-    // After the device, why 'auto' chose this backend or passed it over.
-    const detail = b.available ? [b.device, b.note].filter(Boolean).join('; ') : (b.reason ?? '');
+    // After the device, the precisions it honours here, then why 'auto' chose this backend or passed it over.
+    const precisions = b.available && b.precisions?.length ? `precisions ${b.precisions.join(', ')}` : undefined;
+    const detail = b.available ? [b.device, precisions, b.note].filter(Boolean).join('; ') : (b.reason ?? '');
     console.log(`  ${b.name.padEnd(width)}  ${state.padEnd(11)}  ${detail}`.trimEnd());
   }
   if (facts.error !== undefined) console.error(`\n${String(facts.error)}`);

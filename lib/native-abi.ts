@@ -12,13 +12,13 @@
  * pads and the effective kernel (k - 1) * d + 1 are at most 2**31 - 1, resolved pads below 2**33;
  * every tensor, input and output, has at most 2**32 - 1 elements; pads are >= 0 (transposed 'same'
  * with a negative total pads nothing, and the output size alone says how far the result reaches);
- * precision is 0, 1 or 2; entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or
+ * precision is 0, 1, 2 or 3; entries of unused dimensions are 1 (sizes, kernel, stride, dilation) or
  * 0 (pads); groups divides C and K; x, weight, bias and y are Float32Arrays of exactly the sizes
  * the arrays imply; y shares no memory with x (nor, in one-shot calls, with weight or bias).
  */
 
 /** The version of the facade <-> core surface; the core's is native/core/js_abi.h kFacadeAbiVersion. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Offsets into the geometry array: fixed for a plan's lifetime. Per-dimension triples are padded with 1. */
 export const GEOMETRY = {
@@ -60,7 +60,7 @@ export const REQUEST = {
 /** backend.h sk_activation. */
 export const ACTIVATION = { none: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
 /** backend.h sk_precision. */
-export const PRECISION = { fp32: 0, tf32: 1, fp16: 2 } as const;
+export const PRECISION = { fp32: 0, tf32: 1, fp16: 2, bf16: 3 } as const;
 
 /** Everything above, as the core exports it (`NativeBinding.abi`) and loader.ts compares it. */
 export const ABI = {
@@ -84,6 +84,7 @@ export interface NativeBackendInfo {
   reason: string; // why not available ('' when available)
   device: string; // what runs the work ('' when unknown)
   kind: string; // 'cpu', 'gpu', 'npu' (backend.h sk_device_kind), '' when the probe does not say
+  precisions: number; // bit (1 << PRECISION[p]) for each precision p the backend honours; fp32's always set
   path: string; // the plugin file that was loaded or looked for ('' for the built-in cpu backend)
 }
 

@@ -31,7 +31,7 @@ const ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'sigmoid', 'tanh', 
 const LAYOUTS: readonly Layout[] = ['channels_first', 'channels_last'];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', ...BACKEND_NAMES];
 const PADDING_MODES: readonly PaddingMode[] = ['valid', 'same', 'same_lower', 'causal'];
-const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16'];
+export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16', 'bf16'];
 
 const LAYOUT_ALIASES: Aliases = {
   ncw: 'channels_first', nchw: 'channels_first', ncdhw: 'channels_first', channelsfirst: 'channels_first',
@@ -41,7 +41,7 @@ const PADDING_ALIASES: Aliases = { sameupper: 'same' };
 const BACKEND_ALIASES: Readonly<Record<string, BackendName>> = { cuda: 'cudnn', ov: 'openvino' };
 const PRECISION_ALIASES: Aliases = {
   float32: 'fp32', single: 'fp32', highest: 'fp32', tensorfloat32: 'tf32', high: 'tf32',
-  float16: 'fp16', half: 'fp16',
+  float16: 'fp16', half: 'fp16', bfloat16: 'bf16', brainfloat16: 'bf16', medium: 'bf16',
 };
 
 export type Options = Readonly<Record<string, unknown>>;

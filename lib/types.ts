@@ -30,9 +30,11 @@ export type BackendRequest = BackendName | 'auto';
 export type PlanBackendRequest = BackendRequest | 'fastest';
 /**
  * What arithmetic a backend may use: 'fp32' is exact single precision; 'tf32' allows tensor-core TF32
- * products (10-bit mantissa, fp32 sums); 'fp16' allows half-precision storage and arithmetic.
+ * products (10-bit mantissa, fp32 sums); 'fp16' allows half-precision storage and arithmetic; 'bf16'
+ * allows x and the weights rounded to bfloat16 (8 significant bits) with fp32 sums. Inputs and outputs
+ * are float32 whatever it says. BackendInfo.precisions lists what each backend honours here.
  */
-export type Precision = 'fp32' | 'tf32' | 'fp16';
+export type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
 
 /**
  * - `'valid'`: no padding.
@@ -84,8 +86,9 @@ export interface LayerOptions {
    */
   backend?: BackendRequest;
   /**
-   * Default 'fp32'. A permission, as PyTorch's allow_tf32: a backend without a faster mode (cpu,
-   * openvino) runs fp32 whatever this says.
+   * Default 'fp32'. A permission, as PyTorch's allow_tf32: a backend runs fp32 unless it honours the
+   * precision on this machine (backends()[].precisions): cudnn tf32 (compute 8.0+) and fp16, coreml fp16,
+   * cpu and openvino bf16 where the processor has bfloat16 arithmetic (AVX512-BF16 or AMX).
    */
   precision?: Precision;
 }
@@ -150,6 +153,11 @@ export interface BackendInfo {
   device?: string;
   /** What kind of processor `device` is, when the backend's probe says. */
   deviceKind?: 'cpu' | 'gpu' | 'npu';
+  /**
+   * The precisions it computes in when a call permits them, on this machine: 'fp32' first, then any of
+   * 'tf32', 'fp16', 'bf16' it honours; another permitted precision runs as fp32. Empty when not available.
+   */
+  precisions: Precision[];
   /**
    * For an available backend, why 'auto' chose it or not: "chosen by 'auto': it runs its work on a GPU",
    * "not chosen by 'auto': its device is a CPU, ...". About 'auto' even when STRIDEKIT_BACKEND decides.

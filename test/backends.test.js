@@ -130,3 +130,37 @@ for (const name of KNOWN) {
     });
   });
 }
+
+describe('backends()[].precisions: what each backend computes in when a call permits it, on this machine', () => {
+  const ALL = ['fp32', 'tf32', 'fp16', 'bf16'];
+
+  test('an available backend lists fp32 first, then known precisions in order; an unavailable one none', () => {
+    for (const b of list) {
+      expect([b.name, Array.isArray(b.precisions)]).toEqual([b.name, true]);
+      if (!b.available) expect([b.name, b.precisions]).toEqual([b.name, []]);
+      else expect([b.name, b.precisions]).toEqual([b.name, ALL.filter((p) => b.precisions.includes(p))]);
+      if (b.available) expect([b.name, b.precisions[0]]).toEqual([b.name, 'fp32']);
+    }
+  });
+
+  // The cpu backend's bf16 kernels need AVX512-BF16 (with AVX512BW); Linux lists the flags.
+  const flags = process.platform === 'linux' && process.arch === 'x64'
+    ? (/^flags\s*:(.*)$/m.exec(require('fs').readFileSync('/proc/cpuinfo', 'utf8')) || [null, ''])[1].trim().split(/\s+/)
+    : null;
+  const kernels = process.env.STRIDEKIT_CPU_KERNELS;
+  const why = !flags ? 'the processor\'s flags are read from /proc/cpuinfo on x86-64 Linux only'
+    : kernels ? `STRIDEKIT_CPU_KERNELS=${kernels} is set here` : null;
+  (why ? test.skip : test)(`cpu honours bf16 exactly when the processor has avx512_bf16 and avx512bw${why ? ` — skipped: ${why}` : ''}`, () => {
+    const bf16 = ['avx512f', 'avx512bw', 'avx512_bf16'].every((f) => flags.includes(f));
+    expect(byName.cpu.precisions).toEqual(bf16 ? ['fp32', 'bf16'] : ['fp32']);
+  });
+
+  test('STRIDEKIT_CPU_KERNELS=avx2 (or portable) leaves cpu fp32 only: the bf16 kernels are AVX-512', () => {
+    for (const value of ['avx2', 'portable']) {
+      const r = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(PACKAGE)}).backends().find((b) => b.name === 'cpu').precisions))`],
+        { cwd: ROOT, env: { ...process.env, STRIDEKIT_CPU_KERNELS: value }, encoding: 'utf8', timeout: 60000 });
+      if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+      expect([value, JSON.parse(r.stdout.trim().split('\n').pop())]).toEqual([value, ['fp32']]);
+    }
+  });
+});

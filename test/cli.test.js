@@ -89,7 +89,7 @@ describe('usage errors exit 2 with the usage', () => {
     [['selftest', '--nope'], "Unknown option '--nope'"],
     [['selftest', '--backend'], "Option '--backend <value>' argument missing"],
     [['selftest', '--backend', 'tpu'], "--backend must be one of cudnn, coreml, openvino, cpu, got 'tpu'"],
-    [['selftest', '--precision', 'fp64'], "--precision must be one of fp32, tf32, fp16, got 'fp64'"],
+    [['selftest', '--precision', 'fp64'], "--precision must be one of fp32, tf32, fp16, bf16, got 'fp64'"],
     [['bench', '--json', 'now'], "Unexpected argument 'now'"],
     [['version', '--json'], "Unknown option '--json'"],
   ])('stridekit %j', (args, message) => {
@@ -141,20 +141,32 @@ describe('stridekit info', () => {
     expect(stridekit(['info', '--backend', available[0].name]).status).toBe(0);
   });
 
+  test('each available backend\'s line names the precisions it honours here, as backends() and --json say', () => {
+    const text = stridekit(['info']);
+    const json = JSON.parse(stridekit(['info', '--json']).stdout);
+    for (const b of list) {
+      expect([b.name, json.backends.find((j) => j.name === b.name).precisions]).toEqual([b.name, b.precisions]);
+      const line = text.stdout.split('\n').find((l) => l.startsWith(`  ${b.name} `));
+      if (b.available) expect(line).toContain(`; precisions ${b.precisions.join(', ')}`);
+      else expect(line).not.toContain('precisions');
+    }
+  });
+
   test('whatever else backends() says of a backend in words follows its device; --json keeps every field', () => {
-    // backends() gaining a field (why 'auto' did not choose a backend, for one): a preload adds one.
+    // backends() gaining a field (why 'auto' did not choose a backend, for one): a preload adds one,
+    // and says cpu honours fp16, which no build of it does, so the line shows what backends() says.
     const preload = path.join(require('node:os').tmpdir(), `stridekit-cli-note-${process.pid}.js`);
     fs.writeFileSync(preload, `const m = require(${JSON.stringify(path.join(root, 'dist', 'backends.js'))});
       const original = m.backends;
-      m.backends = () => original().map((b) => (b.name === 'cpu' ? { ...b, note: 'a note on cpu', deviceKind: 'cpu' } : b));`);
+      m.backends = () => original().map((b) => (b.name === 'cpu' ? { ...b, note: 'a note on cpu', deviceKind: 'cpu', precisions: ['fp32', 'fp16'] } : b));`);
     try {
       const run = (args) => spawnSync(process.execPath, ['-r', preload, cli, ...args], { encoding: 'utf8', env: cleanEnv });
       const text = run(['info']);
       expect(text.status).toBe(0);
       const cpu = list.find((b) => b.name === 'cpu');
-      expect(text.stdout).toMatch(new RegExp(`^  cpu +(selected|available) +${cpu.device.replace(/[()+.]/g, '\\$&')}; a note on cpu$`, 'm'));
+      expect(text.stdout).toMatch(new RegExp(`^  cpu +(selected|available) +${cpu.device.replace(/[()+.]/g, '\\$&')}; precisions fp32, fp16; a note on cpu$`, 'm'));
       const json = JSON.parse(run(['info', '--json']).stdout);
-      expect(json.backends.find((b) => b.name === 'cpu')).toMatchObject({ note: 'a note on cpu', deviceKind: 'cpu' });
+      expect(json.backends.find((b) => b.name === 'cpu')).toMatchObject({ note: 'a note on cpu', deviceKind: 'cpu', precisions: ['fp32', 'fp16'] });
     } finally {
       fs.rmSync(preload, { force: true });
     }

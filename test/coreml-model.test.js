@@ -161,10 +161,10 @@ describeIf(whyNoTool(), 'coreml model tool', () => {
 
   // The plugin's choice (compute_units.cc): float16 when the caller allows it, or when only the Neural
   // Engine (float16 only) may run it; float32 otherwise, `all` included (Core ML then keeps the float32
-  // program on the CPU and GPU).
+  // program on the CPU and GPU), and bf16 too (an ML Program has no bfloat16 type).
   test.each([
-    ['all', 'fp32', 'fp32'], ['all', 'tf32', 'fp32'], ['all', 'fp16', 'fp16'],
-    ['cpuAndGPU', 'fp32', 'fp32'], ['cpuAndGPU', 'fp16', 'fp16'],
+    ['all', 'fp32', 'fp32'], ['all', 'tf32', 'fp32'], ['all', 'fp16', 'fp16'], ['all', 'bf16', 'fp32'],
+    ['cpuAndGPU', 'fp32', 'fp32'], ['cpuAndGPU', 'fp16', 'fp16'], ['cpuAndGPU', 'bf16', 'fp32'],
     ['cpuOnly', 'fp32', 'fp32'], ['cpuOnly', 'fp16', 'fp16'],
     ['cpuAndNeuralEngine', 'fp32', 'fp16'], ['cpuAndNeuralEngine', 'fp16', 'fp16'],
   ])('units %s, precision %s: a %s program', (units, allowed, program) => {

@@ -93,6 +93,9 @@ if (skipReason) console.log(`stridekit tests skipped: cudnn on a mock GPU: ${ski
     // The mock rounds float products to TF32 under tf32's math type; fp16 goes through half tensors.
     expect(r.stdout).toMatch(/^precision tf32: max difference from fp32 (?!0 )[\d.e-]+ /m);
     expect(r.stdout).toMatch(/^precision fp16: max difference from fp32 (?!0 )[\d.e-]+ /m);
+    // bf16 is not asked of cuDNN (the probe reports fp32, fp16 and, from compute 8.0, tf32): fp32's result.
+    expect(r.stdout).toMatch(/^precision bf16: max difference from fp32 0 /m);
+    expect(r.stdout).toMatch(/^precisions 0x7$/m);
     expect(r.stdout).toMatch(/^out of memory reported: cudnn: buffer creation failed: out of GPU memory: a device tensor needs 1024\.0 TiB/m);
     expect(r.stdout).toMatch(/^mock device memory still allocated: 0 bytes$/m);
     expect(r.status).toBe(0);

@@ -90,3 +90,13 @@ describe('the built core', () => {
     expect(abiMismatch(binding().abi)).toBeUndefined();
   });
 });
+
+describe("the built core's backends(): precisions as bits of backend.h's precision codes", () => {
+  test('every backend has fp32\'s bit and no bit beyond the codes the table names', () => {
+    const known = Object.values(ABI.precision).reduce((bits, code) => bits | (1 << code), 0);
+    for (const b of binding().backends(['cpu', 'openvino', 'cudnn'])) {
+      expect([b.name, Number.isInteger(b.precisions)]).toEqual([b.name, true]);
+      expect([b.name, b.precisions & (1 << ABI.precision.fp32), b.precisions & ~known]).toEqual([b.name, 1, 0]);
+    }
+  });
+});

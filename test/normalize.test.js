@@ -126,10 +126,10 @@ describe('the arrays handed to the native core (native-abi.ts)', () => {
     expect(Array.from(fixed.geometry)).toEqual([2, 0, 0, 2, 2, 4, 6, 3, 2, 1, 2, 3, 1, 1, 2, 1, 0, 0]);
   });
 
-  test('precision: fp32 0 (the default), tf32 1, fp16 2 (backend.h sk_precision)', () => {
-    const codes = [undefined, 'fp32', 'tf32', 'fp16'].map((precision) =>
+  test('precision: fp32 0 (the default), tf32 1, fp16 2, bf16 3 (backend.h sk_precision)', () => {
+    const codes = [undefined, 'fp32', 'tf32', 'fp16', 'bf16'].map((precision) =>
       normalizeFixed([6, 2, 3, 2], 'w.shape', { precision }, false).geometry[17]);
-    expect(codes).toEqual([0, 0, 1, 2]);
+    expect(codes).toEqual([0, 0, 1, 2, 3]);
   });
 
   test('shape: batch, input size, output size, pad begins, pad ends (unused dimensions 1, 1, 0, 0)', () => {

@@ -120,6 +120,7 @@ class Addon : public Napi::Addon<Addon> {
       entry.Set("reason", slots[i]->reason);
       entry.Set("device", slots[i]->device);
       entry.Set("kind", slots[i]->kind);
+      entry.Set("precisions", Napi::Number::New(env, slots[i]->precisions));
       entry.Set("path", slots[i]->path);
       list.Set(static_cast<uint32_t>(i), entry);
     }

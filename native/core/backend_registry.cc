@@ -148,6 +148,15 @@ std::string device_kind_name(int32_t kind) {
   }
 }
 
+// A probe's precisions as the facade reads them: fp32 always (0 from a probe that says nothing), and
+// only the bits of sk_precision values this core knows, so a plugin cannot announce a mode no plan can
+// ask for.
+uint32_t known_precisions(uint32_t bits) {
+  constexpr uint32_t known = (1u << SK_PRECISION_FP32) | (1u << SK_PRECISION_TF32) |
+                             (1u << SK_PRECISION_FP16) | (1u << SK_PRECISION_BF16);
+  return (bits & known) | (1u << SK_PRECISION_FP32);
+}
+
 // Checks a backend's table and asks it whether it can run here. Every check that keeps the core from
 // calling through a bad pointer comes before the probe: a table is refused for what it is, on every
 // machine, not only on those where its probe finds a device (a plugin missing plan_run must fail on a
@@ -204,6 +213,7 @@ void adopt(BackendSlot& slot, const sk_backend* table) {
   slot.device = probe_text(probe.device, sizeof(probe.device));
   slot.threads = probe.threads > 0 ? probe.threads : 0;
   slot.kind = device_kind_name(probe.device_kind);
+  slot.precisions = known_precisions(probe.precisions);
   if (!probe.available) {
     const std::string reason = probe_text(probe.reason, sizeof(probe.reason));
     slot.reason = reason.empty() ? "the backend reported itself unavailable" : reason;

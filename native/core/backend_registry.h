@@ -22,6 +22,9 @@ struct BackendSlot {
   std::string device;  // what runs the work when available
   int threads = 0;     // host threads a run computes on, as the probe says; 0 when it does not
   std::string kind;    // "cpu", "gpu", "npu", or empty: what the probe says `device` is (sk_device_kind)
+  // Bit (1u << sk_precision) for each precision the backend computes in when permitted, as the probe
+  // says: fp32 always, the bits of precisions this core knows, nothing else.
+  uint32_t precisions = 1u << SK_PRECISION_FP32;
   std::string path;    // the plugin file loaded or looked for; empty for a built-in backend
 };
 

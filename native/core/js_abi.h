@@ -19,6 +19,6 @@ constexpr int kBatch = 0, kInSize = 1, kOutSize = 4, kPadBegin = 7, kPadEnd = 10
 
 // The version of this facade <-> core surface, exported as abi.version; loader.ts refuses a core
 // whose version differs from lib/native-abi.ts ABI_VERSION.
-constexpr int kFacadeAbiVersion = 5;
+constexpr int kFacadeAbiVersion = 6;
 
 }  // namespace stridekit::js

@@ -45,6 +45,7 @@ Napi::Object abi_table(Napi::Env env) {
   }));
   table.Set("precision", fields(env, {
       {"fp32", SK_PRECISION_FP32}, {"tf32", SK_PRECISION_TF32}, {"fp16", SK_PRECISION_FP16},
+      {"bf16", SK_PRECISION_BF16},
   }));
   return table;
 }

@@ -90,7 +90,7 @@ sk_conv_geometry read_geometry(Napi::Env env, const double* a, int* weight_layou
     g.dilation[d] = integer(env, a[js::geometry::kDilation + d], "dilation", 1, max);
   }
   g.precision = static_cast<int32_t>(
-      integer(env, a[js::geometry::kPrecision], "precision", SK_PRECISION_FP32, SK_PRECISION_FP16));
+      integer(env, a[js::geometry::kPrecision], "precision", SK_PRECISION_FP32, SK_PRECISION_BF16));
   *weight_layout = static_cast<int>(integer(env, a[js::geometry::kWeightLayout], "weight layout", 0, 1));
   checked_product(env, {g.out_channels, g.in_channels, g.kernel[0], g.kernel[1], g.kernel[2]});
   return g;

@@ -10,7 +10,7 @@
 // --out is the .mlpackage to write (a bare .mlmodel cannot hold the weight file the large weights are in).
 // Weights and bias are raw little-endian float32 files, weights channels first ((K, C/G, ...k), or
 // (C, K/G, ...k) transposed). --precision is the program's type; with --units (all, cpuAndGPU,
-// cpuAndNeuralEngine, cpuOnly) it is instead the precision the caller allows (fp32, tf32, fp16), and the
+// cpuAndNeuralEngine, cpuOnly) it is instead the precision the caller allows (fp32, tf32, fp16, bf16), and the
 // program's type is what the plugin would choose for those units. Prints the model's hash (its cache
 // key in the plugin) and the program's type on success: "<hash> fp16".
 #include <cstdio>
@@ -108,8 +108,9 @@ int run(int argc, char** argv) {
   const std::string precision_text = need("precision");
   ComputePrecision precision;
   if (args.count("units")) {
-    const std::map<std::string, int32_t> allowed{{"fp32", SK_PRECISION_FP32}, {"tf32", SK_PRECISION_TF32}, {"fp16", SK_PRECISION_FP16}};
-    if (!allowed.count(precision_text)) throw std::invalid_argument("--precision with --units is fp32, tf32 or fp16");
+    const std::map<std::string, int32_t> allowed{{"fp32", SK_PRECISION_FP32}, {"tf32", SK_PRECISION_TF32},
+                                                 {"fp16", SK_PRECISION_FP16}, {"bf16", SK_PRECISION_BF16}};
+    if (!allowed.count(precision_text)) throw std::invalid_argument("--precision with --units is fp32, tf32, fp16 or bf16");
     stridekit::coreml::ComputeUnits units;
     std::string reason;
     if (!stridekit::coreml::parse_compute_units(args["units"].c_str(), &units, &reason)) throw std::invalid_argument(reason);

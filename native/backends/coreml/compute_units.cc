@@ -56,4 +56,6 @@ ComputePrecision program_precision(int32_t precision, ComputeUnits units) {
   return ComputePrecision::kFloat32;
 }
 
+uint32_t honoured_precisions() { return (1u << SK_PRECISION_FP32) | (1u << SK_PRECISION_FP16); }
+
 }  // namespace stridekit::coreml

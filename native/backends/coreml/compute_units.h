@@ -27,6 +27,10 @@ int32_t compute_units_device_kind(ComputeUnits units);
 // float16 when the caller allows it (sk_precision FP16) or when the units ask for the Neural Engine alone,
 // which computes in float16 only and runs no float32 program. Otherwise float32: exact single precision,
 // which Core ML runs on the CPU and GPU (with `all` too: the Neural Engine takes float16 programs only).
+// bf16 and tf32 are float32 programs: an ML Program has no bfloat16 type, and Core ML has no TF32 mode.
 ComputePrecision program_precision(int32_t precision, ComputeUnits units);
+
+// The precisions a plan computes in when allowed, as sk_probe_result.precisions' bits: fp32 and fp16.
+uint32_t honoured_precisions();
 
 }  // namespace stridekit::coreml

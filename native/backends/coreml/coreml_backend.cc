@@ -32,6 +32,7 @@ void probe(sk_probe_result* result) {
   copy_text(result->reason, sizeof(result->reason), ok ? std::string() : reason);
   copy_text(result->device, sizeof(result->device), device);
   result->device_kind = ok ? compute_units_device_kind(runtime_units()) : SK_DEVICE_KIND_UNKNOWN;
+  result->precisions = honoured_precisions();
 }
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,

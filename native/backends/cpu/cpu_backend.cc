@@ -18,6 +18,10 @@ void probe(sk_probe_result* result) {
   const int threads = ThreadPool::instance().size();
   result->threads = threads;
   result->device_kind = SK_DEVICE_KIND_CPU;
+  // bf16: the GEMM's AVX512-BF16 kernels (dot products of bf16 pairs into fp32 sums), only where the
+  // processor has the instructions and STRIDEKIT_CPU_KERNELS does not cap them away.
+  result->precisions = (1u << SK_PRECISION_FP32) |
+                       (cpu_features().avx512_bf16 ? 1u << SK_PRECISION_BF16 : 0u);
   copy_text(result->device, sizeof(result->device),
                cpu_description() + ", " + std::to_string(threads) +
                    (threads == 1 ? " thread" : " threads"));

@@ -31,6 +31,10 @@ void probe(sk_probe_result* result) {
   copy_text(result->reason, sizeof(result->reason), g_available ? std::string() : reason);
   copy_text(result->device, sizeof(result->device), device);
   result->device_kind = SK_DEVICE_KIND_GPU;
+  // fp16 always runs on half tensors; tf32 products exist from compute 8.0 (Ampere) on, before which
+  // cuDNN's default math is single precision. bf16 is not asked of cuDNN: it runs as fp32.
+  result->precisions = (1u << SK_PRECISION_FP32) | (1u << SK_PRECISION_FP16) |
+                       (g_available && stridekit::cudnn::device().major >= 8 ? 1u << SK_PRECISION_TF32 : 0u);
 }
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,

@@ -319,6 +319,9 @@ sk_plan* create_plan(const sk_conv_geometry& geometry, const float* weight, cons
   use_device();
   auto plan = std::make_unique<sk_plan>();
   plan->geometry = geometry;
+  // bf16 is a permission this backend does not use (its probe does not report it): such a plan is an
+  // fp32 plan, with FMA math whatever cudnnFind reports (run_math), never TF32.
+  if (plan->geometry.precision == SK_PRECISION_BF16) plan->geometry.precision = SK_PRECISION_FP32;
   int64_t filter_dims[kMaxTensorRank];
   const int filter_rank = lower_filter(geometry, filter_dims);
   const size_t count = static_cast<size_t>(product(filter_dims, filter_rank));

@@ -16,6 +16,7 @@
 //         half result is widened back: ~1e-3 relative error; bias and activation are applied in float.
 //         CUDNN_TENSOR_OP_MATH on the descriptor while measuring (tensor cores, as PyTorch asks for half
 //         tensors), then the math type cudnnFind reports for the algorithm chosen.
+//   BF16  not used: the plan is an FP32 plan (bf16 is a permission; the probe does not report it).
 #pragma once
 
 #include <cstdint>

@@ -27,6 +27,7 @@ void probe(sk_probe_result* result) {
   copy_text(result->reason, sizeof(result->reason), ok ? std::string() : reason);
   copy_text(result->device, sizeof(result->device), device);
   result->device_kind = ok ? device_kind_of(runtime().device) : SK_DEVICE_KIND_UNKNOWN;
+  result->precisions = ok ? runtime().precisions : 1u << SK_PRECISION_FP32;
 }
 
 sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, const float* bias, sk_plan** plan,

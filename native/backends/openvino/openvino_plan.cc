@@ -59,7 +59,13 @@ CompiledShape compile(const sk_plan& plan, const sk_conv_shape& shape) {
                                 shape_text(entry.output_shape));
   }
   ov_compiled_model_t* compiled = nullptr;
-  check(ov_core_compile_model(rt.core, model.get(), rt.device.c_str(), 0, &compiled), "compiling the model");
+  // The plan's precision, where the device honours it, overrides the device's f32 for this model only.
+  const char* precision = compile_precision(rt, g.precision);
+  const ov_status_e status =
+      precision ? ov_core_compile_model(rt.core, model.get(), rt.device.c_str(), 2, &compiled,
+                                        ov_property_key_hint_inference_precision, precision)
+                : ov_core_compile_model(rt.core, model.get(), rt.device.c_str(), 0, &compiled);
+  check(status, "compiling the model");
   entry.compiled.reset(compiled);
   ov_infer_request_t* request = nullptr;
   check(ov_compiled_model_create_infer_request(entry.compiled.get(), &request), "creating an infer request");

@@ -53,6 +53,18 @@ bool get_property(const ov_core_t* core, const std::string& device, const char* 
   return true;
 }
 
+// A property that lists names, as OpenVINO's C API returns it: one string, separated by spaces.
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) out.push_back(word);
+  return out;
+}
+
+bool listed(const std::vector<std::string>& names, const char* name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 bool device_listed(const std::vector<std::string>& available, const std::string& device) {
   if (std::find(available.begin(), available.end(), device) != available.end()) return true;
   // "GPU" names the first GPU when the list says "GPU.0", "GPU.1", ...
@@ -69,22 +81,45 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 void configure_device(ov_core_t* core, const std::string& device, int threads) {
-  std::string listed;
-  if (!get_property(core, device, ov_property_key_supported_properties, &listed)) {
+  std::string names;
+  if (!get_property(core, device, ov_property_key_supported_properties, &names)) {
     return;  // a meta-device (AUTO:..., HETERO:...) may not answer: compile with its defaults
   }
-  std::vector<std::string> supported;
-  std::istringstream names(listed);
-  for (std::string name; names >> name;) supported.push_back(name);
+  const std::vector<std::string> supported = words(names);
   auto set = [&](const char* key, const std::string& value) {
-    if (std::find(supported.begin(), supported.end(), key) == supported.end()) return;
+    if (!listed(supported, key)) return;
     check(ov_core_set_property(core, device.c_str(), key, value.c_str()), key);
   };
   // One request at a time per compiled model, as the core runs a plan: latency, not throughput.
   set(ov_property_key_hint_performance_mode, "LATENCY");
-  // CPUs with bf16/AMX and GPUs would otherwise run in bf16/f16; the contract is float32 results.
+  // CPUs with bf16/AMX and GPUs would otherwise run in bf16/f16; the contract is float32 results unless
+  // a plan permits bf16 (compile_precision overrides this for that plan's models).
   set(ov_property_key_hint_inference_precision, "f32");
   if (threads > 0) set(ov_property_key_inference_num_threads, std::to_string(threads));
+}
+
+namespace {
+
+// bf16 when the device says it computes in it (OPTIMIZATION_CAPABILITIES BF16: on a CPU, AVX512-BF16 or
+// AMX) and takes the inference precision as a compile property; fp32 always. fp16 and tf32 are not
+// passed on: those plans keep f32 (a device's f16 would not meet their documented bounds).
+uint32_t device_precisions(const ov_core_t* core, const std::string& device) {
+  uint32_t bits = 1u << SK_PRECISION_FP32;
+  std::string supported, capabilities;
+  if (get_property(core, device, ov_property_key_supported_properties, &supported) &&
+      listed(words(supported), ov_property_key_hint_inference_precision) &&
+      get_property(core, device, ov_property_key_device_capabilities, &capabilities) &&
+      listed(words(capabilities), "BF16")) {
+    bits |= 1u << SK_PRECISION_BF16;
+  }
+  return bits;
+}
+
+}  // namespace
+
+const char* compile_precision(const Runtime& runtime, int32_t precision) {
+  const bool honoured = precision == SK_PRECISION_BF16 && (runtime.precisions & (1u << SK_PRECISION_BF16));
+  return honoured ? "bf16" : nullptr;
 }
 
 std::string tidy_message(const std::string& what) {
@@ -118,6 +153,7 @@ bool open_runtime(std::string* description, std::string* reason) {
     if (get_property(core.get(), device, ov_property_key_device_full_name, &full_name)) name = device + ": " + full_name;
     const int threads = requested_threads();
     configure_device(core.get(), device, threads);
+    g_runtime.precisions = device_precisions(core.get(), device);
     g_runtime.device = device;
     g_runtime.core = core.release();
     // The device chosen, then every device this OpenVINO lists (STRIDEKIT_OPENVINO_DEVICE picks one).

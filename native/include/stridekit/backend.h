@@ -47,8 +47,9 @@
 extern "C" {
 #endif
 
-/* Bump on any change to the structs or the function table below. (4: sk_probe_result.device_kind.) */
-#define SK_BACKEND_ABI_VERSION 4u
+/* Bump on any change to the structs or the function table below. (4: sk_probe_result.device_kind;
+ * 5: SK_PRECISION_BF16 and sk_probe_result.precisions.) */
+#define SK_BACKEND_ABI_VERSION 5u
 
 #define SK_MAX_RANK 3
 #define SK_REASON_MAX 512
@@ -77,12 +78,16 @@ typedef enum sk_activation {
 } sk_activation;
 
 /* What arithmetic a backend may use. FP32 is exact single precision, the default, and what the
- * conformance tolerances assume. TF32 and FP16 are permissions, as PyTorch's allow_tf32 is: a backend
- * whose hardware has no faster mode (cpu, openvino on CPU) runs fp32 and is still correct. */
+ * conformance tolerances assume. TF32, FP16 and BF16 are permissions, as PyTorch's allow_tf32 is: a
+ * backend whose hardware has no faster mode runs fp32 and is still correct. Inputs and outputs are
+ * float32 whatever the precision. A probe says which of them the backend honours on this machine
+ * (sk_probe_result.precisions). */
 typedef enum sk_precision {
   SK_PRECISION_FP32 = 0,
   SK_PRECISION_TF32 = 1, /* tensor-core TF32: fp32 storage, 10-bit mantissa products, fp32 sums */
-  SK_PRECISION_FP16 = 2  /* half-precision storage and arithmetic where the device prefers it */
+  SK_PRECISION_FP16 = 2, /* half-precision storage and arithmetic where the device prefers it */
+  SK_PRECISION_BF16 = 3  /* x and w rounded to bfloat16 (8 significant bits), products summed in fp32:
+                          * AVX512-BF16 or AMX on a CPU, OpenVINO's bf16 inference precision */
 } sk_precision;
 
 typedef enum sk_status {
@@ -139,6 +144,10 @@ typedef struct sk_probe_result {
   char device[SK_DEVICE_MAX]; /* what runs the work when available: "AMD EPYC, 2 threads, avx2+fma" */
   int32_t threads;            /* host threads a run computes on (the CPU backend's pool); 0: not said */
   int32_t device_kind;        /* sk_device_kind of `device`; the core zero-fills it (unknown) */
+  /* The precisions this backend computes in when a plan permits them, on this machine: bit
+   * (1u << sk_precision) for each. A precision whose bit is clear runs as fp32. FP32's bit is always
+   * meant set; the core zero-fills the field and reads 0 as fp32 only. */
+  uint32_t precisions;
 } sk_probe_result;
 
 typedef struct sk_error {
