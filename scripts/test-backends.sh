@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:backends`: the whole jest suite once per backend this machine has (cpu always, then
-# every plugin that loads), and one summary line over all runs: N passed, N failed, N skipped.
+# every plugin that loads), the conformance file at precision bf16 on each of those that honours it, and
+# one summary line over all runs: N passed, N failed, N skipped.
 # For each backend that is not available here (cudnn without a GPU, coreml off macOS) the conformance
 # file still runs with it forced: every case is listed as skipped with the backend's reason, so a
 # missing backend shows in the counts instead of passing silently.
@@ -21,6 +22,23 @@ for backend in cpu "${available[@]}"; do
   echo "==> npm test with STRIDEKIT_BACKEND=$backend"
   STRIDEKIT_BACKEND="$backend" npm test 2>&1 | tee "$logs/$backend.log" || status=1
 done
+# precision: 'bf16' is a permission each backend honours or not (backends()[].precisions): the conformance
+# file runs once more at bf16, with its bound, on every available backend that honours it here.
+while IFS=$'\t' read -r backend honours why; do
+  if [[ "$honours" == yes ]]; then
+    echo "==> npm test -- test/conformance.test.js with STRIDEKIT_BACKEND=$backend STRIDEKIT_TEST_PRECISION=bf16"
+    STRIDEKIT_BACKEND="$backend" STRIDEKIT_TEST_PRECISION=bf16 npm test -- --testPathPattern=test/conformance.test.js </dev/null 2>&1 |
+      tee "$logs/$backend-bf16.log" || status=1
+  else
+    echo "==> skipped: test/conformance.test.js at precision bf16 on $backend: $why"
+  fi
+done < <(node -r ./scripts/checkout-runtimes.js -e '
+  for (const b of require(".").backends()) {
+    if (!b.available) continue;
+    const honours = b.precisions.includes("bf16");
+    console.log([b.name, honours ? "yes" : "no",
+      honours ? "" : `it does not honour bf16 here (it computes in ${b.precisions.join(", ")}), so bf16 runs as fp32`].join("\t"));
+  }')
 for backend in "${unavailable[@]}"; do
   echo "==> npm test -- test/conformance.test.js with STRIDEKIT_BACKEND=$backend (unavailable: skipped with its reason)"
   STRIDEKIT_BACKEND="$backend" npm test -- --testPathPattern=test/conformance.test.js 2>&1 | tee "$logs/$backend.log" || status=1
