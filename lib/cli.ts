@@ -20,7 +20,6 @@ import { PRECISIONS } from './options';
 import { CPU_KERNELS, KERNELS_ENV, MAX_THREADS, THREADS_ENV } from './settings';
 import type { BackendInfo, Precision } from './types';
 
-
 /**
  * Every environment variable the package reads (lib/ and native/), with what it does: `--help` prints
  * them, and test/cli.test.js checks the list against the sources.
