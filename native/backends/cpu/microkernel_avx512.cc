@@ -243,6 +243,23 @@ SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* 
   }
 }
 
+SK_AVX512 void gather_run_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count,
+                                 float* dst, int64_t width) {
+  const __mmask16 lanes = first_lanes(count);
+  int64_t k = 0;
+  for (; k + 4 <= depth; k += 4, dst += 4 * width) {  // four independent copies in flight
+    const __m512 v0 = _mm512_maskz_loadu_ps(lanes, src + offsets[k]);
+    const __m512 v1 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 1]);
+    const __m512 v2 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 2]);
+    const __m512 v3 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 3]);
+    _mm512_mask_storeu_ps(dst, lanes, v0);
+    _mm512_mask_storeu_ps(dst + width, lanes, v1);
+    _mm512_mask_storeu_ps(dst + 2 * width, lanes, v2);
+    _mm512_mask_storeu_ps(dst + 3 * width, lanes, v3);
+  }
+  for (; k < depth; ++k, dst += width) _mm512_mask_storeu_ps(dst, lanes, _mm512_maskz_loadu_ps(lanes, src + offsets[k]));
+}
+
 #if defined(SK_AVX512_EMULATION_HEADER)
 // SIMDe's emulation covers AVX-512F, not AVX512-BF16: the native checks run the float32 kernels only.
 Bf16Kernels select_bf16_kernels() { return {nullptr, nullptr}; }
@@ -371,6 +388,12 @@ Bf16Kernels select_bf16_kernels() {
 
 namespace stridekit::cpu {
 Bf16Kernels select_bf16_kernels() { return {nullptr, nullptr}; }
+void gather_run_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count, float* dst,
+                       int64_t width) {
+  for (int64_t k = 0; k < depth; ++k) {
+    for (int64_t i = 0; i < count; ++i) dst[k * width + i] = src[offsets[k] + i];
+  }
+}
 // Not an x86-64 GCC/Clang build: select_microkernel() and select_pair_kernel() never pick these.
 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                         int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
