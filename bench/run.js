@@ -26,6 +26,9 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N         time every layer N times on all peers, and keep each peer's lowest median
                      (default 1); within a round the peers are timed side by side in interleaved slices,
                      so that load from elsewhere falls on all of them alike
+  --precision P      also time each stridekit plan and OpenVINO direct with precision P (bf16, fp16 or
+                     tf32: a permission), as peers of their own beside the float32 ones, and compare
+                     each with its float32 plan and with OpenVINO direct at P
   --tfjs-threaded    experimental: start tfjs-backend-wasm's threaded build in Node through a start-up
                      workaround (out of the box it runs single-threaded in Node); see bench/peers/tfjs-wasm.js
   --help             this text
@@ -60,6 +63,8 @@ const threads = Number(argument('threads', process.env.STRIDEKIT_NUM_THREADS || 
 if (!Number.isInteger(threads) || threads < 1) fail(`--threads must be a positive integer, got ${argument('threads')}`);
 const rounds = Number(argument('rounds', 1));
 if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds must be a positive integer, got ${argument('rounds')}`);
+const precision = argument('precision', 'fp32');
+if (!['fp32', 'tf32', 'fp16', 'bf16'].includes(precision)) fail(`--precision must be fp32, tf32, fp16 or bf16, got ${precision}`);
 const saveName = argument('save', null);
 if (saveName !== null && !/^[\w.-]+$/.test(saveName)) fail(`--save takes a file name (letters, digits, _ . -), got ${saveName}`);
 // The pool is sized when the addon loads: set the count before stridekit is required.
@@ -190,11 +195,12 @@ async function main() {
   const layers = loadSuite(argument('layer'));
   if (layers.length === 0) fail(`no layer matches --layer ${argument('layer')}`);
   // OpenVINO called directly sits right after the plugin's plan, the run whose bridge it measures.
-  const ownPeers = stridekitPeers(sk);
+  const ownPeers = stridekitPeers(sk, precision);
   const direct = await openvinoDirectPeer(sk, threads);
   const plugin = ownPeers.findIndex((p) => p.name === direct.bridgeOf);
   const at = plugin < 0 ? ownPeers.length : plugin + 1;
-  const peers = [...ownPeers.slice(0, at), direct, ...ownPeers.slice(at), onnxruntimePeer(threads), await tfjsWasmPeer(threads, { threaded: flag('tfjs-threaded') })];
+  const reduced = precision === 'fp32' ? [] : [await openvinoDirectPeer(sk, threads, precision)];
+  const peers = [...ownPeers.slice(0, at), direct, ...reduced, ...ownPeers.slice(at), onnxruntimePeer(threads), await tfjsWasmPeer(threads, { threaded: flag('tfjs-threaded') })];
   for (const p of peers) if (p.threads === undefined && p.backend) p.threads = threads;
   const wanted = argument('peers', null);
   const usable = peers.filter((p) => !p.unavailable && (!wanted || wanted.split(',').some((w) => p.name.includes(w))));
@@ -204,7 +210,8 @@ async function main() {
   const machine = `${os.cpus()[0].model.trim()}, ${os.cpus().length} CPUs, ${os.platform()}-${os.arch()}`;
   const date = new Date().toISOString();
   const roundsText = rounds > 1 ? `; ${rounds} rounds per layer, every peer's lowest median kept` : '';
-  console.log(`stridekit benchmark — ${machine}; ${threads} threads for every peer${roundsText}; node ${process.version}; ${date}`);
+  const precisionText = precision === 'fp32' ? '' : `; stridekit's plans and OpenVINO direct also at precision ${precision} (the peers named so)`;
+  console.log(`stridekit benchmark — ${machine}; ${threads} threads for every peer${roundsText}${precisionText}; node ${process.version}; ${date}`);
   console.log(sk.backends().map((b) => `${b.name}: ${b.available ? b.device : `unavailable (${b.reason})`}`).join('\n'));
   for (const p of usable) if (p.note) console.log(`${p.name}: ${p.note}`);
 
@@ -251,7 +258,8 @@ async function main() {
         ms, minMs, runs, gflops, shareOfPeak: gflops / peak.gflops, shareOfGemmBeside: gflops / row.gemmBeside.gflops, maxRelativeError: error,
         ...(rounds > 1 ? { roundMedians: medians } : {}), ...(job.details ? job.details() : {}), ...(job.note ? { note: job.note } : {}),
       };
-      if (!(error <= 1e-3)) console.warn(`\nwarning: ${peer.name} differs from ${reference} on ${layer.name} by ${error}`);
+      // A reduced precision's own bound: bf16 rounds x and w to 8-bit significands (fp16 11, tf32 11).
+      if (!(error <= (peer.precision ? 3e-2 : 1e-3))) console.warn(`\nwarning: ${peer.name} differs from ${reference} on ${layer.name} by ${error}`);
       job.dispose();
     }
     process.stderr.write('\n');
@@ -297,13 +305,26 @@ async function main() {
   // Every other stridekit backend's plan against the outside peers too: each backend has its own
   // targets (the cpu backend's against onnxruntime-node, say), whichever backend 'auto' selects.
   const planSummaries = {};
-  const outside = usable.filter((p) => !p.backend && !p.bridgeOf);
+  const outside = usable.filter((p) => !p.backend && !p.bridgeOf && !p.precision);
   for (const plan of usable.filter((p) => p.backend && p.name !== reference && p.name.endsWith(' plan'))) {
     for (const peer of outside) {
       const s = compare(plan.name, peer.name);
       if (!s) continue;
       (planSummaries[plan.name] ||= {})[peer.name] = s;
       line(plan.name, peer.name, s);
+    }
+  }
+
+  // Each plan at the reduced precision against its own float32 plan (what the permission buys) and
+  // against OpenVINO direct at the same precision.
+  const precisionSummaries = {};
+  for (const plan of usable.filter((p) => p.backend && p.precision)) {
+    const against = [plan.name.slice(0, -` ${precision}`.length), ...usable.filter((p) => !p.backend && p.precision).map((p) => p.name)];
+    for (const other of against) {
+      const s = other && usable.some((p) => p.name === other) ? compare(plan.name, other) : null;
+      if (!s) continue;
+      (precisionSummaries[plan.name] ||= {})[other] = s;
+      line(plan.name, other, s);
     }
   }
 
@@ -325,12 +346,12 @@ async function main() {
 
   const outDir = path.resolve(argument('out', path.join(__dirname, 'results')));
   const peerInfo = usable.map((p) => ({
-    name: p.name, short: p.short, threads: p.threads, timed: p.timed,
+    name: p.name, short: p.short, threads: p.threads, timed: p.timed, ...(p.precision ? { precision: p.precision } : {}),
     ...(p.note ? { note: p.note } : {}), ...(p.version ? { version: p.version } : {}), ...(p.wasmBinary ? { wasmBinary: p.wasmBinary } : {}),
   }));
   const T = TIMING_DEFAULTS;
   const data = {
-    date, machine, threads, node: process.version, stridekit: require('../package.json').version,
+    date, machine, threads, precision, node: process.version, stridekit: require('../package.json').version,
     timing: `every peer's median and fastest call, the peers timed side by side: each warmed up (at least ${T.warmup} calls and ${T.warmupSeconds} s), ` +
       `then ${T.slices} interleaved slices, in each of which every peer in turn, after a pause of ${T.settleSeconds} s, runs one untimed call and then timed calls for ${T.minSeconds / T.slices} s ` +
       `(over all slices at least ${T.minRuns} and at most ${T.maxRuns} per peer); a peer whose first call takes over ${T.slowSeconds} s: ` +
@@ -343,7 +364,7 @@ async function main() {
       'the median of their round medians kept (roundMedians lists them)',
     gemmPeak: peak, reference, peers: peerInfo,
     skipped: peers.filter((p) => p.unavailable).map((p) => ({ name: p.name, reason: p.unavailable })),
-    summary, planSummaries, ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,
+    summary, planSummaries, ...(precision !== 'fp32' ? { precisionSummaries } : {}), ...(bridge ? { bridge } : {}), overheadMicroseconds: overhead, rows,
   };
   const title = `stridekit benchmark: ${threads} thread${threads === 1 ? '' : 's'} per peer`;
   const subtitle = `${machine}; node ${process.version}; ${date.slice(0, 16).replace('T', ' ')} UTC; bars: GFLOP/s, median of repeated runs${rounds > 1 ? ` (lowest of ${rounds} rounds)` : ''}`;

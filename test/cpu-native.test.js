@@ -45,16 +45,27 @@ const TOOLS = 'npm run setup:cpu-checks, or apt-get install g++-aarch64-linux-gn
 const SIMDE = 'npm run setup:cpu-checks, or apt-get install libsimde-dev';
 const NO_CMAKE = `no ${CMAKE} (install CMake 3.18 or later)`;
 
+/** Whether the kernel lists this processor's AVX512-BF16 (Linux), when the host check must run the bf16 kernels. */
+function hostHasAvx512Bf16() {
+  if (process.arch !== 'x64' || process.env.STRIDEKIT_CPU_KERNELS) return false;
+  try {
+    return /^flags\s*:.*\bavx512_bf16\b/m.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const TARGETS = [
   { name: `host (${process.arch})`, id: 'host', configure: [`-DCMAKE_CXX_COMPILER=${HOST_CXX}`], run: (exe, args) => [exe, args],
-    missing: !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)` : !found(CMAKE) ? NO_CMAKE : null, expect: [] },
+    missing: !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)` : !found(CMAKE) ? NO_CMAKE : null,
+    expect: hostHasAvx512Bf16() ? [/^ok bf16 convert \+ tile \(avx512_bf16\): \d+ tiles$/m] : [/^ok select_bf16_kernels picks none: .+$/m] },
   { name: 'arm64 under qemu', id: 'arm64', configure: [`-DCMAKE_TOOLCHAIN_FILE=${path.join(PROJECT, 'aarch64-linux-gnu.cmake')}`],
     run: (exe, args) => [QEMU, [exe, ...args]],
     missing: process.arch === 'arm64' ? 'this is an arm64 machine: the host target runs the NEON code'
       : !found(ARM64_CXX) ? `no ${ARM64_CXX} (${TOOLS})`
         : !found(QEMU) ? `no ${QEMU} (${TOOLS})`
           : !found(CMAKE) ? NO_CMAKE : null,
-    expect: [/^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
+    expect: [/^ok select_bf16_kernels picks none: .+$/m, /^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_row_neon: \d+ rows$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
   { name: 'x86-64 with its AVX-512 kernels on SIMDe', id: 'avx512_simde',
     configure: [`-DCMAKE_CXX_COMPILER=${HOST_CXX}`, '-DSTRIDEKIT_AVX512_ON_SIMDE=ON'], run: (exe, args) => [exe, args],
     missing: process.arch !== 'x64' ? 'not an x86-64 machine'
@@ -62,7 +73,8 @@ const TARGETS = [
         : !header_found(HOST_CXX, 'simde/x86/avx512.h') ? `no SIMDe headers (${SIMDE})`
           : !found(CMAKE) ? NO_CMAKE : null,
     expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
-      /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m] },
+      /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m,
+      /^ok select_bf16_kernels picks none: a build without them$/m] },
 ];
 
 /** Runs a build step; throws with its output when it fails. */

@@ -25,8 +25,8 @@ const SOURCE_DIR = path.join(__dirname, 'openvino-direct');
 const BUILD_DIR = path.join(ROOT, 'build', 'bench', 'openvino-direct');
 const TARGET = 'stridekit_openvino_direct';
 const EXECUTABLE = path.join(BUILD_DIR, process.platform === 'win32' ? `${TARGET}.exe` : TARGET);
-const NAME = 'openvino (direct)';
-const SHORT = 'ov direct';
+const DIRECT_NAME = 'openvino (direct)';
+const DIRECT_SHORT = 'ov direct';
 // The stridekit peer whose run this one measures the bridge of (bench/peers/stridekit.js names it).
 const PLUGIN_PEER = 'stridekit openvino plan';
 
@@ -124,7 +124,14 @@ function writeFloats(file, data) {
   fs.writeFileSync(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 }
 
-async function openvinoDirectPeer(sk, threads) {
+/**
+ * OpenVINO called directly at `precision`: fp32 (inference precision f32, the bridge's measure), or a
+ * permission the plugin passes on ('bf16': inference precision bf16), as a peer of its own that stands
+ * beside stridekit's plans at that precision instead of measuring a bridge.
+ */
+async function openvinoDirectPeer(sk, threads, precision = 'fp32') {
+  const suffix = precision === 'fp32' ? '' : ` ${precision}`;
+  const NAME = `${DIRECT_NAME}${suffix}`, SHORT = `${DIRECT_SHORT}${suffix}`;
   const openvino = sk.backends().find((b) => b.name === 'openvino');
   if (!openvino || !openvino.available) {
     const why = openvino ? openvino.reason : 'not known to this stridekit';
@@ -152,15 +159,15 @@ async function openvinoDirectPeer(sk, threads) {
   // The device the plugin compiles for: the openvino backend reads the same variable.
   const device = process.env.STRIDEKIT_OPENVINO_DEVICE || 'CPU';
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'stridekit-bench-openvino-'));
-  const common = `device=${device} threads=${threads}`;
+  const common = `device=${device} threads=${threads} precision=${precision}`;
 
   return {
     name: NAME,
     short: SHORT,
     threads,
     version: hello.openvino,
-    bridgeOf: PLUGIN_PEER,
-    timed: `ov::InferRequest::infer() in a C++ process on the request's own tensors, filled once; the model the plugin builds for the layer, built with OpenVINO's API, and the plugin's compile properties (${device}, INFERENCE_NUM_THREADS ${threads}); compile and process start outside timing`,
+    ...(precision === 'fp32' ? { bridgeOf: PLUGIN_PEER } : { precision }),
+    timed: `ov::InferRequest::infer() in a C++ process on the request's own tensors, filled once; the model the plugin builds for the layer, built with OpenVINO's API, and the plugin's compile properties (${device}, INFERENCE_NUM_THREADS ${threads}, inference precision ${precision === 'fp32' ? 'f32' : precision}); compile and process start outside timing`,
     async prepare(layer) {
       const files = { x: path.join(folder, 'x.f32'), w: path.join(folder, 'w.f32'), bias: path.join(folder, 'bias.f32'), y: path.join(folder, 'y.f32') };
       writeFloats(files.x, layer.x.data);

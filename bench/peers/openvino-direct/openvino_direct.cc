@@ -12,7 +12,7 @@
 // Protocol (bench/peers/openvino-direct.js): on start, one JSON line {"ok":true,"openvino":...}. Then
 // one request per line on stdin, space-separated key=value fields, lists comma-separated, and one JSON
 // line in reply ({"ok":false,"error":"..."} when a request fails):
-//   mode=open device=CPU threads=N rank=R groups=G c=C k=K kernel=.. stride=.. dilation=.. batch=N
+//   mode=open device=CPU threads=N [precision=fp32|bf16] rank=R groups=G c=C k=K kernel=.. stride=.. dilation=.. batch=N
 //     in=.. out=.. pad_begin=.. pad_end=.. x=FILE w=FILE [bias=FILE] [y=FILE]   raw little-endian float32
 //     warmup= warmup_seconds= slow_seconds=
 //   compiles the layer's model, fills its input, calls infer() once and warms up, as bench/timing.js's
@@ -207,8 +207,9 @@ std::shared_ptr<ov::Model> build_model(const Layer& l, const float* weight, cons
 
 // The properties the plugin compiles with, each set only where the device has it as a settable property
 // (compile_model throws on one it does not know): one request at a time (LATENCY), float32 arithmetic
-// (CPUs with bf16 and GPUs would otherwise pick a narrower type), and the benchmark's thread count.
-ov::AnyMap compile_properties(const ov::Core& core, const std::string& device, int threads) {
+// (CPUs with bf16 and GPUs would otherwise pick a narrower type) unless the request permits bf16, as
+// the plugin does for precision 'bf16', and the benchmark's thread count.
+ov::AnyMap compile_properties(const ov::Core& core, const std::string& device, int threads, bool bf16) {
   std::vector<ov::PropertyName> supported;
   try {
     supported = core.get_property(device, ov::supported_properties);
@@ -223,7 +224,9 @@ ov::AnyMap compile_properties(const ov::Core& core, const std::string& device, i
   if (settable(ov::hint::performance_mode.name())) {
     properties.emplace(ov::hint::performance_mode(ov::hint::PerformanceMode::LATENCY));
   }
-  if (settable(ov::hint::inference_precision.name())) properties.emplace(ov::hint::inference_precision(ov::element::f32));
+  if (settable(ov::hint::inference_precision.name())) {
+    properties.emplace(ov::hint::inference_precision(bf16 ? ov::element::bf16 : ov::element::f32));
+  }
   if (threads > 0 && settable(ov::inference_num_threads.name())) properties.emplace(ov::inference_num_threads(threads));
   return properties;
 }
@@ -326,8 +329,10 @@ OpenLayer open_layer(ov::Core& core, const Fields& f) {
   const std::string& device = field(f, "device");
   const auto compile_start = Clock::now();
   const auto model = build_model(l, w.data(), l.has_bias ? bias.data() : nullptr);
+  // precision=fp32 (the default) or bf16; the others are float32 on a CPU, as the plugin runs them.
+  const bool bf16 = f.count("precision") && field(f, "precision") == "bf16";
   ov::CompiledModel compiled =
-      core.compile_model(model, device, compile_properties(core, device, static_cast<int>(integer(f, "threads"))));
+      core.compile_model(model, device, compile_properties(core, device, static_cast<int>(integer(f, "threads")), bf16));
   ov::InferRequest request = compiled.create_infer_request();
   const double compile_ms = milliseconds_since(compile_start);
   ov::Tensor input = request.get_input_tensor();

@@ -169,6 +169,23 @@ const float* weights_as(bool columns, const sk_plan& plan, const ConvProblem& p)
   return plan.packed_other_role.data();
 }
 
+// With precision bf16, the weights of a forward GEMM plan in one role (`packed`, as weights_as gives
+// them) as bf16 pair strips, converted on first use; null for float32 plans.
+const Bf16* bf16_weights_as(bool columns, const sk_plan& plan, const ConvProblem& p, const float* packed) {
+  if (!plan.gemm.bf16_tile) return nullptr;
+  const int role = columns ? 1 : 0;
+  std::call_once(plan.bf16_once[role], [&] {
+    const PackedLayout layout(p.Kg, p.Cg * p.taps, columns ? kNR : kMR);
+    const int64_t stride = bf16_layout(layout).floats();
+    std::vector<Bf16, LargeAllocator<Bf16>> converted(static_cast<size_t>(stride * p.groups));
+    for (int64_t group = 0; group < p.groups; ++group) {
+      convert_packed(plan.gemm, packed + group * layout.floats(), layout, converted.data() + group * stride);
+    }
+    plan.bf16_weights[role] = std::move(converted);
+  });
+  return plan.bf16_weights[role].data();
+}
+
 // The role a plan packs its weights in before it has seen an input: channels_last layers always
 // take them as columns. Deep channels_first layers, with many weights, usually have small outputs
 // (ResNet's last stage: 7 x 7), which run with pixels as rows and so take them as columns too; the
@@ -278,7 +295,8 @@ bool whole_images_per_thread(const ConvProblem& p, bool rows) {
 // patch matrix is packed whole (shared_patch_floats), the same tasks that split a run of planes
 // pack their depths.
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvProblem& q, bool rows,
-                        const float* packed, const float* x, float* y, int threads) {
+                        const float* packed, const Bf16* packed_bf16, const float* x, float* y,
+                        int threads) {
   ThreadPool& pool = ThreadPool::instance();
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
@@ -318,13 +336,15 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     }, threads);
   }
   const PackedLayout weight_layout(q.Kg, depth, rows ? kNR : kMR);
+  const int64_t bf16_group_stride = bf16_layout(weight_layout).floats();
   const Blocking b = rows ? choose_blocking(q.out_pixels, q.Kg, q.groups, threads, true)
                           : choose_blocking(q.Kg, q.out_pixels, q.groups, threads, false);
   const int64_t out_stride = p.out_pixels;  // floats from one output channel to the next
   pool.parallel_for(q.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
     const Tile t = tile_at(b, item, q.groups);
     const float* group_x = source + t.group * q.Cg * channel_stride;
-    const PrepackedSource weights{packed + t.group * weight_layout.floats(), weight_layout};
+    const PrepackedSource weights{packed + t.group * weight_layout.floats(), weight_layout,
+                                  packed_bf16 ? packed_bf16 + t.group * bf16_group_stride : nullptr};
     const float* group_bias = bias ? bias + t.group * q.Kg : nullptr;
     float* group_y = y + t.group * q.Kg * out_stride;
     if (rows) {
@@ -407,11 +427,14 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
 
   if (p.channels_last) {
     const Blocking b = choose_blocking(p.out_pixels, p.Kg, p.batch * p.groups, threads, true);
+    const PackedLayout weight_layout(p.Kg, depth, kNR);
+    const Bf16* packed_bf16 = bf16_weights_as(true, plan, p, plan.packed.data());
     pool.parallel_for(p.batch * p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
       const Tile t = tile_at(b, item, p.groups);
       const PatchesChannelsLast patches{p, x + t.image * p.in_pixels * p.C + t.group * p.Cg};
-      const PrepackedSource weights{plan.packed.data() + t.group * plan.group_stride,
-                                    PackedLayout(p.Kg, depth, kNR)};
+      const PrepackedSource weights{
+          plan.packed.data() + t.group * plan.group_stride, weight_layout,
+          packed_bf16 ? packed_bf16 + t.group * bf16_layout(weight_layout).floats() : nullptr};
       float* out = y + (t.image * p.out_pixels + t.row0) * p.K + t.group * p.Kg + t.col0;
       TileEpilogue epilogue{bias ? bias + t.group * p.Kg + t.col0 : nullptr, false, p.activation};
       float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
@@ -426,12 +449,14 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   // rows where its phases would not stay in cache (rows_per_band), each band split into phases first.
   const bool rows = pixels_as_rows(p);
   const float* packed = weights_as(rows, plan, p);
+  const Bf16* packed_bf16 = bf16_weights_as(rows, plan, p, packed);
   const int band_dimension = outermost_dimension(p);
   const int64_t band_rows = rows_per_band(p, band_dimension);
   auto run_image = [&](int64_t image, int image_threads) {
     for (int64_t first = 0; first < p.out[band_dimension]; first += band_rows) {
       const Band band = band_of(p, band_dimension, first, band_rows);
-      run_channels_first(plan, p, band.q, rows, packed, x + image * p.C * p.in_pixels + band.x_offset,
+      run_channels_first(plan, p, band.q, rows, packed, packed_bf16,
+                         x + image * p.C * p.in_pixels + band.x_offset,
                          y + image * p.K * p.out_pixels + band.y_offset, image_threads);
     }
   };

@@ -28,6 +28,10 @@ struct sk_plan {
   // on the first run whose geometry takes that path, once, even when runs race; empty until then.
   mutable std::once_flag direct_once;
   mutable std::vector<float> direct_weights;
+  // Precision bf16 (gemm.bf16_tile set): the GEMM weights of each role, as rows (0) and as columns
+  // (1), converted to bf16 pair strips on the first run that needs them, once, even when runs race.
+  mutable std::once_flag bf16_once[2];
+  mutable std::vector<stridekit::cpu::Bf16, stridekit::cpu::LargeAllocator<stridekit::cpu::Bf16>> bf16_weights[2];
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::GemmKernels gemm;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;

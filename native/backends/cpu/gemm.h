@@ -10,6 +10,7 @@
 
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/microkernel.h"
+#include "backends/cpu/scratch.h"
 
 namespace stridekit::cpu {
 
@@ -69,14 +70,32 @@ void pack_strips(int64_t count, int64_t outer, int64_t inner, int width, float* 
   }
 }
 
-// A source over an operand packed ahead (PackedLayout).
+// Where the bf16 pair strips of an operand packed ahead in `layout` keep their values (in Bf16 units):
+// the same blocks and strips, each depth block rounded up to whole pairs.
+inline PackedLayout bf16_layout(const PackedLayout& layout) {
+  return PackedLayout(layout.indices, round_up(layout.depth, 2), layout.width);
+}
+
+// A source over an operand packed ahead (PackedLayout); with precision bf16 its pair strips too
+// (bf16_layout), converted once from base (convert_packed), or null to convert panel by panel.
 struct PrepackedSource {
   const float* base;
   PackedLayout layout;
+  const Bf16* bf16 = nullptr;
   Panel panel(int64_t start, int64_t /*count*/, int64_t k0, int64_t kc, float* /*scratch*/) const {
     return {base + layout.strip(start, k0), kc * layout.width};
   }
 };
+
+// An operand packed ahead in `from` into its bf16 pair strips (bf16_layout(from).floats() values).
+inline void convert_packed(const GemmKernels& kernels, const float* src, const PackedLayout& from, Bf16* dst) {
+  const PackedLayout to = bf16_layout(from);
+  for (int64_t k0 = 0; k0 < from.depth; k0 += kKC) {
+    const int64_t kc = std::min(kKC, from.depth - k0);
+    kernels.bf16_convert(src + from.strip(0, k0), kc * from.width, from.indices / from.width, kc, from.width,
+                         dst + to.strip(0, k0), round_up(kc, 2) * from.width);
+  }
+}
 
 // A source over a plain strided matrix in memory: element (index, k) at base[index * index_stride +
 // k * k_stride]; indices >= limit read as zero.
@@ -117,6 +136,84 @@ struct TileEpilogue {
 // Scratch floats a source may need to pack `count` indices of one depth block.
 inline int64_t pack_scratch_floats(int64_t count, int width) { return round_up(count, width) * kKC; }
 
+// Columns [j, j + nr) of rows [i0, i0 + mb) finished (c_block is row i0): the activation when the
+// kernel did not apply it, then the transposed copy, while the strip is still in L1.
+inline void finish_columns(const TileEpilogue& epilogue, bool in_kernel_activation, float* c_block,
+                           int64_t ldc, int64_t i0, int64_t mb, int64_t j, int nr) {
+  if (!in_kernel_activation) apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
+  if (epilogue.transposed_out) {
+    for (int jj = 0; jj < nr; ++jj) {
+      float* dst = epilogue.transposed_out + (j + jj) * epilogue.transposed_ld + i0;
+      const float* src = c_block + j + jj;
+      for (int64_t i = 0; i < mb; ++i) dst[i] = src[i * ldc];
+    }
+  }
+}
+
+// The bias and relu / relu6 the kernel applies as it stores columns [j, ...) of a finished tile.
+inline KernelEpilogue in_kernel_epilogue(const TileEpilogue& epilogue, bool in_kernel_activation, int64_t j) {
+  KernelEpilogue in_kernel{epilogue.bias, epilogue.bias_per_row,
+                           in_kernel_activation ? epilogue.activation : SK_ACTIVATION_NONE};
+  if (in_kernel.bias && !epilogue.bias_per_row) in_kernel.bias += j;
+  return in_kernel;
+}
+
+// gemm_tile with precision 'bf16' (GemmKernels::bf16_tile): the same blocks and panels, each panel
+// converted to bf16 pair strips as it is packed (B once per depth block, A once per block of rows), so
+// that the sources and their packing are those of float32. A depth block of kKC steps is 192 pairs: two
+// B strips of it take 24 KiB, as one float32 strip does, and one kernel call covers the whole block.
+// Strips [start, start + count) of a source at depths [k0, k0 + kc) as bf16 pair strips,
+// round_up(kc, 2) * width values apart: packed and converted into `converted`...
+template <class Source>
+const Bf16* bf16_panel(const GemmKernels& kernels, const Source& source, int64_t start, int64_t count,
+                       int64_t k0, int64_t kc, int width, float* scratch, Bf16* converted) {
+  const Panel panel = source.panel(start, count, k0, kc, scratch);
+  kernels.bf16_convert(panel.data, panel.strip_stride, (count + width - 1) / width, kc, width, converted,
+                       round_up(kc, 2) * width);
+  return converted;
+}
+
+// ... or, from weights converted ahead, where they already are.
+inline const Bf16* bf16_panel(const GemmKernels& kernels, const PrepackedSource& source, int64_t start,
+                              int64_t count, int64_t k0, int64_t kc, int width, float* scratch,
+                              Bf16* converted) {
+  if (source.bf16) return source.bf16 + bf16_layout(source.layout).strip(start, k0);
+  return bf16_panel<PrepackedSource>(kernels, source, start, count, k0, kc, width, scratch, converted);
+}
+
+template <class ASource, class BSource>
+void gemm_tile_bf16(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
+                    int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
+                    const TileEpilogue& epilogue, float* a_scratch, float* b_scratch) {
+  const bool in_kernel_activation = kernel_applies(epilogue.activation);
+  const int64_t b_strips = (nc + kNR - 1) / kNR, max_pairs = (std::min(kKC, depth) + 1) / 2;
+  Bf16* b_bf16 = reinterpret_cast<Bf16*>(thread_scratch(kScratchBf16B, static_cast<size_t>(b_strips * max_pairs * kNR)));
+  Bf16* a_bf16 = reinterpret_cast<Bf16*>(
+      thread_scratch(kScratchBf16A, static_cast<size_t>((kMCMax + kMR - 1) / kMR * max_pairs * kMR)));
+  for (int64_t k0 = 0; k0 < depth; k0 += kKC) {
+    const int64_t kc = std::min(kKC, depth - k0), pairs = (kc + 1) / 2;
+    const bool first = k0 == 0, last = k0 + kc >= depth;
+    const int64_t a_stride = pairs * 2 * kMR, b_stride = pairs * 2 * kNR;
+    const Bf16* pb = bf16_panel(kernels, b, col0, nc, k0, kc, kNR, b_scratch, b_bf16);
+    for (int64_t i0 = 0; i0 < mc; i0 += kMCMax) {
+      const int64_t mb = std::min(kMCMax, mc - i0);
+      const Bf16* pa = bf16_panel(kernels, a, row0 + i0, mb, k0, kc, kMR, a_scratch, a_bf16);
+      float* c_block = c + i0 * ldc;
+      for (int64_t j = 0; j < nc; j += 2 * kNR) {
+        const int nr = static_cast<int>(std::min<int64_t>(2 * kNR, nc - j));
+        KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
+        for (int64_t i = 0; i < mb; i += kMR) {
+          const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
+          if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i0 + i;
+          kernels.bf16_tile(pairs, pa + (i / kMR) * a_stride, pb + (j / kNR) * b_stride, b_stride,
+                            c_block + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr);
+        }
+        if (last) finish_columns(epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
+      }
+    }
+  }
+}
+
 // Depth steps per call of a pair kernel: two B strips of 192 steps are 24 KiB, as one strip of kKC
 // is, so they stay in L1 beside the A strip streaming past (a pair of kKC steps would not: in one
 // kernel-only test the 6 x 32 tile ran no faster than 6 x 16 at that depth). A depth block of kKC
@@ -133,6 +230,9 @@ template <class ASource, class BSource>
 void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
                int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
                const TileEpilogue& epilogue, float* a_scratch, float* b_scratch) {
+  if (kernels.bf16_tile) {
+    return gemm_tile_bf16(kernels, mc, nc, depth, a, row0, b, col0, c, ldc, epilogue, a_scratch, b_scratch);
+  }
   const bool in_kernel_activation = kernel_applies(epilogue.activation);
   for (int64_t k0 = 0; k0 < depth; k0 += kKC) {
     const int64_t kc = std::min(kKC, depth - k0);
@@ -149,9 +249,7 @@ void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth
         const int nr = static_cast<int>(std::min<int64_t>(strips * kNR, nc - j));
         const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
         // The last depth block stores the finished tile: bias and relu / relu6 go in with it.
-        KernelEpilogue in_kernel{epilogue.bias, epilogue.bias_per_row,
-                                 in_kernel_activation ? epilogue.activation : SK_ACTIVATION_NONE};
-        if (in_kernel.bias && !epilogue.bias_per_row) in_kernel.bias += j;
+        KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
         // The next strips of B are fetched while these are multiplied: prepacked weight strips come
         // from L3 or memory, kc lines of 64 bytes each, shared out among the kernel calls of these
         // strips, which spread their share over their depth steps (Prefetch).
@@ -182,18 +280,7 @@ void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth
             }
           }
         }
-        if (last) {
-          if (!in_kernel_activation) {
-            apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
-          }
-          if (epilogue.transposed_out) {
-            for (int jj = 0; jj < nr; ++jj) {
-              float* dst = epilogue.transposed_out + (j + jj) * epilogue.transposed_ld + i0;
-              const float* src = c_block + j + jj;
-              for (int64_t i = 0; i < mb; ++i) dst[i] = src[i * ldc];
-            }
-          }
-        }
+        if (last) finish_columns(epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
         j += strips * kNR;
       }
     }

@@ -82,11 +82,43 @@ void microkernel_pair_generic(int64_t kc, const float* a, const float* b, int64_
 // has the registers for a wider tile (16 ymm registers hold AVX2's 6 x 16 and no more).
 PairKernel select_pair_kernel();
 
+// Precision 'bf16' (AVX512-BF16): the GEMM's operands rounded to bfloat16 (round to nearest even) and
+// multiplied by vdpbf16ps, which sums two products per lane into float32 accumulators. Its packed
+// strips hold depth in pairs, the two values a lane multiplies side by side: a strip of `width` lanes
+// is [pair][lane][2] bf16, a depth step's two values of one lane in one 32-bit word; an odd depth's
+// last pair has a zero second value in both operands.
+using Bf16 = uint16_t;
+
+// Float32 strips as the GEMM packs them ([k][width], `src_stride` floats apart) into bf16 pair strips
+// ([(kc + 1) / 2][width][2], `dst_stride` values apart), `strips` of them; width is kMR or kNR.
+using Bf16Convert = void (*)(const float* src, int64_t src_stride, int64_t strips, int64_t kc, int width,
+                             Bf16* dst, int64_t dst_stride);
+
+// C[0..mr) x [0..nr) (nr <= 2 * kNR) = (accumulate ? C : 0) + A * B over `pairs` depth pairs, then
+// `last`: the A strip (kMR lanes) against one B strip (nr <= kNR) or the two at b and b + b_stride.
+using Bf16Tile = void (*)(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
+                          int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last);
+
+void convert_bf16_avx512(const float* src, int64_t src_stride, int64_t strips, int64_t kc, int width,
+                         Bf16* dst, int64_t dst_stride);
+void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
+                             int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last);
+
 // The GEMM's kernels, picked once per plan.
 struct GemmKernels {
   MicroKernel tile;
   PairKernel pair;  // null: every strip through `tile`
+  // Both set: the plan permits bf16 and the processor has AVX512-BF16; the GEMM then runs on these.
+  Bf16Convert bf16_convert = nullptr;
+  Bf16Tile bf16_tile = nullptr;
 };
+
+// The bf16 kernels when the processor runs them, else {nullptr, nullptr}.
+struct Bf16Kernels {
+  Bf16Convert convert;
+  Bf16Tile tile;
+};
+Bf16Kernels select_bf16_kernels();
 
 // One output row of a depthwise convolution: dst[i] = bias + sum over taps of w[tap] * src[tap_at[tap]
 // + i], for i < count. src is the row's first pixel in bordered stride phases (phases.h), where every
@@ -122,5 +154,17 @@ void deinterleave_neon(const float* src, int64_t src_stride, float* even, float*
                        int64_t dst_stride, int64_t rows, int64_t pairs);
 
 DeinterleaveKernel select_deinterleave_kernel();
+
+// A patch run (phases.h gather_run): dst[k * width + i] = src[offsets[k] + i] for k < depth, i < count
+// (1 to 16). The AVX-512 form copies any count with one masked load and store per depth; the portable
+// one (phases.cc) needs a copy routine per count, several moves each for counts like 13.
+using GatherKernel = void (*)(const float* src, const int64_t* offsets, int64_t depth, int64_t count,
+                              float* dst, int64_t width);
+
+void gather_run_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count, float* dst,
+                       int64_t width);
+
+// The AVX-512 form where the processor runs it, else null (phases.cc's own).
+GatherKernel select_gather_kernel();
 
 }  // namespace stridekit::cpu

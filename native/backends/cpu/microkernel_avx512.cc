@@ -20,6 +20,8 @@
 // native checks run these kernels on machines without AVX-512.
 #include "backends/cpu/microkernel.h"
 
+#include "backends/cpu/cpu_features.h"
+
 #if defined(SK_AVX512_EMULATION_HEADER)
 #include SK_AVX512_EMULATION_HEADER
 #define SK_AVX512
@@ -241,11 +243,157 @@ SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* 
   }
 }
 
+SK_AVX512 void gather_run_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count,
+                                 float* dst, int64_t width) {
+  const __mmask16 lanes = first_lanes(count);
+  int64_t k = 0;
+  for (; k + 4 <= depth; k += 4, dst += 4 * width) {  // four independent copies in flight
+    const __m512 v0 = _mm512_maskz_loadu_ps(lanes, src + offsets[k]);
+    const __m512 v1 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 1]);
+    const __m512 v2 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 2]);
+    const __m512 v3 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 3]);
+    _mm512_mask_storeu_ps(dst, lanes, v0);
+    _mm512_mask_storeu_ps(dst + width, lanes, v1);
+    _mm512_mask_storeu_ps(dst + 2 * width, lanes, v2);
+    _mm512_mask_storeu_ps(dst + 3 * width, lanes, v3);
+  }
+  for (; k < depth; ++k, dst += width) _mm512_mask_storeu_ps(dst, lanes, _mm512_maskz_loadu_ps(lanes, src + offsets[k]));
+}
+
+#if defined(SK_AVX512_EMULATION_HEADER)
+// SIMDe's emulation covers AVX-512F, not AVX512-BF16: the native checks run the float32 kernels only.
+Bf16Kernels select_bf16_kernels() { return {nullptr, nullptr}; }
+#else
+
+// Precision 'bf16' (microkernel.h): AVX512-BF16 and AVX512BW, which the BF16 processors all have.
+#define SK_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+namespace {
+
+// The 16 bf16 values of a 16-float vector, rounded to nearest even (NaN stays NaN).
+SK_AVX512_BF16 inline __m256i to_bf16(__m512 v) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)); }
+
+// A float32 strip of 16 lanes into pairs: for each depth pair, lane i's two values side by side. The
+// two depth steps convert together into one vector ([step k | step k + 1]) that one permutation
+// interleaves.
+SK_AVX512_BF16 void convert_wide(const float* src, int64_t kc, Bf16* dst) {
+  alignas(64) static constexpr uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
+                                                           21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
+                                                           11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i interleave = _mm512_load_si512(kInterleave);
+  int64_t k = 0;
+  for (; k + 2 <= kc; k += 2, src += 2 * kNR, dst += 2 * kNR) {
+    const __m512bh both = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + kNR), _mm512_loadu_ps(src));
+    _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i>(both)));
+  }
+  if (k < kc) {  // an odd depth: the last pair's second values are zero
+    const __m512bh both = _mm512_cvtne2ps_pbh(_mm512_setzero_ps(), _mm512_loadu_ps(src));
+    _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i>(both)));
+  }
+}
+
+// A float32 strip of kMR (6) lanes into pairs: a depth pair is 12 consecutive floats, [step k's 6 |
+// step k + 1's 6], converted and interleaved in one 256-bit vector.
+SK_AVX512_BF16 void convert_narrow(const float* src, int64_t kc, Bf16* dst) {
+  static_assert(kMR == 6, "a depth pair of the A strip is 12 values");
+  alignas(32) static constexpr uint16_t kInterleave[16] = {0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11, 12, 13, 14, 15};
+  const __m256i interleave = _mm256_load_si256(reinterpret_cast<const __m256i*>(kInterleave));
+  int64_t k = 0;
+  for (; k + 2 <= kc; k += 2, src += 2 * kMR, dst += 2 * kMR) {
+    const __m256i both = to_bf16(_mm512_maskz_loadu_ps(0x0FFF, src));
+    _mm256_mask_storeu_epi16(dst, 0x0FFF, _mm256_permutexvar_epi16(interleave, both));
+  }
+  if (k < kc) {
+    const __m256i both = to_bf16(_mm512_maskz_loadu_ps(0x003F, src));
+    _mm256_mask_storeu_epi16(dst, 0x0FFF, _mm256_permutexvar_epi16(interleave, both));
+  }
+}
+
+// R rows against one B strip (TWO false) or two: 2 R accumulators, each depth pair one vdpbf16ps per
+// row and strip, the A pair (two bf16 in one 32-bit word) broadcast. Six rows and two strips make twelve
+// chains, more than the instruction's latency needs on the processors that have it.
+template <int R, bool TWO>
+SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
+    int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    bool accumulate, const KernelEpilogue* last) {
+  __m512 lo[R], hi[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
+  const Bf16* b_hi = b + b_stride;
+  for (int64_t q = 0; q < pairs; ++q, a += 2 * kMR, b += 2 * kNR, b_hi += 2 * kNR) {
+    const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b));
+    const __m512bh y = TWO ? reinterpret_cast<__m512bh>(_mm512_loadu_si512(b_hi)) : x;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      int32_t word;
+      __builtin_memcpy(&word, a + 2 * r, sizeof(word));
+      const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(word));
+      lo[r] = _mm512_dpbf16_ps(lo[r], v, x);
+      if (TWO) hi[r] = _mm512_dpbf16_ps(hi[r], v, y);
+    }
+  }
+  const __mmask16 low_columns = first_lanes(nr), high_columns = TWO ? first_lanes(nr - kNR) : 0;
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* out = c + r * ldc;
+    store_row(out, lo[r], low_columns, accumulate, last, bias_of(last, r, 0, low_columns));
+    if (TWO && high_columns) {
+      store_row(out + kNR, hi[r], high_columns, accumulate, last, bias_of(last, r, kNR, high_columns));
+    }
+  }
+}
+
+template <bool TWO>
+SK_AVX512_BF16 void bf16_rows(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
+                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last) {
+  switch (mr) {
+    case 1: return bf16_tile<1, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+    case 2: return bf16_tile<2, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+    case 3: return bf16_tile<3, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+    case 4: return bf16_tile<4, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+    case 5: return bf16_tile<5, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+    default: return bf16_tile<kMR, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+  }
+}
+
+}  // namespace
+
+SK_AVX512_BF16 void convert_bf16_avx512(const float* src, int64_t src_stride, int64_t strips, int64_t kc,
+                                        int width, Bf16* dst, int64_t dst_stride) {
+  for (int64_t s = 0; s < strips; ++s, src += src_stride, dst += dst_stride) {
+    if (width == kNR) {
+      convert_wide(src, kc, dst);
+    } else {
+      convert_narrow(src, kc, dst);
+    }
+  }
+}
+
+SK_AVX512_BF16 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride,
+                                            float* c, int64_t ldc, int mr, int nr, bool accumulate,
+                                            const KernelEpilogue* last) {
+  if (nr > kNR) return bf16_rows<true>(pairs, a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  bf16_rows<false>(pairs, a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+}
+
+Bf16Kernels select_bf16_kernels() {
+  if (cpu_features().avx512_bf16) return {convert_bf16_avx512, microkernel_bf16_avx512};
+  return {nullptr, nullptr};
+}
+#endif  // SK_AVX512_EMULATION_HEADER
+
 }  // namespace stridekit::cpu
 
 #else
 
 namespace stridekit::cpu {
+Bf16Kernels select_bf16_kernels() { return {nullptr, nullptr}; }
+void gather_run_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count, float* dst,
+                       int64_t width) {
+  for (int64_t k = 0; k < depth; ++k) {
+    for (int64_t i = 0; i < count; ++i) dst[k * width + i] = src[offsets[k] + i];
+  }
+}
 // Not an x86-64 GCC/Clang build: select_microkernel() and select_pair_kernel() never pick these.
 void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                         int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {

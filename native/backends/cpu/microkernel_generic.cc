@@ -109,6 +109,13 @@ DepthwiseRowKernel select_depthwise_row_kernel() {
   return depthwise_row_generic;
 }
 
+GatherKernel select_gather_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return gather_run_avx512;
+#endif
+  return nullptr;
+}
+
 DeinterleaveKernel select_deinterleave_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx512) return deinterleave_avx512;

@@ -12,7 +12,9 @@ enum ScratchSlot {
   kScratchTile = 2,   // per tile: an output tile on its way to its final layout
   kScratchIndex = 3,  // per tile: index tables for packing and scattering
   kScratchShared = 4, // the calling thread's buffer shared by all tiles of one parallel_for
-  kScratchSlots = 5
+  kScratchBf16A = 5,  // per tile, precision bf16: the A block converted to bf16 pairs
+  kScratchBf16B = 6,  // per tile, precision bf16: the B block converted to bf16 pairs
+  kScratchSlots = 7
 };
 
 // At least `floats` floats, 64-byte aligned, private to the calling thread; valid until the same
