@@ -1,0 +1,103 @@
+'use strict';
+// precision: 'bf16' on the cpu backend, held to more than the bf16 bound the conformance file uses
+// (lib/conformance.ts: 6e-2, which a squashing activation after a long reduction needs). Where the
+// processor has AVX512-BF16, the GEMM paths round x and w to bfloat16 (round to nearest even) and sum
+// the products in float32 (native/backends/cpu/gemm.h, gemm_tile_bf16); the depthwise and direct paths
+// stay float32, as a permission allows. So every case of the conformance table must match, within the
+// fp32 bound, either the float64 reference of the bf16-rounded operands (a GEMM path) or the exact one
+// (a float32 path): a wrong pairing of depth steps, truncation instead of rounding, or a bf16 sum would
+// be 1e-3 to 1e-1 away from both. The long reductions must match the rounded reference and not the exact
+// one: the permission reached the kernels. Where cpu does not honour bf16, a bf16 plan is the fp32 one.
+
+const reference = require('./helpers/reference');
+const { CASES, build } = require('./helpers/cases');
+const { TOLERANCE, UNSUPPORTED, loadStridekit } = require('./helpers/target');
+
+const { sk } = loadStridekit();
+const cpu = sk.backends().find((b) => b.name === 'cpu');
+const honours = cpu.precisions.includes('bf16');
+const FP32 = TOLERANCE.cpu.fp32;
+const LONG_REDUCTIONS = [
+  'conv2d deep reduction C160 3x3 (C*k=1440), K>144 rows',
+  'conv2d many channels C64 3x3 (C*k=576, blocked accumulation) tanh',
+  'convT2d many channels C288 k2 s2 (long reduction)',
+];
+
+/** v rounded to bfloat16, to nearest, ties to even (as vcvtne2ps2bf16 rounds; no NaN in these data). */
+function bf16(data) {
+  const out = new Float32Array(data.length);
+  const bits = new Uint32Array(out.buffer);
+  out.set(data);
+  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return out;
+}
+
+function run(c, b, precision) {
+  const fn = c.transposed ? sk.convTransposeSync : sk.convSync;
+  return fn(b.x, b.w, { ...b.opts, backend: 'cpu', precision });
+}
+
+function errors(c, b) {
+  const conv = c.transposed ? reference.convTranspose : reference.conv;
+  const exact = conv(b.x, b.w, b.opts);
+  const rounded = conv({ ...b.x, data: bf16(b.x.data) }, { ...b.w, data: bf16(b.w.data) }, b.opts);
+  const y = run(c, b, 'bf16');
+  return { exact: reference.normalisedError(y.data, exact.data), rounded: reference.normalisedError(y.data, rounded.data) };
+}
+
+const runnable = CASES.filter((c) => !UNSUPPORTED.cpu || !UNSUPPORTED.cpu[c.name]);
+
+if (!honours) {
+  const why = `${cpu.device} has no AVX512-BF16 (precisions ${cpu.precisions.join(', ')})`;
+  console.log(`stridekit tests skipped: cpu bf16 computes in bfloat16: ${why}`);
+  describe('precision bf16 on cpu without AVX512-BF16', () => {
+    test.each(LONG_REDUCTIONS)('%s: a bf16 plan gives the fp32 result', (name) => {
+      const c = CASES.find((k) => k.name === name);
+      const b = build(c);
+      expect(reference.normalisedError(run(c, b, 'bf16').data, run(c, b, 'fp32').data)).toBeLessThanOrEqual(FP32);
+    });
+  });
+} else {
+  describe(`precision bf16 on cpu (${cpu.device})`, () => {
+    test(`every conformance case (${runnable.length}) is the rounded operands' result or the exact one, within ${FP32}`, () => {
+      const misses = [];
+      let rounded = 0;
+      for (const c of runnable) {
+        for (const alt of [false, true]) {
+          const b = build(c, alt ? 'alt' : 'main');
+          const e = errors(c, b);
+          if (e.rounded <= FP32 && e.exact > FP32) rounded++;
+          if (!(e.rounded <= FP32 || e.exact <= FP32)) misses.push(`${c.name}${alt ? ' (second shape)' : ''}: ${e.rounded.toExponential(2)} from the rounded reference, ${e.exact.toExponential(2)} from the exact one`);
+        }
+      }
+      console.log(`cpu bf16: ${rounded} of ${2 * runnable.length} runs computed in bfloat16 (the others on a float32 path)`);
+      expect(misses).toEqual([]);
+      expect(rounded).toBeGreaterThan(runnable.length / 2);
+    });
+
+    test.each(LONG_REDUCTIONS)('%s: computed in bfloat16, summed in float32', (name) => {
+      const c = CASES.find((k) => k.name === name);
+      if (!c) throw new Error(`no conformance case named '${name}'`);
+      const e = errors(c, build(c));
+      console.log(`cpu bf16 ${name}: ${e.rounded.toExponential(2)} from the rounded reference, ${e.exact.toExponential(2)} from the exact one`);
+      expect(e.rounded).toBeLessThanOrEqual(FP32);
+      expect(e.exact).toBeGreaterThan(FP32);
+      expect(e.exact).toBeLessThanOrEqual(TOLERANCE.cpu.bf16);
+    });
+
+    test('a plan and the one-shot call agree; an fp32 plan beside a bf16 one stays fp32', () => {
+      const c = CASES.find((k) => k.name === LONG_REDUCTIONS[0]);
+      const b = build(c);
+      const plan = sk.createConv({ ...b.opts, weight: b.w, backend: 'cpu', precision: 'bf16' });
+      const fp32Plan = sk.createConv({ ...b.opts, weight: b.w, backend: 'cpu' });
+      try {
+        const exact = reference.conv(b.x, b.w, b.opts);
+        expect(reference.normalisedError(plan.runSync(b.x).data, run(c, b, 'bf16').data)).toBeLessThanOrEqual(1e-6);
+        expect(reference.normalisedError(fp32Plan.runSync(b.x).data, exact.data)).toBeLessThanOrEqual(FP32);
+      } finally {
+        plan.dispose();
+        fp32Plan.dispose();
+      }
+    });
+  });
+}
