@@ -6,6 +6,21 @@
 // peer of its own ("stridekit cpu plan bf16") beside the float32 one; convSync stays float32.
 function stridekitPeers(sk, precision = 'fp32') {
   return sk.backends().filter((b) => b.available).flatMap((b) => [
+    {
+      name: `stridekit ${b.name} plan`,
+      short: `${b.name} plan`,
+      backend: b.name,
+      timed: 'plan.runSync(x, { out }) into a preallocated output; options checked and weights packed once, in createConv',
+      prepare(layer) {
+        const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options });
+        const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
+        return {
+          run: () => plan.runSync(layer.x, { out }),
+          output: () => out.data,
+          dispose: () => plan.dispose(),
+        };
+      },
+    },
     ...(precision === 'fp32' ? [] : [{
       name: `stridekit ${b.name} plan ${precision}`,
       short: `${b.name} ${precision}`,
@@ -22,21 +37,6 @@ function stridekitPeers(sk, precision = 'fp32') {
         };
       },
     }]),
-    {
-      name: `stridekit ${b.name} plan`,
-      short: `${b.name} plan`,
-      backend: b.name,
-      timed: 'plan.runSync(x, { out }) into a preallocated output; options checked and weights packed once, in createConv',
-      prepare(layer) {
-        const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options });
-        const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
-        return {
-          run: () => plan.runSync(layer.x, { out }),
-          output: () => out.data,
-          dispose: () => plan.dispose(),
-        };
-      },
-    },
     {
       name: `stridekit ${b.name} convSync`,
       short: `${b.name} convSync`,

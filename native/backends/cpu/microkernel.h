@@ -157,7 +157,8 @@ DeinterleaveKernel select_deinterleave_kernel();
 
 // A patch run (phases.h gather_run): dst[k * width + i] = src[offsets[k] + i] for k < depth, i < count
 // (1 to 16). The AVX-512 form copies any count with one masked load and store per depth; the portable
-// one (phases.cc) needs a copy routine per count, several moves each for counts like 13.
+// one (phases.cc) needs a copy routine per count, several moves each for counts like 13 (phases.cc
+// says which runs take which).
 using GatherKernel = void (*)(const float* src, const int64_t* offsets, int64_t depth, int64_t count,
                               float* dst, int64_t width);
 
