@@ -158,10 +158,6 @@ inline KernelEpilogue in_kernel_epilogue(const TileEpilogue& epilogue, bool in_k
   return in_kernel;
 }
 
-// gemm_tile with precision 'bf16' (GemmKernels::bf16_tile): the same blocks and panels, each panel
-// converted to bf16 pair strips as it is packed (B once per depth block, A once per block of rows), so
-// that the sources and their packing are those of float32. A depth block of kKC steps is 192 pairs: two
-// B strips of it take 24 KiB, as one float32 strip does, and one kernel call covers the whole block.
 // Strips [start, start + count) of a source at depths [k0, k0 + kc) as bf16 pair strips,
 // round_up(kc, 2) * width values apart: packed and converted into `converted`...
 template <class Source>
@@ -181,13 +177,19 @@ inline const Bf16* bf16_panel(const GemmKernels& kernels, const PrepackedSource&
   return bf16_panel<PrepackedSource>(kernels, source, start, count, k0, kc, width, scratch, converted);
 }
 
+// gemm_tile with precision 'bf16' (GemmKernels::bf16_tile): the same blocks and panels, each panel
+// converted to bf16 pair strips as it is packed (B once per depth block, A once per block of rows), so
+// that the sources and their packing are those of float32; weights converted ahead are used as they are.
+// A depth block of kKC steps is 192 pairs: two B strips of it take 24 KiB, as one float32 strip does,
+// and one kernel call covers the whole block.
 template <class ASource, class BSource>
 void gemm_tile_bf16(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth, const ASource& a,
                     int64_t row0, const BSource& b, int64_t col0, float* c, int64_t ldc,
                     const TileEpilogue& epilogue, float* a_scratch, float* b_scratch) {
   const bool in_kernel_activation = kernel_applies(epilogue.activation);
   const int64_t b_strips = (nc + kNR - 1) / kNR, max_pairs = (std::min(kKC, depth) + 1) / 2;
-  Bf16* b_bf16 = reinterpret_cast<Bf16*>(thread_scratch(kScratchBf16B, static_cast<size_t>(b_strips * max_pairs * kNR)));
+  Bf16* b_bf16 =
+      reinterpret_cast<Bf16*>(thread_scratch(kScratchBf16B, static_cast<size_t>(b_strips * max_pairs * kNR)));
   Bf16* a_bf16 = reinterpret_cast<Bf16*>(
       thread_scratch(kScratchBf16A, static_cast<size_t>((kMCMax + kMR - 1) / kMR * max_pairs * kMR)));
   for (int64_t k0 = 0; k0 < depth; k0 += kKC) {
