@@ -72,7 +72,7 @@ function validCase(backend, { huge = true } = {}) {
       activation: weighted([4, fc.constant(null)], [1, fc.constantFrom('relu', 'relu6', 'sigmoid', 'tanh', 'silu')]),
       layout: fc.constantFrom(null, 'channels_first', 'channels_last'),
       weightLayout: fc.constantFrom(null, 'channels_first', 'channels_last'),
-      precision: weighted([6, fc.constant(null)], [1, fc.constantFrom('fp32', 'tf32', 'fp16')]),
+      precision: weighted([6, fc.constant(null)], [1, fc.constantFrom('fp32', 'tf32', 'fp16', 'bf16')]),
       bias: fc.boolean(),
       entry: fc.constantFrom('sync', 'async', 'planSync', 'planAsync'),
       out: weighted([3, fc.constant(false)], [1, fc.constant(true)]),
