@@ -63,8 +63,9 @@ const threads = Number(argument('threads', process.env.STRIDEKIT_NUM_THREADS || 
 if (!Number.isInteger(threads) || threads < 1) fail(`--threads must be a positive integer, got ${argument('threads')}`);
 const rounds = Number(argument('rounds', 1));
 if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds must be a positive integer, got ${argument('rounds')}`);
+const { PRECISIONS } = require('../dist/options');
 const precision = argument('precision', 'fp32');
-if (!['fp32', 'tf32', 'fp16', 'bf16'].includes(precision)) fail(`--precision must be fp32, tf32, fp16 or bf16, got ${precision}`);
+if (!PRECISIONS.includes(precision)) fail(`--precision must be one of ${PRECISIONS.join(', ')}, got ${precision}`);
 const saveName = argument('save', null);
 if (saveName !== null && !/^[\w.-]+$/.test(saveName)) fail(`--save takes a file name (letters, digits, _ . -), got ${saveName}`);
 // The pool is sized when the addon loads: set the count before stridekit is required.

@@ -2,41 +2,35 @@
 // stridekit itself, through the public API: the plan path (createConv once, runSync many) and the
 // one-shot functional path (convSync packs the weights on every call).
 
+// A backend's plan at `precision`: created once, then plan.runSync into a preallocated output.
+function planPeer(sk, b, precision) {
+  const reduced = precision !== 'fp32';
+  return {
+    name: `stridekit ${b.name} plan${reduced ? ` ${precision}` : ''}`,
+    short: reduced ? `${b.name} ${precision}` : `${b.name} plan`,
+    backend: b.name,
+    ...(reduced ? { precision } : {}),
+    timed: reduced
+      ? `plan.runSync(x, { out }) as the plan above, created with precision '${precision}'`
+      : 'plan.runSync(x, { out }) into a preallocated output; options checked and weights packed once, in createConv',
+    prepare(layer) {
+      const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options, precision });
+      const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
+      return {
+        run: () => plan.runSync(layer.x, { out }),
+        output: () => out.data,
+        dispose: () => plan.dispose(),
+      };
+    },
+  };
+}
+
 // With `precision` (a permission: 'tf32', 'fp16' or 'bf16'), each backend's plan also runs at it, as a
-// peer of its own ("stridekit cpu plan bf16") beside the float32 one; convSync stays float32.
+// peer of its own ("stridekit cpu plan bf16") right after the float32 one; convSync stays float32.
 function stridekitPeers(sk, precision = 'fp32') {
   return sk.backends().filter((b) => b.available).flatMap((b) => [
-    {
-      name: `stridekit ${b.name} plan`,
-      short: `${b.name} plan`,
-      backend: b.name,
-      timed: 'plan.runSync(x, { out }) into a preallocated output; options checked and weights packed once, in createConv',
-      prepare(layer) {
-        const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options });
-        const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
-        return {
-          run: () => plan.runSync(layer.x, { out }),
-          output: () => out.data,
-          dispose: () => plan.dispose(),
-        };
-      },
-    },
-    ...(precision === 'fp32' ? [] : [{
-      name: `stridekit ${b.name} plan ${precision}`,
-      short: `${b.name} ${precision}`,
-      backend: b.name,
-      precision,
-      timed: `plan.runSync(x, { out }) as the plan above, created with precision '${precision}'`,
-      prepare(layer) {
-        const plan = sk.createConv({ weight: layer.w, bias: layer.bias, backend: b.name, ...layer.options, precision });
-        const out = { data: new Float32Array(layer.yShape.reduce((a, c) => a * c, 1)), shape: layer.yShape };
-        return {
-          run: () => plan.runSync(layer.x, { out }),
-          output: () => out.data,
-          dispose: () => plan.dispose(),
-        };
-      },
-    }]),
+    planPeer(sk, b, 'fp32'),
+    ...(precision === 'fp32' ? [] : [planPeer(sk, b, precision)]),
     {
       name: `stridekit ${b.name} convSync`,
       short: `${b.name} convSync`,

@@ -429,12 +429,13 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     const Blocking b = choose_blocking(p.out_pixels, p.Kg, p.batch * p.groups, threads, true);
     const PackedLayout weight_layout(p.Kg, depth, kNR);
     const Bf16* packed_bf16 = bf16_weights_as(true, plan, p, plan.packed.data());
+    const int64_t bf16_group_stride = bf16_layout(weight_layout).floats();
     pool.parallel_for(p.batch * p.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
       const Tile t = tile_at(b, item, p.groups);
       const PatchesChannelsLast patches{p, x + t.image * p.in_pixels * p.C + t.group * p.Cg};
       const PrepackedSource weights{
           plan.packed.data() + t.group * plan.group_stride, weight_layout,
-          packed_bf16 ? packed_bf16 + t.group * bf16_layout(weight_layout).floats() : nullptr};
+          packed_bf16 ? packed_bf16 + t.group * bf16_group_stride : nullptr};
       float* out = y + (t.image * p.out_pixels + t.row0) * p.K + t.group * p.Kg + t.col0;
       TileEpilogue epilogue{bias ? bias + t.group * p.Kg + t.col0 : nullptr, false, p.activation};
       float* a_scratch = thread_scratch(kScratchPackA, pack_scratch_floats(kMCMax, kMR));
