@@ -23,7 +23,7 @@ const PROJECT = path.join(ROOT, 'test', 'fixtures', 'cpu');
 const CHECKS = [
   { name: 'kernel_check', args: [],
     expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
-      /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m] },
+      /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m, /^ok select_indirect_kernel picks .+$/m] },
   { name: 'backend_check', args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
 ];
@@ -74,6 +74,7 @@ const TARGETS = [
           : !found(CMAKE) ? NO_CMAKE : null,
     expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
       /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m,
+      /^ok microkernel_avx512_indirect: \d+ tiles$/m, /^ok select_indirect_kernel picks the avx512 indirect kernel$/m,
       /^ok select_bf16_kernels picks none: a build without them$/m] },
 ];
 

@@ -127,8 +127,18 @@ struct PatchesChannelsLast {
 // of as columns. Both read the same bordered phases, but 16-pixel column strips waste lanes when the
 // output has few pixels (7 x 7: 64 lanes for 49 pixels), where 6-pixel row strips waste few and the
 // output channels fill the 16-wide columns. Layers with few output channels keep pixels as columns.
-bool pixels_as_rows(const ConvProblem& p) {
+// With the indirect kernel (`indirect`), pixel rows need no packing at all: each 6-pixel strip reads
+// the phases where they lie, which packing column strips from them cannot match where a kernel has
+// several taps (a 16-pixel strip that crosses an output row is two runs to copy, per tap). Its tiles
+// then pay for writing each output transposed, a few cycles per output against depth / 16 cycles of
+// FMAs, and for A's lines coming from L2 instead of a packed strip: deep layers with spatial kernels
+// gain (ResNet's 3 x 3 stages, C3D, the Conformer's subsampling), 1 x 1 layers, whose columns pack as
+// one copy per depth, and shallow ones (ResNet's stem, depth 147) run slower so.
+constexpr int64_t kIndirectMinDepth = 256;
+
+bool pixels_as_rows(const ConvProblem& p, bool indirect) {
   if (p.channels_last || p.Kg < kNR) return false;
+  if (indirect && p.taps > 1 && p.Cg * p.taps >= kIndirectMinDepth) return true;
   return 10 * round_up(p.out_pixels, kNR) > 11 * p.out_pixels;  // more than 10% of lanes wasted
 }
 
@@ -187,11 +197,13 @@ const Bf16* bf16_weights_as(bool columns, const sk_plan& plan, const ConvProblem
 }
 
 // The role a plan packs its weights in before it has seen an input: channels_last layers always
-// take them as columns. Deep channels_first layers, with many weights, usually have small outputs
-// (ResNet's last stage: 7 x 7), which run with pixels as rows and so take them as columns too; the
-// others as rows. A wrong guess costs one more packing on the first run, never a wrong result.
-bool columns_suggested(const sk_conv_geometry& g, int64_t Kg, int64_t Cg, int64_t taps) {
+// take them as columns. Deep channels_first layers run with pixels as rows where the indirect kernel
+// reads their patches (pixels_as_rows), or else when, with many weights, their outputs are small
+// (ResNet's last stage: 7 x 7), and so take them as columns too; the others as rows. A wrong guess
+// costs one more packing on the first run, never a wrong result.
+bool columns_suggested(const sk_conv_geometry& g, int64_t Kg, int64_t Cg, int64_t taps, bool indirect) {
   if (g.layout == SK_LAYOUT_CHANNELS_LAST) return true;
+  if (indirect && taps > 1 && Kg >= kNR && Cg * taps >= kIndirectMinDepth) return true;
   return Kg >= kNR && Kg * Cg * taps >= (int64_t{1} << 20);
 }
 
@@ -261,19 +273,27 @@ int64_t shared_patch_floats(const ConvProblem& q, bool rows, const PackedLayout&
 // The calling thread's shared scratch for one image or band (run_channels_first), and the layouts it
 // is sized from. In floats: its input planes split into phases (none when the split would be the
 // identity), then the pixels-as-rows form's whole patch matrix, group after group (none when packed
-// tile by tile), each rounded up to 16 floats; the tap offsets follow them.
+// tile by tile or read in place), each rounded up to 16 floats; the tap offsets follow them, and,
+// where the indirect kernel reads the patches in place, the offsets of each output pixel and of each
+// depth step (a channel's tap) in the phases.
 struct SharedScratch {
   PhaseLayout phases;
   PackedLayout patch_layout;
+  bool indirect;         // pixels as rows, read in place by GemmKernels::indirect
   int64_t patch_floats;  // per group (shared_patch_floats): 0 when the patches are packed tile by tile
   int64_t split, patches;
 
-  SharedScratch(const ConvProblem& q, bool rows)
+  SharedScratch(const ConvProblem& q, bool rows, bool indirect_kernel)
       : phases(q),
         patch_layout(q.out_pixels, q.Cg * q.taps, kMR),
-        patch_floats(shared_patch_floats(q, rows, patch_layout)),
+        indirect(rows && indirect_kernel),
+        patch_floats(indirect ? 0 : shared_patch_floats(q, rows, patch_layout)),
         split(phases.identity ? 0 : round_up(q.C * phases.floats(), 16)),
         patches(round_up(patch_floats * q.groups, 16)) {}
+
+  // Offsets (int64) after the floats: the taps', then with `indirect` the pixels' and the depths'.
+  int64_t offsets(const ConvProblem& q) const { return q.taps + (indirect ? q.out_pixels + q.Cg * q.taps : 0); }
+  int64_t floats(const ConvProblem& q) const { return split + patches + 2 * offsets(q); }
 };
 
 // Whether a batch runs whole images on each thread, each image on one thread from its split to its
@@ -284,8 +304,8 @@ struct SharedScratch {
 // takes at most kImagePerThreadBytes run so; larger ones keep all threads on one image.
 constexpr int64_t kImagePerThreadBytes = int64_t{4} << 20;
 
-bool whole_images_per_thread(const ConvProblem& p, bool rows) {
-  const SharedScratch scratch(p, rows);
+bool whole_images_per_thread(const ConvProblem& p, bool rows, bool indirect) {
+  const SharedScratch scratch(p, rows, indirect);
   return (scratch.split + scratch.patches) * static_cast<int64_t>(sizeof(float)) <= kImagePerThreadBytes;
 }
 
@@ -300,17 +320,30 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   ThreadPool& pool = ThreadPool::instance();
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
-  const SharedScratch scratch(q, rows);
+  const SharedScratch scratch(q, rows, plan.gemm.indirect != nullptr);
   const PhaseLayout& phases = scratch.phases;
   const PackedLayout& patch_layout = scratch.patch_layout;
   const int64_t patch_floats = scratch.patch_floats;
-  float* split =
-      thread_scratch(kScratchShared, static_cast<size_t>(scratch.split + scratch.patches + 2 * q.taps));
+  float* split = thread_scratch(kScratchShared, static_cast<size_t>(scratch.floats(q)));
   float* patches = split + scratch.split;
   int64_t* tap_at = reinterpret_cast<int64_t*>(patches + scratch.patches);
   phases.tap_offsets(q, tap_at);
   const float* source = phases.identity ? x : split;
   const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
+  int64_t* pixel_at = tap_at + q.taps;  // with scratch.indirect: each output pixel's place in a phase
+  int64_t* depth_at = pixel_at + q.out_pixels;  // and each depth step's, from a group's first channel
+  if (scratch.indirect) {
+    for (int64_t pixel = 0, od = 0, oh = 0, ow = 0; pixel < q.out_pixels; ++pixel) {
+      pixel_at[pixel] = phases.pixel_offset(od, oh, ow);
+      if (++ow < q.out[2]) continue;
+      ow = 0;
+      if (++oh == q.out[1]) oh = 0, ++od;
+    }
+    for (int64_t k = 0, c = 0, tap = 0; k < q.Cg * q.taps; ++k) {
+      depth_at[k] = c * channel_stride + tap_at[tap];
+      if (++tap == q.taps) tap = 0, ++c;
+    }
+  }
   if (!phases.identity || patch_floats > 0) {
     // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick.
     const int64_t tasks = std::min<int64_t>(q.C, 4 * threads);
@@ -352,7 +385,10 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       TileEpilogue epilogue{group_bias ? group_bias + t.col0 : nullptr, false, q.activation,
                             group_y + t.col0 * out_stride + t.row0, out_stride};
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
-      if (patch_floats > 0) {
+      if (scratch.indirect) {
+        gemm_tile_indirect(plan.gemm, t.mc, t.nc, depth, IndirectSource{group_x, pixel_at, depth_at}, t.row0,
+                           weights, t.col0, tile, t.nc, epilogue, nullptr);
+      } else if (patch_floats > 0) {
         const PrepackedSource group_patches{patches + t.group * patch_floats, patch_layout};
         gemm_tile(plan.gemm, t.mc, t.nc, depth, group_patches, t.row0, weights, t.col0, tile, t.nc,
                   epilogue, nullptr, nullptr);
@@ -386,7 +422,7 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
-  plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps);
+  plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps, plan.gemm.indirect != nullptr);
   const int width = plan.packed_as_columns ? kNR : kMR;
   plan.group_stride = PackedLayout(Kg, Cg * taps, width).floats();
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
@@ -448,7 +484,8 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   // channels_first: small images dealt out whole to the threads (whole_images_per_thread), as many
   // as divide evenly; the others one at a time on all threads. Each image runs in bands of output
   // rows where its phases would not stay in cache (rows_per_band), each band split into phases first.
-  const bool rows = pixels_as_rows(p);
+  const bool indirect = plan.gemm.indirect != nullptr;
+  const bool rows = pixels_as_rows(p, indirect);
   const float* packed = weights_as(rows, plan, p);
   const Bf16* packed_bf16 = bf16_weights_as(rows, plan, p, packed);
   const int band_dimension = outermost_dimension(p);
@@ -462,7 +499,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     }
   };
   int64_t image = 0;
-  if (threads > 1 && p.batch >= threads && whole_images_per_thread(p, rows)) {
+  if (threads > 1 && p.batch >= threads && whole_images_per_thread(p, rows, indirect)) {
     const int64_t dealt = p.batch / threads * threads;
     pool.parallel_for(dealt, [&](int64_t i, int) { run_image(i, 1); }, threads);
     image = dealt;

@@ -48,6 +48,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
       plan->gemm.bf16_convert = bf16.convert;
       plan->gemm.bf16_tile = bf16.tile;
     }
+    if (!plan->gemm.bf16_tile) plan->gemm.indirect = select_indirect_kernel();
     plan->depthwise_row = select_depthwise_row_kernel();
     if (bias && geometry->has_bias) plan->bias.assign(bias, bias + geometry->out_channels);
     switch (plan->path) {

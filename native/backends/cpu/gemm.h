@@ -223,6 +223,30 @@ void gemm_tile_bf16(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t 
 // loaded and stored once more per 73,728 multiply-adds.
 constexpr int64_t kPairDepth = 192;
 
+// The next strips of B, fetched while the `strips` at column j (nr columns) are multiplied: prepacked
+// weight strips come from L3 or memory, kc lines of 64 bytes each, shared out among the kernel calls
+// of these strips (`calls` of them), which spread their share over their depth steps (Prefetch).
+class NextStrips {
+ public:
+  NextStrips(const Panel& pb, int64_t j, int64_t nr, int64_t nc, int64_t strips, int64_t calls) {
+    const int64_t next_strips = std::min(strips, (nc - j - nr + kNR - 1) / kNR);
+    next_ = next_strips ? reinterpret_cast<const char*>(pb.data + (j / kNR + strips) * pb.strip_stride) : nullptr;
+    lines_ = next_strips * pb.strip_stride * static_cast<int64_t>(sizeof(float)) / 64;
+    per_call_ = (lines_ + calls - 1) / calls;
+  }
+  // The share of the next kernel call.
+  Prefetch take() {
+    const int64_t end = std::min(lines_, line_ + per_call_);
+    const Prefetch fetch = line_ < end ? Prefetch{next_ + line_ * 64, next_ + end * 64} : Prefetch{};
+    line_ = end;
+    return fetch;
+  }
+
+ private:
+  const char* next_;
+  int64_t lines_, per_call_, line_ = 0;
+};
+
 // C[0..mc) x [0..nc) = A * B over the full depth, then the epilogue. Per depth block, B is packed
 // once for all nc columns and A once per kMCMax rows; each B strip (or pair of strips, with a pair
 // kernel) then stays in L1 while the A block, kept in L2, streams past it. a_scratch / b_scratch hold
@@ -252,26 +276,15 @@ void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth
         const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
         // The last depth block stores the finished tile: bias and relu / relu6 go in with it.
         KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
-        // The next strips of B are fetched while these are multiplied: prepacked weight strips come
-        // from L3 or memory, kc lines of 64 bytes each, shared out among the kernel calls of these
-        // strips, which spread their share over their depth steps (Prefetch).
-        const int64_t next_strips = std::min(strips, (nc - j - nr + kNR - 1) / kNR);
-        const char* next =
-            next_strips ? reinterpret_cast<const char*>(b_strip + strips * pb.strip_stride) : nullptr;
-        const int64_t next_lines = next_strips * pb.strip_stride * static_cast<int64_t>(sizeof(float)) / 64;
         const int64_t step = strips == 2 ? kPairDepth : kc;
-        const int64_t calls = (mb + kMR - 1) / kMR * ((kc + step - 1) / step);
-        const int64_t lines_per_call = (next_lines + calls - 1) / calls;
-        int64_t line = 0;
+        NextStrips next(pb, j, nr, nc, strips, (mb + kMR - 1) / kMR * ((kc + step - 1) / step));
         for (int64_t d = 0; d < kc; d += step) {
           const int64_t dc = std::min(step, kc - d);
           const KernelEpilogue* finish = last && d + dc >= kc ? &in_kernel : nullptr;
           for (int64_t i = 0; i < mb; i += kMR) {
             const int mr = static_cast<int>(std::min<int64_t>(kMR, mb - i));
             if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i0 + i;
-            const int64_t end = std::min(next_lines, line + lines_per_call);
-            const Prefetch fetch = line < end ? Prefetch{next + line * 64, next + end * 64} : Prefetch{};
-            line = end;
+            const Prefetch fetch = next.take();
             const float* a_strip = pa.data + (i / kMR) * pa.strip_stride + d * kMR;
             float* c_tile = c_block + i * ldc + j;
             if (strips == 2) {
@@ -285,6 +298,46 @@ void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth
         if (last) finish_columns(epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
         j += strips * kNR;
       }
+    }
+  }
+}
+
+// A read in place by the indirect kernel (GemmKernels::indirect): element (index, k) at
+// base[rows[index] + depths[k]].
+struct IndirectSource {
+  const float* base;
+  const int64_t* rows;    // per index
+  const int64_t* depths;  // per depth step
+};
+
+// gemm_tile with A read in place: B packed once per depth block (or prepacked), as gemm_tile packs it,
+// and no A to pack. All mc rows stream past each B strip pair, which stays in L1: A comes from where
+// it lies, the L2 for a convolution's phases, and the strips' depth is split as the pair kernel's is.
+template <class BSource>
+void gemm_tile_indirect(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth,
+                        const IndirectSource& a, int64_t row0, const BSource& b, int64_t col0, float* c,
+                        int64_t ldc, const TileEpilogue& epilogue, float* b_scratch) {
+  const bool in_kernel_activation = kernel_applies(epilogue.activation);
+  for (int64_t k0 = 0; k0 < depth; k0 += kKC) {
+    const int64_t kc = std::min(kKC, depth - k0);
+    const bool first = k0 == 0, last = k0 + kc >= depth;
+    const Panel pb = b.panel(col0, nc, k0, kc, b_scratch);
+    for (int64_t j = 0; j < nc; j += 2 * kNR) {
+      const int nr = static_cast<int>(std::min<int64_t>(2 * kNR, nc - j));
+      const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
+      KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
+      NextStrips next(pb, j, nr, nc, 2, (mc + kMR - 1) / kMR * ((kc + kPairDepth - 1) / kPairDepth));
+      for (int64_t d = 0; d < kc; d += kPairDepth) {
+        const int64_t dc = std::min(kPairDepth, kc - d);
+        const KernelEpilogue* finish = last && d + dc >= kc ? &in_kernel : nullptr;
+        for (int64_t i = 0; i < mc; i += kMR) {
+          const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
+          if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i;
+          kernels.indirect(dc, a.base, a.rows + row0 + i, a.depths + k0 + d, b_strip + d * kNR, pb.strip_stride,
+                           c + i * ldc + j, ldc, mr, nr, !first || d > 0, finish, next.take());
+        }
+      }
+      if (last) finish_columns(epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
     }
   }
 }

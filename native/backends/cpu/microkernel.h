@@ -82,6 +82,23 @@ void microkernel_pair_generic(int64_t kc, const float* a, const float* b, int64_
 // has the registers for a wider tile (16 ymm registers hold AVX2's 6 x 16 and no more).
 PairKernel select_pair_kernel();
 
+// The pair kernel with A read where it lies instead of from a packed strip: row i's depth step k is
+// a[rows[i] + depths[k]], for i < mr and k < kc; B, C and the rest as PairKernel, one strip read
+// when nr <= kNR. A channels_first convolution's patches are such an A: row i an output pixel
+// (rows[i] its place in the input's stride phases), step k a (channel, tap) (depths[k] that channel's
+// phases and that tap's offset in them), so its tiles multiply the phases without packing them. Each
+// step costs one more load (depths[k]), which the 12 FMAs of a 6 x 32 tile leave room for.
+using IndirectKernel = void (*)(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                                const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+                                bool accumulate, const KernelEpilogue* last, Prefetch next);
+
+void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                                 const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+                                 bool accumulate, const KernelEpilogue* last, Prefetch next);
+
+// The indirect kernel this processor runs, or null: AVX-512 only, where the pair kernel is.
+IndirectKernel select_indirect_kernel();
+
 // Precision 'bf16' (AVX512-BF16): the GEMM's operands rounded to bfloat16 (round to nearest even) and
 // multiplied by vdpbf16ps, which sums two products per lane into float32 accumulators. Its packed
 // strips hold depth in pairs, the two values a lane multiplies side by side: a strip of `width` lanes
@@ -108,6 +125,9 @@ void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_
 struct GemmKernels {
   MicroKernel tile;
   PairKernel pair;  // null: every strip through `tile`
+  // Float32 only (null for a bf16 plan): channels_first tiles with pixels as rows read their patches in
+  // place through it (gemm.h gemm_tile_indirect); null: they pack them.
+  IndirectKernel indirect = nullptr;
   // Both set: the plan permits bf16 and the processor has AVX512-BF16; the GEMM then runs on these.
   Bf16Convert bf16_convert = nullptr;
   Bf16Tile bf16_tile = nullptr;

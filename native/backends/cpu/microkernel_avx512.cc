@@ -20,6 +20,8 @@
 // native checks run these kernels on machines without AVX-512.
 #include "backends/cpu/microkernel.h"
 
+#include <vector>
+
 #include "backends/cpu/cpu_features.h"
 
 #if defined(SK_AVX512_EMULATION_HEADER)
@@ -110,33 +112,51 @@ SK_AVX512 void microkernel_avx512(int64_t kc, const float* a, const float* b, fl
 
 namespace {
 
-// One depth step of R rows: lo[r] += a[r] * (the strip at b), hi[r] += a[r] * (the strip at b_hi).
+// Where a tile reads A: a packed strip, kMR values per depth step one after another...
+struct PackedA {
+  const float* a;
+  float at(int r, int step) const { return a[step * kMR + r]; }
+  void advance(int steps) { a += steps * kMR; }
+};
+
+// ... or each row's values where they lie (IndirectKernel): row r's depth step k at rows[r][depths[k]].
 template <int R>
-SK_AVX512 __attribute__((always_inline)) inline void pair_step(const float* a, const float* b,
+struct IndirectA {
+  const float* rows[R];
+  const int64_t* depths;
+  float at(int r, int step) const { return rows[r][depths[step]]; }
+  void advance(int steps) { depths += steps; }
+};
+
+// One depth step (`step` past a's position) of R rows: lo[r] += a[r] * (the strip at b), and with two
+// strips hi[r] += a[r] * (the strip at b_hi).
+template <int R, int Strips, class A>
+SK_AVX512 __attribute__((always_inline)) inline void pair_step(const A& a, int step, const float* b,
                                                                const float* b_hi, __m512 (&lo)[R],
                                                                __m512 (&hi)[R]) {
-  const __m512 x = _mm512_loadu_ps(b), y = _mm512_loadu_ps(b_hi);
+  const __m512 x = _mm512_loadu_ps(b);
+  const __m512 y = Strips == 2 ? _mm512_loadu_ps(b_hi) : x;
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    const __m512 v = _mm512_set1_ps(a[r]);
-    lo[r] = _mm512_fmadd_ps(v, x, lo[r]), hi[r] = _mm512_fmadd_ps(v, y, hi[r]);
+    const __m512 v = _mm512_set1_ps(a.at(r, step));
+    lo[r] = _mm512_fmadd_ps(v, x, lo[r]);
+    if (Strips == 2) hi[r] = _mm512_fmadd_ps(v, y, hi[r]);
   }
 }
 
-// A pair tile of R rows (R <= kMR; the packed A strip still holds kMR values per depth step), its depth
-// steps accumulated in S interleaved sets: 2 R S independent FMA chains. Six rows make twelve chains by
-// themselves; a tile of one to four rows, at the edge of a GEMM whose rows are not a multiple of six
-// (ResNet's 7 x 7 stage: 49 pixel rows, eight tiles of six and one of one), would otherwise wait on
-// its two to eight chains, and cost as much as a full tile. Split, it takes little more than the time
-// its loads need.
+// A tile of R rows (R <= kMR) and one or two strips, its depth steps accumulated in S interleaved
+// sets: Strips R S independent FMA chains. Six rows of two strips make twelve chains by themselves; a
+// tile of one to four rows, at the edge of a GEMM whose rows are not a multiple of six (ResNet's 7 x 7
+// stage: 49 pixel rows, eight tiles of six and one of one), would otherwise wait on its two to eight
+// chains, and cost as much as a full tile. Split, it takes little more than the time its loads need.
 //
-// Inlined into microkernel_avx512_pair, whose switch picks one. As tail calls of their own, the switch
-// copied the 16-byte Prefetch its caller had just stored as two 8-byte halves with one 16-byte load
-// (which the store buffer cannot forward, presumably): short calls, as a depth of 147 (ResNet's stem)
-// makes, ran markedly slower, stalled just after that load.
-template <int R, int S>
+// Inlined into the kernels, whose switch picks one. As tail calls of their own, the switch copied the
+// 16-byte Prefetch its caller had just stored as two 8-byte halves with one 16-byte load (which the
+// store buffer cannot forward, presumably): short calls, as a depth of 147 (ResNet's stem) makes, ran
+// markedly slower, stalled just after that load.
+template <int R, int S, int Strips, class A>
 SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
-    int64_t kc, const float* a, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    int64_t kc, A a, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last, Prefetch next) {
   // Row r: lo[s][r] (columns 0-15, from the strip at b) and hi[s][r] (16-31, from the strip at
   // b + b_stride), summed over the sets s at the end.
@@ -152,22 +172,23 @@ SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
   // bookkeeping and its one test of `line` are shared by 48 FMAs in a full tile.
   static_assert(4 % S == 0, "the sets divide a pass");
   int64_t k = 0;
-  for (; k + 4 <= kc; k += 4) {
+  for (; k + 4 <= kc; k += 4, a.advance(4)) {
     if (line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
 #pragma GCC unroll 4
-    for (int u = 0; u < 4; ++u, a += kMR, b += kNR, b_hi += kNR) {
-      pair_step<R>(a, b, b_hi, lo[u % S], hi[u % S]);
+    for (int u = 0; u < 4; ++u, b += kNR, b_hi += kNR) {
+      pair_step<R, Strips>(a, u, b, b_hi, lo[u % S], hi[u % S]);
     }
   }
-  for (; k < kc; ++k, a += kMR, b += kNR, b_hi += kNR) {  // the last depth % 4 steps, into set 0
-    pair_step<R>(a, b, b_hi, lo[0], hi[0]);
+  for (; k < kc; ++k, a.advance(1), b += kNR, b_hi += kNR) {  // the last depth % 4 steps, into set 0
+    pair_step<R, Strips>(a, 0, b, b_hi, lo[0], hi[0]);
   }
   prefetch_lines(line, next.end);  // what a short depth left
 #pragma GCC unroll 8
   for (int s = 1; s < S; ++s) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      lo[0][r] = _mm512_add_ps(lo[0][r], lo[s][r]), hi[0][r] = _mm512_add_ps(hi[0][r], hi[s][r]);
+      lo[0][r] = _mm512_add_ps(lo[0][r], lo[s][r]);
+      if (Strips == 2) hi[0][r] = _mm512_add_ps(hi[0][r], hi[s][r]);
     }
   }
   const __mmask16 low_columns = first_lanes(nr), high_columns = first_lanes(nr - kNR);
@@ -175,27 +196,64 @@ SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
   for (int r = 0; r < R; ++r) {
     float* out = c + r * ldc;
     store_row(out, lo[0][r], low_columns, accumulate, last, bias_of(last, r, 0, low_columns));
-    if (high_columns) {
+    if (Strips == 2 && high_columns) {
       store_row(out + kNR, hi[0][r], high_columns, accumulate, last, bias_of(last, r, kNR, high_columns));
     }
   }
 }
+
+// The tile of `mr` rows, with at least eight chains for two FMA units of four cycles' latency each.
+// The sets for each height are the fastest found by timing each height alone against a full tile; a
+// single strip doubles them.
+template <int Strips, class MakeA>
+SK_AVX512 __attribute__((always_inline)) inline void tile_of_height(
+    int mr, MakeA make_a, int64_t kc, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  constexpr int kOne = Strips == 2 ? 1 : 2, kTwo = Strips == 2 ? 2 : 4;
+  switch (mr) {
+    case 1: return pair_tile<1, 4, Strips>(kc, make_a.template rows<1>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 2: return pair_tile<2, kTwo, Strips>(kc, make_a.template rows<2>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 3: return pair_tile<3, kTwo, Strips>(kc, make_a.template rows<3>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 4: return pair_tile<4, kTwo, Strips>(kc, make_a.template rows<4>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 5: return pair_tile<5, kOne, Strips>(kc, make_a.template rows<5>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+    default: return pair_tile<kMR, kOne, Strips>(kc, make_a.template rows<kMR>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+  }
+}
+
+// The A readers of a tile's first R rows.
+struct MakePackedA {
+  const float* a;
+  template <int R>
+  PackedA rows() const { return {a}; }
+};
+
+struct MakeIndirectA {
+  const float* a;
+  const int64_t* rows_at;
+  const int64_t* depths;
+  template <int R>
+  IndirectA<R> rows() const {
+    IndirectA<R> reader{{}, depths};
+    for (int r = 0; r < R; ++r) reader.rows[r] = a + rows_at[r];
+    return reader;
+  }
+};
 
 }  // namespace
 
 SK_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride,
                                        float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                        const KernelEpilogue* last, Prefetch next) {
-  // At least eight chains for two FMA units of four cycles' latency each. The sets for each height
-  // are the fastest found by timing each height alone against a full tile.
-  switch (mr) {
-    case 1: return pair_tile<1, 4>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 2: return pair_tile<2, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 3: return pair_tile<3, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 4: return pair_tile<4, 2>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 5: return pair_tile<5, 1>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
-    default: return pair_tile<kMR, 1>(kc, a, b, b_stride, c, ldc, nr, accumulate, last, next);
-  }
+  tile_of_height<2>(mr, MakePackedA{a}, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+}
+
+SK_AVX512 void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows,
+                                           const int64_t* depths, const float* b, int64_t b_stride, float* c,
+                                           int64_t ldc, int mr, int nr, bool accumulate,
+                                           const KernelEpilogue* last, Prefetch next) {
+  const MakeIndirectA make_a{a, rows, depths};
+  if (nr > kNR) return tile_of_height<2>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+  tile_of_height<1>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
 }
 
 SK_AVX512 void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w,
@@ -411,6 +469,16 @@ void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t
                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,
                              Prefetch next) {
   microkernel_pair_generic(kc, a, b, b_stride, c, ldc, mr, nr, accumulate, last, next);
+}
+void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                                 const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+                                 bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  // Packed as microkernel_pair_generic reads A, then multiplied by it.
+  std::vector<float> packed(static_cast<size_t>(kc * kMR), 0.f);
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int i = 0; i < mr; ++i) packed[k * kMR + i] = a[rows[i] + depths[k]];
+  }
+  microkernel_pair_generic(kc, packed.data(), b, b_stride, c, ldc, mr, nr, accumulate, last, next);
 }
 }  // namespace stridekit::cpu
 

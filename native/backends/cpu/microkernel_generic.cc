@@ -99,6 +99,13 @@ PairKernel select_pair_kernel() {
   return nullptr;
 }
 
+IndirectKernel select_indirect_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return microkernel_avx512_indirect;
+#endif
+  return nullptr;
+}
+
 DepthwiseRowKernel select_depthwise_row_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx512) return depthwise_row_avx512;
