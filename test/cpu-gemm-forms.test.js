@@ -8,7 +8,8 @@
 // runs both ways, in both orders, against the reference; the conformance suite's layers are too
 // small to reach the 2^20 side. Images whose phases would take over 8 MB run in bands of output
 // rows, each split and multiplied on its own: the last block checks those, whose
-// boundaries the conformance suite's small images never reach either.
+// boundaries the conformance suite's small images never reach either. The last block checks the
+// pixels-as-rows form that reads its patches in place (AVX-512) instead of packing them.
 
 const reference = require('./helpers/reference');
 const { mulberry32, randomArray } = require('./helpers/cases');
@@ -163,5 +164,38 @@ describe('cpu backend: large images run in bands of output rows', () => {
       const { w, bias, x, expected } = randomCase(spec, 500 + index);
       expectClose(sk.convSync(x, w, { bias, ...spec.options, backend: 'cpu' }), expected, tolerance, spec.name);
     });
+  });
+});
+
+// Where the processor has AVX-512, deep layers (at least 256 depth steps, several taps, 16 or more
+// output channels per group) run with pixels as rows and no patches packed: the indirect kernel reads
+// each 6-pixel strip's values where they lie, in the phases, or, when no tap of any pixel reaches
+// past the input (no padding on either side), in the input itself, which is then not split at all.
+// These layers take that path there (and the packed one elsewhere, checked alike): both kinds of
+// input, groups, dilation, 1-D and 3-D, depths that cross a 384-step block, output channels that
+// leave part of a 32-wide tile, "same" padding whose only pad is on the end side (split: its last
+// tap reads past the input), and a valid layer large enough to run in bands.
+const IN_PLACE = [
+  { name: '2-D, padded, 2 groups, batch 2', C: 64, K: 32, batch: 2, input: [15, 13], kernel: [3, 3],
+    options: { stride: 2, padding: 1, groups: 2, activation: 'relu6' } },
+  { name: '2-D, valid, dilation 2', C: 40, K: 48, batch: 1, input: [23, 19], kernel: [3, 3],
+    options: { stride: 2, dilation: 2, activation: 'relu' } },
+  { name: '3-D, valid, 20 output channels', C: 16, K: 20, batch: 1, input: [5, 9, 11], kernel: [2, 3, 3],
+    options: { stride: 2 } },
+  { name: '1-D, valid, depth 400 (two blocks)', C: 80, K: 17, batch: 3, input: [50], kernel: [5],
+    options: { stride: 3 } },
+  { name: '2-D, "same" padding on the end side only', C: 32, K: 16, batch: 1, input: [16, 16], kernel: [3, 3],
+    options: { stride: 2, padding: 'same' } },
+];
+
+describe('cpu backend: deep layers with pixels as rows read their patches in place', () => {
+  IN_PLACE.forEach((spec, index) => {
+    test(spec.name, () => expectPlanTwice(spec, 600 + index));
+  });
+
+  test('2-D, valid, in bands', () => {
+    const spec = { name: 'valid, banded', C: 64, K: 16, input: [258, 254], kernel: [3, 3], options: { stride: 2 } };
+    const { w, bias, x, expected } = randomCase(spec, 650);
+    expectClose(sk.convSync(x, w, { bias, ...spec.options, backend: 'cpu' }), expected, tolerance, spec.name);
   });
 });

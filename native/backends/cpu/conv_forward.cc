@@ -2,9 +2,11 @@
 //   channels_first: Y (Kg x pixels) = W (Kg x Cg*taps) * patches (Cg*taps x pixels), the patches
 //                   read from the input's bordered stride phases (phases.h); or, for outputs with few
 //                   pixels, Y^T (pixels x Kg) = patches^T * W^T from the same phases, each output tile
-//                   transposed on its way out
+//                   transposed on its way out; deep layers take that form too where the indirect
+//                   kernel (AVX-512) reads the patches where they lie, in the phases or, when no tap
+//                   reads padding, in the input itself, which is then not split
 //   channels_last:  Y (pixels x Kg) = patches (pixels x taps*Cg) * W (taps*Cg x Kg)
-// Patches are packed from the input block by block, never materialised whole.
+// Patches are otherwise packed from the input block by block, never materialised whole.
 #include <algorithm>
 
 #include "backends/cpu/cpu_plan.h"
@@ -270,9 +272,40 @@ int64_t shared_patch_floats(const ConvProblem& q, bool rows, const PackedLayout&
   return rows && fits ? floats : 0;
 }
 
+// Whether every tap of every output pixel of q lies inside its input: no padding on either side
+// ("valid" convolutions: the Conformer's subsampling, wav2vec2's feature encoder). The indirect
+// kernel then reads the input planes as they are, at pixel and tap offsets that add up as the phases'
+// do (input_offsets), and nothing is split: a strided tap only reads every stride-th float.
+bool reads_inside(const ConvProblem& q) {
+  for (int d = 0; d < 3; ++d) {
+    if (q.pad[d] != 0 || (q.out[d] - 1) * q.stride[d] + (q.kernel[d] - 1) * q.dilation[d] >= q.in[d]) return false;
+  }
+  return true;
+}
+
+// Where each output pixel of q (a band of p: its planes keep p's inner sizes) and each kernel tap read
+// in an input plane, for a q that reads_inside: pixel + tap is the input offset of that tap of that pixel.
+void input_offsets(const ConvProblem& p, const ConvProblem& q, int64_t* pixel_at, int64_t* tap_at) {
+  const int64_t row = p.in[2], plane = p.in[1] * p.in[2];
+  for (int64_t od = 0; od < q.out[0]; ++od) {
+    for (int64_t oh = 0; oh < q.out[1]; ++oh) {
+      for (int64_t ow = 0; ow < q.out[2]; ++ow) {
+        *pixel_at++ = od * q.stride[0] * plane + oh * q.stride[1] * row + ow * q.stride[2];
+      }
+    }
+  }
+  for (int64_t td = 0; td < q.kernel[0]; ++td) {
+    for (int64_t th = 0; th < q.kernel[1]; ++th) {
+      for (int64_t tw = 0; tw < q.kernel[2]; ++tw) {
+        *tap_at++ = td * q.dilation[0] * plane + th * q.dilation[1] * row + tw * q.dilation[2];
+      }
+    }
+  }
+}
+
 // The calling thread's shared scratch for one image or band (run_channels_first), and the layouts it
 // is sized from. In floats: its input planes split into phases (none when the split would be the
-// identity), then the pixels-as-rows form's whole patch matrix, group after group (none when packed
+// identity, or the indirect kernel reads the input as it is), then the pixels-as-rows form's whole patch matrix, group after group (none when packed
 // tile by tile or read in place), each rounded up to 16 floats; the tap offsets follow them, and,
 // where the indirect kernel reads the patches in place, the offsets of each output pixel and of each
 // depth step (a channel's tap) in the phases.
@@ -280,6 +313,7 @@ struct SharedScratch {
   PhaseLayout phases;
   PackedLayout patch_layout;
   bool indirect;         // pixels as rows, read in place by GemmKernels::indirect
+  bool unsplit;          // the input read as it is: no phases to split it into (reads_inside)
   int64_t patch_floats;  // per group (shared_patch_floats): 0 when the patches are packed tile by tile
   int64_t split, patches;
 
@@ -287,8 +321,9 @@ struct SharedScratch {
       : phases(q),
         patch_layout(q.out_pixels, q.Cg * q.taps, kMR),
         indirect(rows && indirect_kernel),
+        unsplit(phases.identity || (indirect && reads_inside(q))),
         patch_floats(indirect ? 0 : shared_patch_floats(q, rows, patch_layout)),
-        split(phases.identity ? 0 : round_up(q.C * phases.floats(), 16)),
+        split(unsplit ? 0 : round_up(q.C * phases.floats(), 16)),
         patches(round_up(patch_floats * q.groups, 16)) {}
 
   // Offsets (int64) after the floats: the taps', then with `indirect` the pixels' and the depths'.
@@ -327,29 +362,31 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   float* split = thread_scratch(kScratchShared, static_cast<size_t>(scratch.floats(q)));
   float* patches = split + scratch.split;
   int64_t* tap_at = reinterpret_cast<int64_t*>(patches + scratch.patches);
-  phases.tap_offsets(q, tap_at);
-  const float* source = phases.identity ? x : split;
-  const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
-  int64_t* pixel_at = tap_at + q.taps;  // with scratch.indirect: each output pixel's place in a phase
+  const float* source = scratch.unsplit ? x : split;
+  const int64_t channel_stride = scratch.unsplit ? p.in_pixels : phases.floats();
+  int64_t* pixel_at = tap_at + q.taps;  // with scratch.indirect: each output pixel's place in a plane
   int64_t* depth_at = pixel_at + q.out_pixels;  // and each depth step's, from a group's first channel
-  if (scratch.indirect) {
-    for (int64_t pixel = 0, od = 0, oh = 0, ow = 0; pixel < q.out_pixels; ++pixel) {
+  if (scratch.unsplit && !phases.identity) {
+    input_offsets(p, q, pixel_at, tap_at);
+  } else {
+    phases.tap_offsets(q, tap_at);
+    for (int64_t pixel = 0, od = 0, oh = 0, ow = 0; scratch.indirect && pixel < q.out_pixels; ++pixel) {
       pixel_at[pixel] = phases.pixel_offset(od, oh, ow);
       if (++ow < q.out[2]) continue;
       ow = 0;
       if (++oh == q.out[1]) oh = 0, ++od;
     }
-    for (int64_t k = 0, c = 0, tap = 0; k < q.Cg * q.taps; ++k) {
-      depth_at[k] = c * channel_stride + tap_at[tap];
-      if (++tap == q.taps) tap = 0, ++c;
-    }
   }
-  if (!phases.identity || patch_floats > 0) {
+  for (int64_t k = 0, c = 0, tap = 0; scratch.indirect && k < q.Cg * q.taps; ++k) {
+    depth_at[k] = c * channel_stride + tap_at[tap];
+    if (++tap == q.taps) tap = 0, ++c;
+  }
+  if (!scratch.unsplit || patch_floats > 0) {
     // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick.
     const int64_t tasks = std::min<int64_t>(q.C, 4 * threads);
     pool.parallel_for(tasks, [&](int64_t task, int) {
       const int64_t begin = task * q.C / tasks, end = (task + 1) * q.C / tasks;
-      if (!phases.identity) {
+      if (!scratch.unsplit) {
         phases.split(q, x + begin * p.in_pixels, p.in_pixels, split + begin * phases.floats(), end - begin);
       }
       // The run's channels' depths, group by group and depth block by depth block.
