@@ -23,7 +23,8 @@ const PROJECT = path.join(ROOT, 'test', 'fixtures', 'cpu');
 const CHECKS = [
   { name: 'kernel_check', args: [],
     expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
-      /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m, /^ok select_indirect_kernel picks .+$/m] },
+      /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m, /^ok select_indirect_kernel picks .+$/m,
+      /^ok transpose_generic: \d+ tiles$/m, /^ok select_transpose_kernel picks the \w+ one$/m] },
   { name: 'backend_check', args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
 ];

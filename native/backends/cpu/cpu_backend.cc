@@ -42,6 +42,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
     plan->geometry = *geometry;
     plan->path = choose_path(*geometry);
     plan->gemm = {select_microkernel(), select_pair_kernel()};
+    plan->gemm.transpose = select_transpose_kernel();
     // bf16 is a permission: without AVX512-BF16 the plan runs float32, as for tf32 and fp16.
     if (geometry->precision == SK_PRECISION_BF16) {
       const Bf16Kernels bf16 = select_bf16_kernels();

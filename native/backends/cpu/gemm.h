@@ -138,15 +138,12 @@ inline int64_t pack_scratch_floats(int64_t count, int width) { return round_up(c
 
 // Columns [j, j + nr) of rows [i0, i0 + mb) finished (c_block is row i0): the activation when the
 // kernel did not apply it, then the transposed copy, while the strip is still in L1.
-inline void finish_columns(const TileEpilogue& epilogue, bool in_kernel_activation, float* c_block,
-                           int64_t ldc, int64_t i0, int64_t mb, int64_t j, int nr) {
+inline void finish_columns(const GemmKernels& kernels, const TileEpilogue& epilogue, bool in_kernel_activation,
+                           float* c_block, int64_t ldc, int64_t i0, int64_t mb, int64_t j, int nr) {
   if (!in_kernel_activation) apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
   if (epilogue.transposed_out) {
-    for (int jj = 0; jj < nr; ++jj) {
-      float* dst = epilogue.transposed_out + (j + jj) * epilogue.transposed_ld + i0;
-      const float* src = c_block + j + jj;
-      for (int64_t i = 0; i < mb; ++i) dst[i] = src[i * ldc];
-    }
+    kernels.transpose(c_block + j, ldc, mb, nr, epilogue.transposed_out + j * epilogue.transposed_ld + i0,
+                      epilogue.transposed_ld);
   }
 }
 
@@ -210,7 +207,7 @@ void gemm_tile_bf16(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t 
           kernels.bf16_tile(pairs, pa + (i / kMR) * a_stride, pb + (j / kNR) * b_stride, b_stride,
                             c_block + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr);
         }
-        if (last) finish_columns(epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
+        if (last) finish_columns(kernels, epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
       }
     }
   }
@@ -295,7 +292,7 @@ void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth
             }
           }
         }
-        if (last) finish_columns(epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
+        if (last) finish_columns(kernels, epilogue, in_kernel_activation, c_block, ldc, i0, mb, j, nr);
         j += strips * kNR;
       }
     }
@@ -337,7 +334,7 @@ void gemm_tile_indirect(const GemmKernels& kernels, int64_t mc, int64_t nc, int6
                            c + i * ldc + j, ldc, mr, nr, !first || d > 0, finish, next.take());
         }
       }
-      if (last) finish_columns(epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
+      if (last) finish_columns(kernels, epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
     }
   }
 }

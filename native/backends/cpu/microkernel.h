@@ -121,6 +121,20 @@ void convert_bf16_avx512(const float* src, int64_t src_stride, int64_t strips, i
 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last);
 
+// A GEMM tile with pixels as rows on its way into a channels_first output, transposed:
+// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols. One element at a time,
+// each load and store moves one float; the AVX2 form moves 8 x 8 blocks as eight loads, 24 shuffles
+// and eight stores.
+using TransposeKernel = void (*)(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+                                 int64_t dst_stride);
+
+void transpose_generic(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+                       int64_t dst_stride);
+void transpose_avx2(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+                    int64_t dst_stride);
+
+TransposeKernel select_transpose_kernel();
+
 // The GEMM's kernels, picked once per plan.
 struct GemmKernels {
   MicroKernel tile;
@@ -128,6 +142,7 @@ struct GemmKernels {
   // Float32 only (null for a bf16 plan): channels_first tiles with pixels as rows read their patches in
   // place through it (gemm.h gemm_tile_indirect); null: they pack them.
   IndirectKernel indirect = nullptr;
+  TransposeKernel transpose = transpose_generic;
   // Both set: the plan permits bf16 and the processor has AVX512-BF16; the GEMM then runs on these.
   Bf16Convert bf16_convert = nullptr;
   Bf16Tile bf16_tile = nullptr;

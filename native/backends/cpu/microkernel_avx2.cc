@@ -329,6 +329,50 @@ __attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int
   }
 }
 
+namespace {
+
+// The 8 x 8 block at src (rows src_stride apart) into dst (dst_stride apart), transposed: pairs of rows
+// interleaved, then pairs of pairs, then the 128-bit halves exchanged.
+__attribute__((target("avx2,fma"), always_inline)) inline void transpose_block(const float* src,
+                                                                               int64_t src_stride, float* dst,
+                                                                               int64_t dst_stride) {
+  __m256 r[8], t[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * src_stride);
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  // r[4 h + c]: column c (and c + 4, in the upper half) of rows 4 h to 4 h + 3.
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    r[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+    r[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+    r[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+    r[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    _mm256_storeu_ps(dst + c * dst_stride, _mm256_permute2f128_ps(r[c], r[4 + c], 0x20));
+    _mm256_storeu_ps(dst + (c + 4) * dst_stride, _mm256_permute2f128_ps(r[c], r[4 + c], 0x31));
+  }
+}
+
+}  // namespace
+
+__attribute__((target("avx2,fma"))) void transpose_avx2(const float* src, int64_t src_stride, int64_t rows,
+                                                        int64_t cols, float* dst, int64_t dst_stride) {
+  const int64_t block_rows = rows / 8 * 8, block_cols = cols / 8 * 8;
+  for (int64_t i = 0; i < block_rows; i += 8) {
+    for (int64_t j = 0; j < block_cols; j += 8) {
+      transpose_block(src + i * src_stride + j, src_stride, dst + j * dst_stride + i, dst_stride);
+    }
+  }
+  // The columns past the last block for the rows in blocks, then every column of the last rows.
+  transpose_generic(src + block_cols, src_stride, block_rows, cols - block_cols, dst + block_cols * dst_stride,
+                    dst_stride);
+  transpose_generic(src + block_rows * src_stride, src_stride, rows - block_rows, cols, dst + block_rows,
+                    dst_stride);
+}
+
 }  // namespace stridekit::cpu
 
 #else
@@ -346,6 +390,10 @@ void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w,
 void deinterleave_avx2(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {
   deinterleave_generic(src, src_stride, even, odd, dst_stride, rows, pairs);
+}
+void transpose_avx2(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+                    int64_t dst_stride) {
+  transpose_generic(src, src_stride, rows, cols, dst, dst_stride);
 }
 }  // namespace stridekit::cpu
 

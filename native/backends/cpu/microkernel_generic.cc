@@ -68,6 +68,13 @@ void deinterleave_generic(const float* src, int64_t src_stride, float* even, flo
   }
 }
 
+void transpose_generic(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+                       int64_t dst_stride) {
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t i = 0; i < rows; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
+  }
+}
+
 MicroKernel select_microkernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx512) return microkernel_avx512;
@@ -121,6 +128,13 @@ GatherKernel select_gather_kernel() {
   if (cpu_features().avx512) return gather_run_avx512;
 #endif
   return nullptr;
+}
+
+TransposeKernel select_transpose_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx2_fma) return transpose_avx2;
+#endif
+  return transpose_generic;
 }
 
 DeinterleaveKernel select_deinterleave_kernel() {
