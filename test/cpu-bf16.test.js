@@ -2,7 +2,8 @@
 // precision: 'bf16' on the cpu backend, held to more than the bf16 bound the conformance file uses
 // (lib/conformance.ts: 6e-2, which a squashing activation after a long reduction needs). Where the
 // processor has AVX512-BF16, the GEMM paths round x and w to bfloat16 (round to nearest even) and sum
-// the products in float32 (native/backends/cpu/gemm.h, gemm_tile_bf16); the depthwise and direct paths
+// the products in float32 (native/backends/cpu/gemm.h: gemm_tile_bf16, and gemm_tile_indirect_bf16 for
+// deep layers, which read the input as words of two channels); the depthwise and direct paths
 // stay float32, as a permission allows. So every case of the conformance table must match, within the
 // fp32 bound, either the float64 reference of the bf16-rounded operands (a GEMM path) or the exact one
 // (a float32 path): a wrong pairing of depth steps, truncation instead of rounding, or a bf16 sum would
@@ -10,7 +11,7 @@
 // one: the permission reached the kernels. Where cpu does not honour bf16, a bf16 plan is the fp32 one.
 
 const reference = require('./helpers/reference');
-const { CASES, build } = require('./helpers/cases');
+const { CASES, build, mulberry32, randomArray } = require('./helpers/cases');
 const { TOLERANCE, UNSUPPORTED, loadStridekit } = require('./helpers/target');
 
 const { sk } = loadStridekit();
@@ -83,6 +84,36 @@ if (!honours) {
       expect(e.rounded).toBeLessThanOrEqual(FP32);
       expect(e.exact).toBeGreaterThan(FP32);
       expect(e.exact).toBeLessThanOrEqual(TOLERANCE.cpu.bf16);
+    });
+
+    // Deep channels_first layers (at least 256 depth steps, several taps, 16 or more output channels
+    // per group) read the input, split into phases or as it is when no tap reads padding, as words of
+    // two channels at one tap, with the weights paired alike: odd channel counts (a zero second
+    // channel), groups, dilation, 1-D to 3-D, two depth blocks, partial tiles and bands.
+    test.each([
+      { name: '2-D, padded, 2 groups of 29 channels', C: 58, K: 32, batch: 2, input: [15, 13], kernel: [3, 3],
+        options: { stride: 2, padding: 1, groups: 2, activation: 'relu6' } },
+      { name: '2-D, valid, dilation 2, 45 channels', C: 45, K: 48, batch: 1, input: [23, 19], kernel: [3, 3],
+        options: { stride: 2, dilation: 2 } },
+      { name: '3-D, valid, 20 output channels', C: 16, K: 20, batch: 1, input: [5, 9, 11], kernel: [2, 3, 3],
+        options: { stride: 2 } },
+      { name: '1-D, valid, depth 400 (two blocks)', C: 80, K: 17, batch: 3, input: [50], kernel: [5],
+        options: { stride: 3 } },
+      { name: '2-D, valid, in bands', C: 64, K: 16, batch: 1, input: [258, 254], kernel: [3, 3], options: { stride: 2 } },
+    ])('deep layer read in channel pairs: $name', (spec) => {
+      const random = mulberry32(700 + spec.C + spec.K);
+      const groups = spec.options.groups || 1;
+      const wShape = [spec.K, spec.C / groups, ...spec.kernel], xShape = [spec.batch, spec.C, ...spec.input];
+      const count = (shape) => shape.reduce((a, b) => a * b, 1);
+      const w = { data: randomArray(count(wShape), random), shape: wShape };
+      const x = { data: randomArray(count(xShape), random), shape: xShape };
+      const bias = randomArray(spec.K, random);
+      const opts = { bias, ...spec.options };
+      const y = sk.convSync(x, w, { ...opts, backend: 'cpu', precision: 'bf16' });
+      const rounded = reference.conv({ ...x, data: bf16(x.data) }, { ...w, data: bf16(w.data) }, opts);
+      const exact = reference.conv(x, w, opts);
+      expect(reference.normalisedError(y.data, rounded.data)).toBeLessThanOrEqual(FP32);
+      expect(reference.normalisedError(y.data, exact.data)).toBeGreaterThan(FP32);
     });
 
     test('a plan and the one-shot call agree; an fp32 plan beside a bf16 one stays fp32', () => {

@@ -59,7 +59,10 @@ function hostHasAvx512Bf16() {
 const TARGETS = [
   { name: `host (${process.arch})`, id: 'host', configure: [`-DCMAKE_CXX_COMPILER=${HOST_CXX}`], run: (exe, args) => [exe, args],
     missing: !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)` : !found(CMAKE) ? NO_CMAKE : null,
-    expect: hostHasAvx512Bf16() ? [/^ok bf16 convert \+ tile \(avx512_bf16\): \d+ tiles$/m] : [/^ok select_bf16_kernels picks none: .+$/m] },
+    expect: hostHasAvx512Bf16()
+      ? [/^ok bf16 convert \+ tile \(avx512_bf16\): \d+ tiles$/m, /^ok bf16 indirect tile \(avx512_bf16\): \d+ tiles$/m,
+        /^ok bf16 interleave \(avx512_bf16\): \d+ rows$/m]
+      : [/^ok select_bf16_kernels picks none: .+$/m] },
   { name: 'arm64 under qemu', id: 'arm64', configure: [`-DCMAKE_TOOLCHAIN_FILE=${path.join(PROJECT, 'aarch64-linux-gnu.cmake')}`],
     run: (exe, args) => [QEMU, [exe, ...args]],
     missing: process.arch === 'arm64' ? 'this is an arm64 machine: the host target runs the NEON code'

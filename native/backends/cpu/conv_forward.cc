@@ -138,6 +138,9 @@ struct PatchesChannelsLast {
 // one copy per depth, and shallow ones (ResNet's stem, depth 147) run slower so.
 constexpr int64_t kIndirectMinDepth = 256;
 
+// Whether the plan's GEMM has an indirect kernel, float32 or bf16.
+bool reads_in_place(const GemmKernels& kernels) { return kernels.indirect || kernels.bf16_indirect; }
+
 bool pixels_as_rows(const ConvProblem& p, bool indirect) {
   if (p.channels_last || p.Kg < kNR) return false;
   if (indirect && p.taps > 1 && p.Cg * p.taps >= kIndirectMinDepth) return true;
@@ -196,6 +199,33 @@ const Bf16* bf16_weights_as(bool columns, const sk_plan& plan, const ConvProblem
     plan.bf16_weights[role] = std::move(converted);
   });
   return plan.bf16_weights[role].data();
+}
+
+// With the bf16 indirect kernel, a channels_first plan's weights as columns in the order the words of
+// two channels hold its input (interleave_channel_pairs): depth pair (c / 2) * taps + tap holds the
+// weights of channels c and c + 1 at that tap, an odd Cg's last pair zero in its second channel.
+PackedLayout channel_pair_layout(const ConvProblem& p) {
+  return PackedLayout(p.Kg, 2 * ((p.Cg + 1) / 2) * p.taps, kNR);
+}
+
+// Those weights as bf16 pair strips (channel_pair_layout, in bf16 values), converted from `packed`
+// (weights_as columns) on first use, once, even when runs race.
+const Bf16* bf16_channel_pairs(const sk_plan& plan, const ConvProblem& p, const float* packed) {
+  std::call_once(plan.bf16_pairs_once, [&] {
+    const PackedLayout from(p.Kg, p.Cg * p.taps, kNR), to = channel_pair_layout(p);
+    std::vector<float> reordered(static_cast<size_t>(to.floats()));
+    std::vector<Bf16, LargeAllocator<Bf16>> converted(static_cast<size_t>(to.floats() * p.groups));
+    for (int64_t group = 0; group < p.groups; ++group) {
+      const float* w = packed + group * from.floats();
+      pack_strips(p.Kg, to.depth / 2, 2, kNR, reordered.data(), [&](int64_t k, int64_t pair, int64_t second) {
+        const int64_t c = pair / p.taps * 2 + second, tap = pair % p.taps;
+        return c < p.Cg ? w[from.at(k, c * p.taps + tap)] : 0.f;
+      });
+      convert_packed(plan.gemm, reordered.data(), to, converted.data() + group * to.floats());
+    }
+    plan.bf16_channel_pairs = std::move(converted);
+  });
+  return plan.bf16_channel_pairs.data();
 }
 
 // The role a plan packs its weights in before it has seen an input: channels_last layers always
@@ -303,33 +333,55 @@ void input_offsets(const ConvProblem& p, const ConvProblem& q, int64_t* pixel_at
   }
 }
 
-// The calling thread's shared scratch for one image or band (run_channels_first), and the layouts it
-// is sized from. In floats: its input planes split into phases (none when the split would be the
-// identity, or the indirect kernel reads the input as it is), then the pixels-as-rows form's whole patch matrix, group after group (none when packed
-// tile by tile or read in place), each rounded up to 16 floats; the tap offsets follow them, and,
-// where the indirect kernel reads the patches in place, the offsets of each output pixel and of each
-// depth step (a channel's tap) in the phases.
+// The calling thread's shared scratch for one image or band q of p (run_channels_first), and the
+// layouts it is sized from. In floats: its input planes split into phases (none when the split would
+// be the identity, or the indirect kernel reads the input as it is), then the pixels-as-rows form's
+// whole patch matrix, group after group (none when packed tile by tile or read in place), then, for
+// the bf16 indirect kernel, the planes (phases or input) as words of two channels, each rounded up to
+// 16 floats; the tap offsets follow them, and, where the indirect kernel reads the patches in place,
+// the offsets of each output pixel and of each depth step (a channel's tap, or a channel pair's).
 struct SharedScratch {
   PhaseLayout phases;
   PackedLayout patch_layout;
-  bool indirect;         // pixels as rows, read in place by GemmKernels::indirect
+  bool indirect;         // pixels as rows, read in place by GemmKernels::indirect or bf16_indirect
+  bool bf16_pairs;       // by bf16_indirect, from words of two channels
   bool unsplit;          // the input read as it is: no phases to split it into (reads_inside)
+  int64_t channel_stride;  // floats from one channel's planes (split or not) to the next
   int64_t patch_floats;  // per group (shared_patch_floats): 0 when the patches are packed tile by tile
-  int64_t split, patches;
+  int64_t split, patches, words;
 
-  SharedScratch(const ConvProblem& q, bool rows, bool indirect_kernel)
+  SharedScratch(const ConvProblem& p, const ConvProblem& q, bool rows, const GemmKernels& kernels)
       : phases(q),
         patch_layout(q.out_pixels, q.Cg * q.taps, kMR),
-        indirect(rows && indirect_kernel),
+        indirect(rows && (kernels.indirect || kernels.bf16_indirect)),
+        bf16_pairs(indirect && kernels.bf16_indirect),
         unsplit(phases.identity || (indirect && reads_inside(q))),
+        channel_stride(unsplit ? p.in_pixels : phases.floats()),
         patch_floats(indirect ? 0 : shared_patch_floats(q, rows, patch_layout)),
         split(unsplit ? 0 : round_up(q.C * phases.floats(), 16)),
-        patches(round_up(patch_floats * q.groups, 16)) {}
+        patches(round_up(patch_floats * q.groups, 16)),
+        words(bf16_pairs ? round_up(q.groups * channel_pairs(q) * channel_stride, 16) : 0) {}
 
+  static int64_t channel_pairs(const ConvProblem& q) { return (q.Cg + 1) / 2; }
   // Offsets (int64) after the floats: the taps', then with `indirect` the pixels' and the depths'.
   int64_t offsets(const ConvProblem& q) const { return q.taps + (indirect ? q.out_pixels + q.Cg * q.taps : 0); }
-  int64_t floats(const ConvProblem& q) const { return split + patches + 2 * offsets(q); }
+  int64_t floats(const ConvProblem& q) const { return split + patches + words + 2 * offsets(q); }
 };
+
+// The planes a bf16 indirect tile reads (the phases, or the input itself when unsplit), as words of
+// two channels: channels 2 P and 2 P + 1 of a group (the second zero past an odd Cg) at words +
+// (group * channel_pairs + P) * channel_stride. Unsplit, the words cover a band's planes from its
+// first input row to its last, all that input_offsets reaches.
+void interleave_channel_pairs(const GemmKernels& kernels, const ConvProblem& p, const ConvProblem& q,
+                              const SharedScratch& scratch, const float* source, uint32_t* words, int threads) {
+  const int64_t pairs = SharedScratch::channel_pairs(q), stride = scratch.channel_stride;
+  const int64_t span = scratch.unsplit ? ((q.in[0] - 1) * p.in[1] + q.in[1] - 1) * p.in[2] + q.in[2] : stride;
+  ThreadPool::instance().parallel_for(q.groups * pairs, [&](int64_t item, int) {
+    const int64_t group = item / pairs, pair = item % pairs;
+    const float* first = source + (group * q.Cg + 2 * pair) * stride;
+    kernels.bf16_interleave(first, 2 * pair + 1 < q.Cg ? first + stride : nullptr, span, words + item * stride);
+  }, threads);
+}
 
 // Whether a batch runs whole images on each thread, each image on one thread from its split to its
 // last tile, instead of each image on all threads in turn. An image then waits at no barrier between
@@ -339,9 +391,10 @@ struct SharedScratch {
 // takes at most kImagePerThreadBytes run so; larger ones keep all threads on one image.
 constexpr int64_t kImagePerThreadBytes = int64_t{4} << 20;
 
-bool whole_images_per_thread(const ConvProblem& p, bool rows, bool indirect) {
-  const SharedScratch scratch(p, rows, indirect);
-  return (scratch.split + scratch.patches) * static_cast<int64_t>(sizeof(float)) <= kImagePerThreadBytes;
+bool whole_images_per_thread(const ConvProblem& p, bool rows, const GemmKernels& kernels) {
+  const SharedScratch scratch(p, p, rows, kernels);
+  return (scratch.split + scratch.patches + scratch.words) * static_cast<int64_t>(sizeof(float)) <=
+         kImagePerThreadBytes;
 }
 
 // One image, or one band of it (q; p is the whole image, whose plane strides q's input and output
@@ -355,15 +408,16 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   ThreadPool& pool = ThreadPool::instance();
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
-  const SharedScratch scratch(q, rows, plan.gemm.indirect != nullptr);
+  const SharedScratch scratch(p, q, rows, plan.gemm);
   const PhaseLayout& phases = scratch.phases;
   const PackedLayout& patch_layout = scratch.patch_layout;
   const int64_t patch_floats = scratch.patch_floats;
   float* split = thread_scratch(kScratchShared, static_cast<size_t>(scratch.floats(q)));
   float* patches = split + scratch.split;
-  int64_t* tap_at = reinterpret_cast<int64_t*>(patches + scratch.patches);
+  uint32_t* words = reinterpret_cast<uint32_t*>(patches + scratch.patches);
+  int64_t* tap_at = reinterpret_cast<int64_t*>(patches + scratch.patches + scratch.words);
   const float* source = scratch.unsplit ? x : split;
-  const int64_t channel_stride = scratch.unsplit ? p.in_pixels : phases.floats();
+  const int64_t channel_stride = scratch.channel_stride;
   int64_t* pixel_at = tap_at + q.taps;  // with scratch.indirect: each output pixel's place in a plane
   int64_t* depth_at = pixel_at + q.out_pixels;  // and each depth step's, from a group's first channel
   if (scratch.unsplit && !phases.identity) {
@@ -377,7 +431,9 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       if (++oh == q.out[1]) oh = 0, ++od;
     }
   }
-  for (int64_t k = 0, c = 0, tap = 0; scratch.indirect && k < q.Cg * q.taps; ++k) {
+  // Depth step (c, tap) at c's plane, or, from words, depth pair (c / 2, tap) at that pair's plane.
+  const int64_t depth_channels = scratch.bf16_pairs ? SharedScratch::channel_pairs(q) : q.Cg;
+  for (int64_t k = 0, c = 0, tap = 0; scratch.indirect && k < depth_channels * q.taps; ++k) {
     depth_at[k] = c * channel_stride + tap_at[tap];
     if (++tap == q.taps) tap = 0, ++c;
   }
@@ -405,6 +461,7 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       }
     }, threads);
   }
+  if (scratch.bf16_pairs) interleave_channel_pairs(plan.gemm, p, q, scratch, source, words, threads);
   const PackedLayout weight_layout(q.Kg, depth, rows ? kNR : kMR);
   const int64_t bf16_group_stride = bf16_layout(weight_layout).floats();
   const Blocking b = rows ? choose_blocking(q.out_pixels, q.Kg, q.groups, threads, true)
@@ -422,7 +479,13 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
       TileEpilogue epilogue{group_bias ? group_bias + t.col0 : nullptr, false, q.activation,
                             group_y + t.col0 * out_stride + t.row0, out_stride};
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
-      if (scratch.indirect) {
+      if (scratch.bf16_pairs) {
+        const int64_t group_words = t.group * SharedScratch::channel_pairs(q) * channel_stride;
+        const PackedLayout pair_layout = channel_pair_layout(q);
+        gemm_tile_indirect_bf16(plan.gemm, t.mc, t.nc, IndirectPairSource{words + group_words, pixel_at, depth_at},
+                                t.row0, packed_bf16 + t.group * pair_layout.floats(), pair_layout, t.col0, tile,
+                                t.nc, epilogue);
+      } else if (scratch.indirect) {
         gemm_tile_indirect(plan.gemm, t.mc, t.nc, depth, IndirectSource{group_x, pixel_at, depth_at}, t.row0,
                            weights, t.col0, tile, t.nc, epilogue, nullptr);
       } else if (patch_floats > 0) {
@@ -459,7 +522,7 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
-  plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps, plan.gemm.indirect != nullptr);
+  plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps, reads_in_place(plan.gemm));
   const int width = plan.packed_as_columns ? kNR : kMR;
   plan.group_stride = PackedLayout(Kg, Cg * taps, width).floats();
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
@@ -521,10 +584,11 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   // channels_first: small images dealt out whole to the threads (whole_images_per_thread), as many
   // as divide evenly; the others one at a time on all threads. Each image runs in bands of output
   // rows where its phases would not stay in cache (rows_per_band), each band split into phases first.
-  const bool indirect = plan.gemm.indirect != nullptr;
-  const bool rows = pixels_as_rows(p, indirect);
+  const bool rows = pixels_as_rows(p, reads_in_place(plan.gemm));
   const float* packed = weights_as(rows, plan, p);
-  const Bf16* packed_bf16 = bf16_weights_as(rows, plan, p, packed);
+  // With the bf16 indirect kernel, pixels as rows take the weights in channel pairs (run_channels_first).
+  const Bf16* packed_bf16 = rows && plan.gemm.bf16_indirect ? bf16_channel_pairs(plan, p, packed)
+                                                             : bf16_weights_as(rows, plan, p, packed);
   const int band_dimension = outermost_dimension(p);
   const int64_t band_rows = rows_per_band(p, band_dimension);
   auto run_image = [&](int64_t image, int image_threads) {
@@ -536,7 +600,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
     }
   };
   int64_t image = 0;
-  if (threads > 1 && p.batch >= threads && whole_images_per_thread(p, rows, indirect)) {
+  if (threads > 1 && p.batch >= threads && whole_images_per_thread(p, rows, plan.gemm)) {
     const int64_t dealt = p.batch / threads * threads;
     pool.parallel_for(dealt, [&](int64_t i, int) { run_image(i, 1); }, threads);
     image = dealt;

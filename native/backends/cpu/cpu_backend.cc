@@ -48,6 +48,8 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
       const Bf16Kernels bf16 = select_bf16_kernels();
       plan->gemm.bf16_convert = bf16.convert;
       plan->gemm.bf16_tile = bf16.tile;
+      plan->gemm.bf16_indirect = bf16.indirect;
+      plan->gemm.bf16_interleave = bf16.interleave;
     }
     if (!plan->gemm.bf16_tile) plan->gemm.indirect = select_indirect_kernel();
     plan->depthwise_row = select_depthwise_row_kernel();

@@ -32,6 +32,10 @@ struct sk_plan {
   // (1), converted to bf16 pair strips on the first run that needs them, once, even when runs race.
   mutable std::once_flag bf16_once[2];
   mutable std::vector<stridekit::cpu::Bf16, stridekit::cpu::LargeAllocator<stridekit::cpu::Bf16>> bf16_weights[2];
+  // With the bf16 indirect kernel (gemm.bf16_indirect), a channels_first layer's weights as columns in
+  // depth pairs of two channels at one tap (conv_forward.cc bf16_channel_pairs), converted likewise.
+  mutable std::once_flag bf16_pairs_once;
+  mutable std::vector<stridekit::cpu::Bf16, stridekit::cpu::LargeAllocator<stridekit::cpu::Bf16>> bf16_channel_pairs;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::GemmKernels gemm;
   stridekit::cpu::DepthwiseRowKernel depthwise_row;

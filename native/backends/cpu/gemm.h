@@ -339,6 +339,40 @@ void gemm_tile_indirect(const GemmKernels& kernels, int64_t mc, int64_t nc, int6
   }
 }
 
+// The bf16 form of an IndirectSource (GemmKernels::bf16_indirect): depth pair q of index i is the
+// 32-bit word base[rows[i] + depths[q]].
+struct IndirectPairSource {
+  const uint32_t* base;
+  const int64_t* rows;    // per index
+  const int64_t* depths;  // per depth pair
+};
+
+// gemm_tile_indirect with precision bf16: B is bf16 pair strips prepacked in `layout` (in bf16 values:
+// two per depth pair) from `b`, and each depth block of kKC values, 192 pairs, takes one kernel call
+// per tile, as gemm_tile_bf16's do.
+inline void gemm_tile_indirect_bf16(const GemmKernels& kernels, int64_t mc, int64_t nc, const IndirectPairSource& a,
+                                    int64_t row0, const Bf16* b, const PackedLayout& layout, int64_t col0, float* c,
+                                    int64_t ldc, const TileEpilogue& epilogue) {
+  const bool in_kernel_activation = kernel_applies(epilogue.activation);
+  for (int64_t k0 = 0; k0 < layout.depth; k0 += kKC) {
+    const int64_t kc = std::min(kKC, layout.depth - k0);
+    const bool first = k0 == 0, last = k0 + kc >= layout.depth;
+    const Bf16* pb = b + layout.strip(col0, k0);
+    const int64_t b_stride = kc * kNR;
+    for (int64_t j = 0; j < nc; j += 2 * kNR) {
+      const int nr = static_cast<int>(std::min<int64_t>(2 * kNR, nc - j));
+      KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
+      for (int64_t i = 0; i < mc; i += kMR) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
+        if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i;
+        kernels.bf16_indirect(kc / 2, a.base, a.rows + row0 + i, a.depths + k0 / 2, pb + (j / kNR) * b_stride,
+                              b_stride, c + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr);
+      }
+      if (last) finish_columns(kernels, epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
+    }
+  }
+}
+
 // How a GEMM of M x N, repeated `outer` times (batch x groups), is cut into tiles for the threads.
 // The operand packed at run time (the patches) is tiled at most kRuntimeTile indices wide, which
 // bounds its scratch. When that leaves too few tiles for the threads, the larger side is split:

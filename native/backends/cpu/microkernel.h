@@ -116,10 +116,26 @@ using Bf16Convert = void (*)(const float* src, int64_t src_stride, int64_t strip
 using Bf16Tile = void (*)(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
                           int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last);
 
+// Bf16Tile with A read where it lies (as IndirectKernel reads float32): row i's depth pair q is the
+// 32-bit word a[rows[i] + depths[q]], its two bf16 values side by side. A channels_first convolution's
+// input converted to such words, two channels interleaved (Bf16Interleave), is that A for depth pairs
+// of (two channels, one tap).
+using Bf16IndirectTile = void (*)(int64_t pairs, const uint32_t* a, const int64_t* rows, const int64_t* depths,
+                                  const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+                                  bool accumulate, const KernelEpilogue* last);
+
+// Two float32 planes (the second null: zeros) into one of 32-bit words, dst[i] = bf16(first[i]) |
+// bf16(second[i]) << 16, for i < count.
+using Bf16Interleave = void (*)(const float* first, const float* second, int64_t count, uint32_t* dst);
+
 void convert_bf16_avx512(const float* src, int64_t src_stride, int64_t strips, int64_t kc, int width,
                          Bf16* dst, int64_t dst_stride);
 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last);
+void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32_t* a, const int64_t* rows, const int64_t* depths,
+                                      const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+                                      bool accumulate, const KernelEpilogue* last);
+void interleave_bf16_avx512(const float* first, const float* second, int64_t count, uint32_t* dst);
 
 // A GEMM tile with pixels as rows on its way into a channels_first output, transposed:
 // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols. One element at a time,
@@ -143,15 +159,19 @@ struct GemmKernels {
   // place through it (gemm.h gemm_tile_indirect); null: they pack them.
   IndirectKernel indirect = nullptr;
   TransposeKernel transpose = transpose_generic;
-  // Both set: the plan permits bf16 and the processor has AVX512-BF16; the GEMM then runs on these.
+  // All set: the plan permits bf16 and the processor has AVX512-BF16; the GEMM then runs on these.
   Bf16Convert bf16_convert = nullptr;
   Bf16Tile bf16_tile = nullptr;
+  Bf16IndirectTile bf16_indirect = nullptr;
+  Bf16Interleave bf16_interleave = nullptr;
 };
 
-// The bf16 kernels when the processor runs them, else {nullptr, nullptr}.
+// The bf16 kernels when the processor runs them, else all null.
 struct Bf16Kernels {
-  Bf16Convert convert;
-  Bf16Tile tile;
+  Bf16Convert convert = nullptr;
+  Bf16Tile tile = nullptr;
+  Bf16IndirectTile indirect = nullptr;
+  Bf16Interleave interleave = nullptr;
 };
 Bf16Kernels select_bf16_kernels();
 

@@ -320,7 +320,7 @@ SK_AVX512 void gather_run_avx512(const float* src, const int64_t* offsets, int64
 
 #if defined(SK_AVX512_EMULATION_HEADER)
 // SIMDe's emulation covers AVX-512F, not AVX512-BF16: the native checks run the float32 kernels only.
-Bf16Kernels select_bf16_kernels() { return {nullptr, nullptr}; }
+Bf16Kernels select_bf16_kernels() { return {}; }
 #else
 
 // Precision 'bf16' (microkernel.h): AVX512-BF16 and AVX512BW, which the BF16 processors all have.
@@ -367,25 +367,44 @@ SK_AVX512_BF16 void convert_narrow(const float* src, int64_t kc, Bf16* dst) {
   }
 }
 
+// Where a bf16 tile reads A, one 32-bit word (a depth pair of one row) at a time: a packed pair
+// strip, kMR words per pair...
+struct PackedBf16A {
+  const Bf16* a;
+  int32_t word(int r) const {
+    int32_t w;
+    __builtin_memcpy(&w, a + 2 * r, sizeof(w));
+    return w;
+  }
+  void advance() { a += 2 * kMR; }
+};
+
+// ... or each row's words where they lie (Bf16IndirectTile): row r's pair q at rows[r][depths[q]].
+template <int R>
+struct IndirectBf16A {
+  const uint32_t* rows[R];
+  const int64_t* depths;
+  int32_t word(int r) const { return static_cast<int32_t>(rows[r][*depths]); }
+  void advance() { ++depths; }
+};
+
 // R rows against one B strip (TWO false) or two: 2 R accumulators, each depth pair one vdpbf16ps per
 // row and strip, the A pair (two bf16 in one 32-bit word) broadcast. Six rows and two strips make twelve
 // chains, more than the instruction's latency needs on the processors that have it.
-template <int R, bool TWO>
+template <int R, bool TWO, class A>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
-    int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    int64_t pairs, A a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last) {
   __m512 lo[R], hi[R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
   const Bf16* b_hi = b + b_stride;
-  for (int64_t q = 0; q < pairs; ++q, a += 2 * kMR, b += 2 * kNR, b_hi += 2 * kNR) {
+  for (int64_t q = 0; q < pairs; ++q, a.advance(), b += 2 * kNR, b_hi += 2 * kNR) {
     const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b));
     const __m512bh y = TWO ? reinterpret_cast<__m512bh>(_mm512_loadu_si512(b_hi)) : x;
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      int32_t word;
-      __builtin_memcpy(&word, a + 2 * r, sizeof(word));
-      const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(word));
+      const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(a.word(r)));
       lo[r] = _mm512_dpbf16_ps(lo[r], v, x);
       if (TWO) hi[r] = _mm512_dpbf16_ps(hi[r], v, y);
     }
@@ -401,16 +420,36 @@ SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
   }
 }
 
-template <bool TWO>
-SK_AVX512_BF16 void bf16_rows(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
-                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last) {
+// The bf16 A readers of a tile's first R rows.
+struct MakePackedBf16A {
+  const Bf16* a;
+  template <int R>
+  PackedBf16A rows() const { return {a}; }
+};
+
+struct MakeIndirectBf16A {
+  const uint32_t* a;
+  const int64_t* rows_at;
+  const int64_t* depths;
+  template <int R>
+  IndirectBf16A<R> rows() const {
+    IndirectBf16A<R> reader{{}, depths};
+    for (int r = 0; r < R; ++r) reader.rows[r] = a + rows_at[r];
+    return reader;
+  }
+};
+
+template <bool TWO, class MakeA>
+SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_rows(
+    int64_t pairs, MakeA make_a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+    bool accumulate, const KernelEpilogue* last) {
   switch (mr) {
-    case 1: return bf16_tile<1, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
-    case 2: return bf16_tile<2, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
-    case 3: return bf16_tile<3, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
-    case 4: return bf16_tile<4, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
-    case 5: return bf16_tile<5, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
-    default: return bf16_tile<kMR, TWO>(pairs, a, b, b_stride, c, ldc, nr, accumulate, last);
+    case 1: return bf16_tile<1, TWO>(pairs, make_a.template rows<1>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 2: return bf16_tile<2, TWO>(pairs, make_a.template rows<2>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 3: return bf16_tile<3, TWO>(pairs, make_a.template rows<3>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 4: return bf16_tile<4, TWO>(pairs, make_a.template rows<4>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 5: return bf16_tile<5, TWO>(pairs, make_a.template rows<5>(), b, b_stride, c, ldc, nr, accumulate, last);
+    default: return bf16_tile<kMR, TWO>(pairs, make_a.template rows<kMR>(), b, b_stride, c, ldc, nr, accumulate, last);
   }
 }
 
@@ -430,13 +469,39 @@ SK_AVX512_BF16 void convert_bf16_avx512(const float* src, int64_t src_stride, in
 SK_AVX512_BF16 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride,
                                             float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                             const KernelEpilogue* last) {
-  if (nr > kNR) return bf16_rows<true>(pairs, a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-  bf16_rows<false>(pairs, a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  const MakePackedBf16A make_a{a};
+  if (nr > kNR) return bf16_rows<true>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  bf16_rows<false>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+}
+
+SK_AVX512_BF16 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32_t* a, const int64_t* rows,
+                                                     const int64_t* depths, const Bf16* b, int64_t b_stride,
+                                                     float* c, int64_t ldc, int mr, int nr, bool accumulate,
+                                                     const KernelEpilogue* last) {
+  const MakeIndirectBf16A make_a{a, rows, depths};
+  if (nr > kNR) return bf16_rows<true>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  bf16_rows<false>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+}
+
+SK_AVX512_BF16 void interleave_bf16_avx512(const float* first, const float* second, int64_t count,
+                                           uint32_t* dst) {
+  // The zero-masked forms, with every lane set: GCC 12's plain ones start from an undefined vector its
+  // own -Wmaybe-uninitialized then reports (as store_row says).
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 lanes = first_lanes(count - i);
+    const __m512i low = _mm512_maskz_cvtepu16_epi32(0xFFFF, to_bf16(_mm512_maskz_loadu_ps(lanes, first + i)));
+    const __m512i high =
+        second ? _mm512_maskz_cvtepu16_epi32(0xFFFF, to_bf16(_mm512_maskz_loadu_ps(lanes, second + i)))
+               : _mm512_setzero_si512();
+    _mm512_mask_storeu_epi32(dst + i, lanes, _mm512_or_si512(low, _mm512_maskz_slli_epi32(0xFFFF, high, 16)));
+  }
 }
 
 Bf16Kernels select_bf16_kernels() {
-  if (cpu_features().avx512_bf16) return {convert_bf16_avx512, microkernel_bf16_avx512};
-  return {nullptr, nullptr};
+  if (cpu_features().avx512_bf16) {
+    return {convert_bf16_avx512, microkernel_bf16_avx512, microkernel_bf16_avx512_indirect, interleave_bf16_avx512};
+  }
+  return {};
 }
 #endif  // SK_AVX512_EMULATION_HEADER
 
@@ -445,7 +510,7 @@ Bf16Kernels select_bf16_kernels() {
 #else
 
 namespace stridekit::cpu {
-Bf16Kernels select_bf16_kernels() { return {nullptr, nullptr}; }
+Bf16Kernels select_bf16_kernels() { return {}; }
 void gather_run_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count, float* dst,
                        int64_t width) {
   for (int64_t k = 0; k < depth; ++k) {
