@@ -312,8 +312,9 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   const float* source = phases.identity ? x : split;
   const int64_t channel_stride = phases.identity ? p.in_pixels : phases.floats();
   if (!phases.identity || patch_floats > 0) {
-    // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick.
-    const int64_t tasks = std::min<int64_t>(q.C, 4 * threads);
+    // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick. On
+    // one thread, one task: each split call sets its phases up again.
+    const int64_t tasks = threads == 1 ? 1 : std::min<int64_t>(q.C, 4 * threads);
     pool.parallel_for(tasks, [&](int64_t task, int) {
       const int64_t begin = task * q.C / tasks, end = (task + 1) * q.C / tasks;
       if (!phases.identity) {
