@@ -211,8 +211,7 @@ int outermost_dimension(const ConvProblem& p) {
 // as large as a last-level cache holds well: much smaller bands slow a large layer down.
 constexpr int64_t kBandBytes = int64_t{8} << 20;
 
-int64_t rows_per_band(const ConvProblem& p, int d) {
-  const PhaseLayout whole(p);
+int64_t rows_per_band(const ConvProblem& p, const PhaseLayout& whole, int d) {
   const int64_t bytes = p.C * whole.floats() * static_cast<int64_t>(sizeof(float));
   if (whole.identity || bytes <= kBandBytes) return p.out[d];
   const int64_t rows = p.out[d] * kBandBytes / bytes;
@@ -419,8 +418,10 @@ void unpack_forward_gemm(const sk_plan& plan, float* direct) {
 }
 
 void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
-  // Strides, pads or dilations so far beyond the input that most taps read padding (runs_direct).
-  if (runs_direct(p)) return run_direct(plan, p, x, y);
+  // Strides, pads or dilations so far beyond the input that most taps read padding (runs_direct),
+  // asked of the layout that rows_per_band sizes the bands by: one layout for both.
+  const PhaseLayout whole(p);
+  if (!whole.bounded(p)) return run_direct(plan, p, x, y);
   ThreadPool& pool = ThreadPool::instance();
   const int threads = multiply_adds(p) < kSerialMacs ? 1 : pool.size();
   const int64_t depth = p.Cg * p.taps;
@@ -453,7 +454,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   const float* packed = weights_as(rows, plan, p);
   const Bf16* packed_bf16 = bf16_weights_as(rows, plan, p, packed);
   const int band_dimension = outermost_dimension(p);
-  const int64_t band_rows = rows_per_band(p, band_dimension);
+  const int64_t band_rows = rows_per_band(p, whole, band_dimension);
   auto run_image = [&](int64_t image, int image_threads) {
     for (int64_t first = 0; first < p.out[band_dimension]; first += band_rows) {
       const Band band = band_of(p, band_dimension, first, band_rows);
