@@ -154,7 +154,10 @@ export function defaultBackend(): BackendName {
 }
 
 function requireAvailable(name: BackendName, requestedBy: string): BackendName {
-  const info = nativeBackends().find((b) => b.name === name);
+  // Every call that names its backend comes here: a plain loop, no closure to allocate.
+  const all = nativeBackends();
+  let info: NativeBackendInfo | undefined;
+  for (let i = 0; i < all.length && info === undefined; i++) if (all[i].name === name) info = all[i];
   if (info?.available) return name;
   const why = info === undefined ? 'this native core does not know it' : info.reason || 'no reason given';
   const available = nativeBackends().filter((b) => b.available).map((b) => b.name).join(', ') || 'none';

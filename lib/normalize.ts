@@ -123,7 +123,10 @@ export function normalizeFixed(wShape: readonly number[], wShapePath: string, op
   return { ...fixed, geometry: writeGeometry(fixed, new Float64Array(GEOMETRY.length)) };
 }
 
-/** normalizeFixed without the geometry array. */
+/**
+ * normalizeFixed without the geometry array. wShape is kept as it is: it must be the checked copy
+ * readShape made (readArguments passes the weight's), which no caller can reach.
+ */
 export function readFixed(wShape: readonly number[], wShapePath: string, options: Options, transposed: boolean): FixedOptions {
   const rank = wShape.length - 2;
   if (rank < 1 || rank > 3) {
@@ -160,7 +163,7 @@ export function readFixed(wShape: readonly number[], wShapePath: string, options
   const precision = readPrecision(options.precision);
   return {
     transposed, rank, inChannels, outChannels, groups, kernel, stride, dilation, padding, outputPadding,
-    layout, weightLayout, activation, bias, backend, precision, wShape: wShape.slice(), wShapePath,
+    layout, weightLayout, activation, bias, backend, precision, wShape, wShapePath,
   };
 }
 

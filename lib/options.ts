@@ -108,9 +108,14 @@ function entries(rank: number): string {
   return rank === 1 ? '1 entry' : `${rank} entries`;
 }
 
-/** A scalar for every spatial dimension, or an array with one per spatial dimension. */
-function readPerDimension(value: unknown, path: string, rank: number, fallback: number, rule: IntegerRule): number[] {
-  if (!is.defined(value)) return repeat(fallback, rank);
+/**
+ * A scalar for every spatial dimension, or an array with one per spatial dimension. A left-out value
+ * is the fallback's shared array (uniform): what this returns is only ever read.
+ */
+function readPerDimension(
+  value: unknown, path: string, rank: number, fallback: 0 | 1, rule: IntegerRule,
+): readonly number[] {
+  if (!is.defined(value)) return uniform(fallback, rank);
   if (is.number(value)) return repeat(readInteger(value, path, rule), rank);
   if (!is.array(value) || value.length !== rank) {
     const expectation = `${rule.expectation} or an array of ${entries(rank)} (one per spatial dimension)`;
@@ -128,11 +133,25 @@ function repeat<T>(value: T, count: number): T[] {
   return result;
 }
 
-export function readStride(value: unknown, rank: number): number[] {
+/**
+ * The per-dimension defaults (a stride or dilation of 1, no output padding, no pads), one frozen
+ * array per value and rank, shared by every call that leaves the option out: a one-shot call reads
+ * its options anew each time, and these would otherwise be fresh garbage on every call.
+ */
+const UNIFORM: readonly (readonly (readonly number[])[])[] = [0, 1].map((value) =>
+  [0, 1, 2, 3].map((rank) => Object.freeze(repeat(value, rank))));
+const NO_PADS: readonly PaddingSpec[] = [0, 1, 2, 3].map((rank) =>
+  Object.freeze({ mode: 'explicit' as const, pads: Object.freeze(repeat(Object.freeze([0, 0] as const), rank)) }));
+
+function uniform(value: 0 | 1, rank: number): readonly number[] {
+  return UNIFORM[value][rank];
+}
+
+export function readStride(value: unknown, rank: number): readonly number[] {
   return readPerDimension(value, 'stride', rank, 1, POSITIVE);
 }
 
-export function readDilation(value: unknown, rank: number): number[] {
+export function readDilation(value: unknown, rank: number): readonly number[] {
   return readPerDimension(value, 'dilation', rank, 1, POSITIVE);
 }
 
@@ -143,13 +162,13 @@ export function readGroups(value: unknown): number {
 /** Forward: must be left out. Transposed: each value below the stride or the dilation (PyTorch's rule). */
 export function readOutputPadding(
   value: unknown, rank: number, transposed: boolean, stride: readonly number[], dilation: readonly number[],
-): number[] {
+): readonly number[] {
   if (!transposed) {
     if (is.defined(value)) {
       throw invalid('range', 'outputPadding', 'left out for a forward convolution', value,
         { hint: 'it applies to transposed convolutions only' });
     }
-    return repeat(0, rank);
+    return uniform(0, rank);
   }
   const outputPadding = readPerDimension(value, 'outputPadding', rank, 0, NON_NEGATIVE);
   for (let i = 0; i < rank; i++) {
@@ -168,7 +187,7 @@ export type PaddingSpec =
   | { readonly mode: PaddingMode };
 
 export function readPadding(value: unknown, rank: number, transposed: boolean): PaddingSpec {
-  if (!is.defined(value)) return { mode: 'explicit', pads: repeat([0, 0] as const, rank) };
+  if (!is.defined(value)) return NO_PADS[rank];
   const causal = rank === 1 && !transposed;
   if (is.string(value)) {
     if (is.oneOf(value, PADDING_MODES) && (value !== 'causal' || causal)) return { mode: value };

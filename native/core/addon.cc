@@ -42,9 +42,16 @@ struct ConvCall {
   const float* bias = nullptr;
 };
 
+// Every call names its backend: the name is read into a buffer on the stack (one V8 call, no
+// heap string) when it fits, as every backend name does (backend_registry.cc caps them at 64).
 const BackendSlot& backend_or_throw(const Napi::Value& name) {
-  if (!name.IsString()) throw Napi::TypeError::New(name.Env(), "backend must be a string");
+  char text[72];
+  size_t length = 0;
+  if (napi_get_value_string_utf8(name.Env(), name, text, sizeof(text), &length) != napi_ok) {
+    throw Napi::TypeError::New(name.Env(), "backend must be a string");
+  }
   return to_js_errors(name.Env(), [&]() -> const BackendSlot& {
+    if (length + 1 < sizeof(text)) return usable_backend(std::string_view(text, length));
     return usable_backend(name.As<Napi::String>().Utf8Value());
   });
 }

@@ -329,12 +329,12 @@ std::vector<const BackendSlot*> BackendRegistry::list(const std::vector<std::str
   return result;
 }
 
-const BackendSlot* BackendRegistry::find(const std::string& name) const {
+const BackendSlot* BackendRegistry::find(std::string_view name) const {
   return lookup(*listed_.load(std::memory_order_acquire), name);
 }
 
 const BackendSlot* BackendRegistry::lookup(const std::vector<const BackendSlot*>& slots,
-                                           const std::string& name) {
+                                           std::string_view name) {
   for (const BackendSlot* slot : slots) {
     if (slot->name == name) return slot;
   }
@@ -342,7 +342,7 @@ const BackendSlot* BackendRegistry::lookup(const std::vector<const BackendSlot*>
 }
 
 const BackendSlot* BackendRegistry::lookup(const std::vector<BackendSlot>& slots,
-                                           const std::string& name) {
+                                           std::string_view name) {
   for (const BackendSlot& slot : slots) {
     if (slot.name == name) return &slot;
   }

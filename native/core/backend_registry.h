@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stridekit/backend.h"
@@ -42,7 +43,7 @@ class BackendRegistry {
 
   // The slot list() made for `name`; nullptr for a name never listed. Takes no lock: every
   // convolution call looks its backend up here.
-  const BackendSlot* find(const std::string& name) const;
+  const BackendSlot* find(std::string_view name) const;
 
   // The host threads the backends compiled into the core compute on, as their probes report: the
   // size of the CPU backend's pool.
@@ -50,8 +51,8 @@ class BackendRegistry {
 
  private:
   BackendRegistry();
-  static const BackendSlot* lookup(const std::vector<const BackendSlot*>& slots, const std::string& name);
-  static const BackendSlot* lookup(const std::vector<BackendSlot>& slots, const std::string& name);
+  static const BackendSlot* lookup(const std::vector<const BackendSlot*>& slots, std::string_view name);
+  static const BackendSlot* lookup(const std::vector<BackendSlot>& slots, std::string_view name);
 
   std::vector<BackendSlot> built_in_;  // fixed once constructed
   int built_in_threads_ = 0;

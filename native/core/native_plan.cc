@@ -16,11 +16,11 @@ namespace {
 }
 }  // namespace
 
-const BackendSlot& usable_backend(const std::string& name) {
+const BackendSlot& usable_backend(std::string_view name) {
   const BackendSlot* slot = BackendRegistry::instance().find(name);
-  if (!slot) throw BackendError("unknown backend '" + name + "'");
+  if (!slot) throw BackendError("unknown backend '" + std::string(name) + "'");
   if (!slot->available) {
-    throw BackendError("backend '" + name + "' is not available: " + slot->reason);
+    throw BackendError("backend '" + std::string(name) + "' is not available: " + slot->reason);
   }
   return *slot;
 }

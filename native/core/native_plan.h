@@ -43,6 +43,6 @@ class NativePlan {
 };
 
 // The registry's slot for `name`, or a BackendError saying why it cannot be used.
-const BackendSlot& usable_backend(const std::string& name);
+const BackendSlot& usable_backend(std::string_view name);
 
 }  // namespace stridekit

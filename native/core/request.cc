@@ -20,13 +20,26 @@ bool typed_array_info(const Napi::Value& value, napi_typedarray_type* type, size
          napi_ok;
 }
 
-int64_t integer(const Napi::Env& env, double v, const char* what, int64_t min, int64_t max) {
-  if (!std::isfinite(v) || v != std::floor(v) || v < static_cast<double>(min) ||
-      v > static_cast<double>(max)) {
-    throw Napi::RangeError::New(env, std::string("internal: ") + what + " out of range: " +
-                                         std::to_string(v));
-  }
-  return static_cast<int64_t>(v);
+#if defined(_MSC_VER)
+#define SK_OUT_OF_LINE __declspec(noinline)
+#else
+#define SK_OUT_OF_LINE __attribute__((noinline, cold))
+#endif
+
+[[noreturn]] SK_OUT_OF_LINE void out_of_range(const Napi::Env& env, double v, const char* what) {
+  throw Napi::RangeError::New(env, std::string("internal: ") + what + " out of range: " +
+                                       std::to_string(v));
+}
+
+// Every one-shot call reads some thirty of these, so the check that passes is a few inlined
+// comparisons and the message is built out of line. Bounds are at most 2^53 in magnitude, where
+// doubles are exact: a v inside them converts to int64 exactly, and it is an integer exactly when
+// it converts back to itself (NaN fails the range comparisons, infinities too).
+inline int64_t integer(const Napi::Env& env, double v, const char* what, int64_t min, int64_t max) {
+  if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max))) out_of_range(env, v, what);
+  const int64_t i = static_cast<int64_t>(v);
+  if (static_cast<double>(i) != v) out_of_range(env, v, what);
+  return i;
 }
 
 int64_t checked_product(const Napi::Env& env, std::initializer_list<int64_t> factors) {

@@ -255,8 +255,7 @@ int outermost_dimension(const ConvProblem& p) {
 // as large as a last-level cache holds well: much smaller bands slow a large layer down.
 constexpr int64_t kBandBytes = int64_t{8} << 20;
 
-int64_t rows_per_band(const ConvProblem& p, int d) {
-  const PhaseLayout whole(p);
+int64_t rows_per_band(const ConvProblem& p, const PhaseLayout& whole, int d) {
   const int64_t bytes = p.C * whole.floats() * static_cast<int64_t>(sizeof(float));
   if (whole.identity || bytes <= kBandBytes) return p.out[d];
   const int64_t rows = p.out[d] * kBandBytes / bytes;
@@ -438,8 +437,9 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     if (++tap == q.taps) tap = 0, ++c;
   }
   if (!scratch.unsplit || patch_floats > 0) {
-    // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick.
-    const int64_t tasks = std::min<int64_t>(q.C, 4 * threads);
+    // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick. On
+    // one thread, one task: each split call sets its phases up again.
+    const int64_t tasks = threads == 1 ? 1 : std::min<int64_t>(q.C, 4 * threads);
     pool.parallel_for(tasks, [&](int64_t task, int) {
       const int64_t begin = task * q.C / tasks, end = (task + 1) * q.C / tasks;
       if (!scratch.unsplit) {
@@ -554,8 +554,10 @@ void unpack_forward_gemm(const sk_plan& plan, float* direct) {
 }
 
 void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x, float* y) {
-  // Strides, pads or dilations so far beyond the input that most taps read padding (runs_direct).
-  if (runs_direct(p)) return run_direct(plan, p, x, y);
+  // Strides, pads or dilations so far beyond the input that most taps read padding (runs_direct),
+  // asked of the layout that rows_per_band sizes the bands by: one layout for both.
+  const PhaseLayout whole(p);
+  if (!whole.bounded(p)) return run_direct(plan, p, x, y);
   ThreadPool& pool = ThreadPool::instance();
   const int threads = multiply_adds(p) < kSerialMacs ? 1 : pool.size();
   const int64_t depth = p.Cg * p.taps;
@@ -590,7 +592,7 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   const Bf16* packed_bf16 = rows && plan.gemm.bf16_indirect ? bf16_channel_pairs(plan, p, packed)
                                                              : bf16_weights_as(rows, plan, p, packed);
   const int band_dimension = outermost_dimension(p);
-  const int64_t band_rows = rows_per_band(p, band_dimension);
+  const int64_t band_rows = rows_per_band(p, whole, band_dimension);
   auto run_image = [&](int64_t image, int image_threads) {
     for (int64_t first = 0; first < p.out[band_dimension]; first += band_rows) {
       const Band band = band_of(p, band_dimension, first, band_rows);
