@@ -307,9 +307,14 @@ struct IndirectSource {
   const int64_t* depths;  // per depth step
 };
 
+// Columns per call of the indirect kernel: four B strips, a 6 x 64 tile whose 24 accumulators take
+// each A value, loaded from where it lies, into four FMAs. A is the costly operand here (its lines
+// come from the L2 or further, one or two per depth step), so reading it half as often as a pair of
+// strips would outweighs streaming four strips of B from the L2 instead of keeping two in L1.
+constexpr int64_t kIndirectStrips = 4;
+
 // gemm_tile with A read in place: B packed once per depth block (or prepacked), as gemm_tile packs it,
-// and no A to pack. All mc rows stream past each B strip pair, which stays in L1: A comes from where
-// it lies, the L2 for a convolution's phases, and the strips' depth is split as the pair kernel's is.
+// and no A to pack. All mc rows stream past each kIndirectStrips strips of B over a whole depth block.
 template <class BSource>
 void gemm_tile_indirect(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth,
                         const IndirectSource& a, int64_t row0, const BSource& b, int64_t col0, float* c,
@@ -319,20 +324,16 @@ void gemm_tile_indirect(const GemmKernels& kernels, int64_t mc, int64_t nc, int6
     const int64_t kc = std::min(kKC, depth - k0);
     const bool first = k0 == 0, last = k0 + kc >= depth;
     const Panel pb = b.panel(col0, nc, k0, kc, b_scratch);
-    for (int64_t j = 0; j < nc; j += 2 * kNR) {
-      const int nr = static_cast<int>(std::min<int64_t>(2 * kNR, nc - j));
+    for (int64_t j = 0; j < nc; j += kIndirectStrips * kNR) {
+      const int nr = static_cast<int>(std::min<int64_t>(kIndirectStrips * kNR, nc - j));
       const float* b_strip = pb.data + (j / kNR) * pb.strip_stride;
       KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
-      NextStrips next(pb, j, nr, nc, 2, (mc + kMR - 1) / kMR * ((kc + kPairDepth - 1) / kPairDepth));
-      for (int64_t d = 0; d < kc; d += kPairDepth) {
-        const int64_t dc = std::min(kPairDepth, kc - d);
-        const KernelEpilogue* finish = last && d + dc >= kc ? &in_kernel : nullptr;
-        for (int64_t i = 0; i < mc; i += kMR) {
-          const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
-          if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i;
-          kernels.indirect(dc, a.base, a.rows + row0 + i, a.depths + k0 + d, b_strip + d * kNR, pb.strip_stride,
-                           c + i * ldc + j, ldc, mr, nr, !first || d > 0, finish, next.take());
-        }
+      NextStrips next(pb, j, nr, nc, kIndirectStrips, (mc + kMR - 1) / kMR);
+      for (int64_t i = 0; i < mc; i += kMR) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
+        if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i;
+        kernels.indirect(kc, a.base, a.rows + row0 + i, a.depths + k0, b_strip, pb.strip_stride, c + i * ldc + j,
+                         ldc, mr, nr, !first, last ? &in_kernel : nullptr, next.take());
       }
       if (last) finish_columns(kernels, epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
     }

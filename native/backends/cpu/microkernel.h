@@ -82,12 +82,13 @@ void microkernel_pair_generic(int64_t kc, const float* a, const float* b, int64_
 // has the registers for a wider tile (16 ymm registers hold AVX2's 6 x 16 and no more).
 PairKernel select_pair_kernel();
 
-// The pair kernel with A read where it lies instead of from a packed strip: row i's depth step k is
-// a[rows[i] + depths[k]], for i < mr and k < kc; B, C and the rest as PairKernel, one strip read
-// when nr <= kNR. A channels_first convolution's patches are such an A: row i an output pixel
-// (rows[i] its place in the input's stride phases), step k a (channel, tap) (depths[k] that channel's
-// phases and that tap's offset in them), so its tiles multiply the phases without packing them. Each
-// step costs one more load (depths[k]), which the 12 FMAs of a 6 x 32 tile leave room for.
+// A tile of one to four B strips (nr <= 4 * kNR, strip t at b + t * b_stride) with A read where it
+// lies instead of from a packed strip: row i's depth step k is a[rows[i] + depths[k]], for i < mr and
+// k < kc; C and the rest as PairKernel. A channels_first convolution's patches are such an A: row i an
+// output pixel (rows[i] its place in the input's stride phases), step k a (channel, tap) (depths[k]
+// that channel's phases and that tap's offset in them), so its tiles multiply the phases without
+// packing them. Each step costs one more load (depths[k]), which the 24 FMAs of a 6 x 64 tile leave
+// room for.
 using IndirectKernel = void (*)(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
                                 const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
                                 bool accumulate, const KernelEpilogue* last, Prefetch next);

@@ -12,8 +12,10 @@
 // strips are left (gemm.h): packed strips lie one after another, so it needs no other packing. Its
 // twelve accumulators are twelve chains by themselves, and each A value, loaded once, feeds two FMAs:
 // 8 loads per 12 FMAs instead of 7 per 6, so the GEMM runs faster on it than on single strips. Its
-// edge tiles, under six rows high, have a loop of their own height each (pair_tile), so that a GEMM's
+// edge tiles, under six rows high, have a loop of their own height each (strips_tile), so that a GEMM's
 // last row or two costs what its FMAs do.
+//
+// The indirect kernel is the same tile, up to four strips wide, reading A where it lies (microkernel.h).
 //
 // Built with SK_AVX512_EMULATION_HEADER defined (test/fixtures/cpu/avx512_emulated.h), the same
 // source compiles against SIMDe's portable implementation of the intrinsics: that is how the
@@ -128,23 +130,23 @@ struct IndirectA {
   void advance(int steps) { depths += steps; }
 };
 
-// One depth step (`step` past a's position) of R rows: lo[r] += a[r] * (the strip at b), and with two
-// strips hi[r] += a[r] * (the strip at b_hi).
+// One depth step (`step` past a's position) of R rows against `Strips` B strips (b_stride floats
+// apart): acc[t][r] += a[r] * (strip t).
 template <int R, int Strips, class A>
-SK_AVX512 __attribute__((always_inline)) inline void pair_step(const A& a, int step, const float* b,
-                                                               const float* b_hi, __m512 (&lo)[R],
-                                                               __m512 (&hi)[R]) {
-  const __m512 x = _mm512_loadu_ps(b);
-  const __m512 y = Strips == 2 ? _mm512_loadu_ps(b_hi) : x;
+SK_AVX512 __attribute__((always_inline)) inline void strips_step(const A& a, int step, const float* b,
+                                                                 int64_t b_stride, __m512 (&acc)[Strips][R]) {
+  __m512 x[Strips];
+#pragma GCC unroll 4
+  for (int t = 0; t < Strips; ++t) x[t] = _mm512_loadu_ps(b + t * b_stride);
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     const __m512 v = _mm512_set1_ps(a.at(r, step));
-    lo[r] = _mm512_fmadd_ps(v, x, lo[r]);
-    if (Strips == 2) hi[r] = _mm512_fmadd_ps(v, y, hi[r]);
+#pragma GCC unroll 4
+    for (int t = 0; t < Strips; ++t) acc[t][r] = _mm512_fmadd_ps(v, x[t], acc[t][r]);
   }
 }
 
-// A tile of R rows (R <= kMR) and one or two strips, its depth steps accumulated in S interleaved
+// A tile of R rows (R <= kMR) and one to four strips, its depth steps accumulated in S interleaved
 // sets: Strips R S independent FMA chains. Six rows of two strips make twelve chains by themselves; a
 // tile of one to four rows, at the edge of a GEMM whose rows are not a multiple of six (ResNet's 7 x 7
 // stage: 49 pixel rows, eight tiles of six and one of one), would otherwise wait on its two to eight
@@ -155,68 +157,75 @@ SK_AVX512 __attribute__((always_inline)) inline void pair_step(const A& a, int s
 // store buffer cannot forward, presumably): short calls, as a depth of 147 (ResNet's stem) makes, ran
 // markedly slower, stalled just after that load.
 template <int R, int S, int Strips, class A>
-SK_AVX512 __attribute__((always_inline)) inline void pair_tile(
+SK_AVX512 __attribute__((always_inline)) inline void strips_tile(
     int64_t kc, A a, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last, Prefetch next) {
-  // Row r: lo[s][r] (columns 0-15, from the strip at b) and hi[s][r] (16-31, from the strip at
-  // b + b_stride), summed over the sets s at the end.
-  __m512 lo[S][R], hi[S][R];
-#pragma GCC unroll 8
+  // Row r of strip t (columns 16 t to 16 t + 15): acc[s][t][r], summed over the sets s at the end.
+  __m512 acc[S][Strips][R];
+#pragma GCC unroll 4
   for (int s = 0; s < S; ++s) {
+#pragma GCC unroll 4
+    for (int t = 0; t < Strips; ++t) {
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) lo[s][r] = hi[s][r] = _mm512_setzero_ps();
+      for (int r = 0; r < R; ++r) acc[s][t][r] = _mm512_setzero_ps();
+    }
   }
-  const float* b_hi = b + b_stride;
   const char* line = next.begin;
   // Four depth steps per pass, step u into set u % S, with one line fetched per pass: the loop's
-  // bookkeeping and its one test of `line` are shared by 48 FMAs in a full tile.
+  // bookkeeping and its one test of `line` are shared by 48 FMAs in a full tile of two strips.
   static_assert(4 % S == 0, "the sets divide a pass");
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4, a.advance(4)) {
     if (line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
 #pragma GCC unroll 4
-    for (int u = 0; u < 4; ++u, b += kNR, b_hi += kNR) {
-      pair_step<R, Strips>(a, u, b, b_hi, lo[u % S], hi[u % S]);
-    }
+    for (int u = 0; u < 4; ++u, b += kNR) strips_step<R, Strips>(a, u, b, b_stride, acc[u % S]);
   }
-  for (; k < kc; ++k, a.advance(1), b += kNR, b_hi += kNR) {  // the last depth % 4 steps, into set 0
-    pair_step<R, Strips>(a, 0, b, b_hi, lo[0], hi[0]);
+  for (; k < kc; ++k, a.advance(1), b += kNR) {  // the last depth % 4 steps, into set 0
+    strips_step<R, Strips>(a, 0, b, b_stride, acc[0]);
   }
   prefetch_lines(line, next.end);  // what a short depth left
-#pragma GCC unroll 8
+#pragma GCC unroll 4
   for (int s = 1; s < S; ++s) {
+#pragma GCC unroll 4
+    for (int t = 0; t < Strips; ++t) {
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      lo[0][r] = _mm512_add_ps(lo[0][r], lo[s][r]);
-      if (Strips == 2) hi[0][r] = _mm512_add_ps(hi[0][r], hi[s][r]);
+      for (int r = 0; r < R; ++r) acc[0][t][r] = _mm512_add_ps(acc[0][t][r], acc[s][t][r]);
     }
   }
-  const __mmask16 low_columns = first_lanes(nr), high_columns = first_lanes(nr - kNR);
+#pragma GCC unroll 4
+  for (int t = 0; t < Strips; ++t) {
+    const __mmask16 columns = first_lanes(nr - t * kNR);
+    if (!columns) break;
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    float* out = c + r * ldc;
-    store_row(out, lo[0][r], low_columns, accumulate, last, bias_of(last, r, 0, low_columns));
-    if (Strips == 2 && high_columns) {
-      store_row(out + kNR, hi[0][r], high_columns, accumulate, last, bias_of(last, r, kNR, high_columns));
+    for (int r = 0; r < R; ++r) {
+      store_row(c + r * ldc + t * kNR, acc[0][t][r], columns, accumulate, last, bias_of(last, r, t * kNR, columns));
     }
   }
 }
 
-// The tile of `mr` rows, with at least eight chains for two FMA units of four cycles' latency each.
-// The sets for each height are the fastest found by timing each height alone against a full tile; a
-// single strip doubles them.
+// Sets for a tile of R rows and `Strips` strips: at least eight chains for two FMA units of four
+// cycles' latency each. For one and two strips, the fastest found by timing each height alone against
+// a full tile.
+constexpr int sets_for(int rows, int strips) {
+  if (strips == 2) return rows == 1 ? 4 : rows <= 4 ? 2 : 1;
+  if (strips == 1) return rows <= 4 ? 4 : 2;
+  return rows * strips >= 8 ? 1 : 2;
+}
+
+// The tile of `mr` rows.
 template <int Strips, class MakeA>
 SK_AVX512 __attribute__((always_inline)) inline void tile_of_height(
     int mr, MakeA make_a, int64_t kc, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last, Prefetch next) {
-  constexpr int kOne = Strips == 2 ? 1 : 2, kTwo = Strips == 2 ? 2 : 4;
   switch (mr) {
-    case 1: return pair_tile<1, 4, Strips>(kc, make_a.template rows<1>(), b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 2: return pair_tile<2, kTwo, Strips>(kc, make_a.template rows<2>(), b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 3: return pair_tile<3, kTwo, Strips>(kc, make_a.template rows<3>(), b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 4: return pair_tile<4, kTwo, Strips>(kc, make_a.template rows<4>(), b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 5: return pair_tile<5, kOne, Strips>(kc, make_a.template rows<5>(), b, b_stride, c, ldc, nr, accumulate, last, next);
-    default: return pair_tile<kMR, kOne, Strips>(kc, make_a.template rows<kMR>(), b, b_stride, c, ldc, nr, accumulate, last, next);
+#define SK_TILE(R) strips_tile<R, sets_for(R, Strips), Strips>(kc, make_a.template rows<R>(), b, b_stride, c, ldc, nr, accumulate, last, next)
+    case 1: return SK_TILE(1);
+    case 2: return SK_TILE(2);
+    case 3: return SK_TILE(3);
+    case 4: return SK_TILE(4);
+    case 5: return SK_TILE(5);
+    default: return SK_TILE(kMR);
+#undef SK_TILE
   }
 }
 
@@ -252,8 +261,12 @@ SK_AVX512 void microkernel_avx512_indirect(int64_t kc, const float* a, const int
                                            int64_t ldc, int mr, int nr, bool accumulate,
                                            const KernelEpilogue* last, Prefetch next) {
   const MakeIndirectA make_a{a, rows, depths};
-  if (nr > kNR) return tile_of_height<2>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
-  tile_of_height<1>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+  switch ((nr + kNR - 1) / kNR) {
+    case 1: return tile_of_height<1>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 2: return tile_of_height<2>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 3: return tile_of_height<3>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+    default: return tile_of_height<4>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+  }
 }
 
 SK_AVX512 void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w,
