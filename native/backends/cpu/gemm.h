@@ -350,7 +350,7 @@ struct IndirectPairSource {
 
 // gemm_tile_indirect with precision bf16: B is bf16 pair strips prepacked in `layout` (in bf16 values:
 // two per depth pair) from `b`, and each depth block of kKC values, 192 pairs, takes one kernel call
-// per tile, as gemm_tile_bf16's do.
+// per tile of kIndirectStrips strips.
 inline void gemm_tile_indirect_bf16(const GemmKernels& kernels, int64_t mc, int64_t nc, const IndirectPairSource& a,
                                     int64_t row0, const Bf16* b, const PackedLayout& layout, int64_t col0, float* c,
                                     int64_t ldc, const TileEpilogue& epilogue) {
@@ -360,8 +360,8 @@ inline void gemm_tile_indirect_bf16(const GemmKernels& kernels, int64_t mc, int6
     const bool first = k0 == 0, last = k0 + kc >= layout.depth;
     const Bf16* pb = b + layout.strip(col0, k0);
     const int64_t b_stride = kc * kNR;
-    for (int64_t j = 0; j < nc; j += 2 * kNR) {
-      const int nr = static_cast<int>(std::min<int64_t>(2 * kNR, nc - j));
+    for (int64_t j = 0; j < nc; j += kIndirectStrips * kNR) {
+      const int nr = static_cast<int>(std::min<int64_t>(kIndirectStrips * kNR, nc - j));
       KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
       for (int64_t i = 0; i < mc; i += kMR) {
         const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));

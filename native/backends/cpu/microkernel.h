@@ -117,10 +117,10 @@ using Bf16Convert = void (*)(const float* src, int64_t src_stride, int64_t strip
 using Bf16Tile = void (*)(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride, float* c,
                           int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last);
 
-// Bf16Tile with A read where it lies (as IndirectKernel reads float32): row i's depth pair q is the
-// 32-bit word a[rows[i] + depths[q]], its two bf16 values side by side. A channels_first convolution's
-// input converted to such words, two channels interleaved (Bf16Interleave), is that A for depth pairs
-// of (two channels, one tap).
+// Bf16Tile with A read where it lies (as IndirectKernel reads float32), up to four strips wide (strip t
+// at b + t * b_stride): row i's depth pair q is the 32-bit word a[rows[i] + depths[q]], its two bf16
+// values side by side. A channels_first convolution's input converted to such words, two channels
+// interleaved (Bf16Interleave), is that A for depth pairs of (two channels, one tap).
 using Bf16IndirectTile = void (*)(int64_t pairs, const uint32_t* a, const int64_t* rows, const int64_t* depths,
                                   const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
                                   bool accumulate, const KernelEpilogue* last);

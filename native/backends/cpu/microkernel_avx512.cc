@@ -401,34 +401,37 @@ struct IndirectBf16A {
   void advance() { ++depths; }
 };
 
-// R rows against one B strip (TWO false) or two: 2 R accumulators, each depth pair one vdpbf16ps per
-// row and strip, the A pair (two bf16 in one 32-bit word) broadcast. Six rows and two strips make twelve
-// chains, more than the instruction's latency needs on the processors that have it.
-template <int R, bool TWO, class A>
+// R rows against one to four B strips (b_stride values apart): Strips R accumulators, each depth pair
+// one vdpbf16ps per row and strip, the A pair (two bf16 in one 32-bit word) broadcast. Six rows and two
+// strips make twelve chains, more than the instruction's latency needs on the processors that have it.
+template <int R, int Strips, class A>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
     int64_t pairs, A a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last) {
-  __m512 lo[R], hi[R];
+  __m512 acc[Strips][R];
+#pragma GCC unroll 4
+  for (int t = 0; t < Strips; ++t) {
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
-  const Bf16* b_hi = b + b_stride;
-  for (int64_t q = 0; q < pairs; ++q, a.advance(), b += 2 * kNR, b_hi += 2 * kNR) {
-    const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b));
-    const __m512bh y = TWO ? reinterpret_cast<__m512bh>(_mm512_loadu_si512(b_hi)) : x;
+    for (int r = 0; r < R; ++r) acc[t][r] = _mm512_setzero_ps();
+  }
+  for (int64_t q = 0; q < pairs; ++q, a.advance(), b += 2 * kNR) {
+    __m512bh x[Strips];
+#pragma GCC unroll 4
+    for (int t = 0; t < Strips; ++t) x[t] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + t * b_stride));
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(a.word(r)));
-      lo[r] = _mm512_dpbf16_ps(lo[r], v, x);
-      if (TWO) hi[r] = _mm512_dpbf16_ps(hi[r], v, y);
+#pragma GCC unroll 4
+      for (int t = 0; t < Strips; ++t) acc[t][r] = _mm512_dpbf16_ps(acc[t][r], v, x[t]);
     }
   }
-  const __mmask16 low_columns = first_lanes(nr), high_columns = TWO ? first_lanes(nr - kNR) : 0;
+#pragma GCC unroll 4
+  for (int t = 0; t < Strips; ++t) {
+    const __mmask16 columns = first_lanes(nr - t * kNR);
+    if (!columns) break;
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    float* out = c + r * ldc;
-    store_row(out, lo[r], low_columns, accumulate, last, bias_of(last, r, 0, low_columns));
-    if (TWO && high_columns) {
-      store_row(out + kNR, hi[r], high_columns, accumulate, last, bias_of(last, r, kNR, high_columns));
+    for (int r = 0; r < R; ++r) {
+      store_row(c + r * ldc + t * kNR, acc[t][r], columns, accumulate, last, bias_of(last, r, t * kNR, columns));
     }
   }
 }
@@ -452,17 +455,17 @@ struct MakeIndirectBf16A {
   }
 };
 
-template <bool TWO, class MakeA>
+template <int Strips, class MakeA>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_rows(
     int64_t pairs, MakeA make_a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
     bool accumulate, const KernelEpilogue* last) {
   switch (mr) {
-    case 1: return bf16_tile<1, TWO>(pairs, make_a.template rows<1>(), b, b_stride, c, ldc, nr, accumulate, last);
-    case 2: return bf16_tile<2, TWO>(pairs, make_a.template rows<2>(), b, b_stride, c, ldc, nr, accumulate, last);
-    case 3: return bf16_tile<3, TWO>(pairs, make_a.template rows<3>(), b, b_stride, c, ldc, nr, accumulate, last);
-    case 4: return bf16_tile<4, TWO>(pairs, make_a.template rows<4>(), b, b_stride, c, ldc, nr, accumulate, last);
-    case 5: return bf16_tile<5, TWO>(pairs, make_a.template rows<5>(), b, b_stride, c, ldc, nr, accumulate, last);
-    default: return bf16_tile<kMR, TWO>(pairs, make_a.template rows<kMR>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 1: return bf16_tile<1, Strips>(pairs, make_a.template rows<1>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 2: return bf16_tile<2, Strips>(pairs, make_a.template rows<2>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 3: return bf16_tile<3, Strips>(pairs, make_a.template rows<3>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 4: return bf16_tile<4, Strips>(pairs, make_a.template rows<4>(), b, b_stride, c, ldc, nr, accumulate, last);
+    case 5: return bf16_tile<5, Strips>(pairs, make_a.template rows<5>(), b, b_stride, c, ldc, nr, accumulate, last);
+    default: return bf16_tile<kMR, Strips>(pairs, make_a.template rows<kMR>(), b, b_stride, c, ldc, nr, accumulate, last);
   }
 }
 
@@ -483,8 +486,8 @@ SK_AVX512_BF16 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const 
                                             float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                             const KernelEpilogue* last) {
   const MakePackedBf16A make_a{a};
-  if (nr > kNR) return bf16_rows<true>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-  bf16_rows<false>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  if (nr > kNR) return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
 }
 
 SK_AVX512_BF16 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32_t* a, const int64_t* rows,
@@ -492,8 +495,12 @@ SK_AVX512_BF16 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32
                                                      float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                                      const KernelEpilogue* last) {
   const MakeIndirectBf16A make_a{a, rows, depths};
-  if (nr > kNR) return bf16_rows<true>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-  bf16_rows<false>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  switch ((nr + kNR - 1) / kNR) {
+    case 1: return bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+    case 2: return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+    case 3: return bf16_rows<3>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+    default: return bf16_rows<4>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  }
 }
 
 SK_AVX512_BF16 void interleave_bf16_avx512(const float* first, const float* second, int64_t count,
