@@ -125,25 +125,32 @@ struct PatchesChannelsLast {
   }
 };
 
-// Whether a channels_first layer runs its GEMM with pixels as rows (Y^T = patches^T * W^T) instead
-// of as columns. Both read the same bordered phases, but 16-pixel column strips waste lanes when the
-// output has few pixels (7 x 7: 64 lanes for 49 pixels), where 6-pixel row strips waste few and the
-// output channels fill the 16-wide columns. Layers with few output channels keep pixels as columns.
-// With the indirect kernel (`indirect`), pixel rows need no packing at all: each 6-pixel strip reads
-// the phases where they lie, which packing column strips from them cannot match where a kernel has
-// several taps (a 16-pixel strip that crosses an output row is two runs to copy, per tap). Its tiles
-// then pay for writing each output transposed, a few cycles per output against depth / 16 cycles of
-// FMAs, and for A's lines coming from L2 instead of a packed strip: deep layers with spatial kernels
-// gain (ResNet's 3 x 3 stages, C3D, the Conformer's subsampling), 1 x 1 layers, whose columns pack as
-// one copy per depth, and shallow ones (ResNet's stem, depth 147) run slower so.
+// Whether a channels_first layer reads its patches in place: where the plan's GEMM has an indirect
+// kernel (float32 or bf16), pixel rows need no packing at all, each 6-pixel strip reading the phases
+// where they lie, which packing column strips from them cannot match where a kernel has several taps
+// (a 16-pixel strip that crosses an output row is two runs to copy, per tap). Its tiles then pay for
+// writing each output transposed, a few cycles per output against depth / 16 cycles of FMAs, and for
+// A's lines coming from L2 instead of a packed strip: deep layers with spatial kernels gain (ResNet's
+// 3 x 3 stages, C3D, the Conformer's subsampling), 1 x 1 layers, whose columns pack as one copy per
+// depth, and shallow ones (ResNet's stem, depth 147) run slower so. Output channels fill the strips.
 constexpr int64_t kIndirectMinDepth = 256;
 
-// Whether the plan's GEMM has an indirect kernel, float32 or bf16.
-bool reads_in_place(const GemmKernels& kernels) { return kernels.indirect || kernels.bf16_indirect; }
+bool deep_in_place(const GemmKernels& kernels, int64_t Kg, int64_t Cg, int64_t taps) {
+  return (kernels.indirect || kernels.bf16_indirect) && Kg >= kNR && taps > 1 && Cg * taps >= kIndirectMinDepth;
+}
 
-bool pixels_as_rows(const ConvProblem& p, bool indirect) {
+bool patches_in_place(const ConvProblem& p, const GemmKernels& kernels) {
+  return !p.channels_last && deep_in_place(kernels, p.Kg, p.Cg, p.taps);
+}
+
+// Whether a channels_first layer runs its GEMM with pixels as rows (Y^T = patches^T * W^T) instead
+// of as columns: when it reads its patches in place, which only rows can, and otherwise when 16-pixel
+// column strips waste lanes, the output having few pixels (7 x 7: 64 lanes for 49 pixels), where
+// 6-pixel row strips waste few and the output channels fill the 16-wide columns. Layers with few
+// output channels keep pixels as columns.
+bool pixels_as_rows(const ConvProblem& p, const GemmKernels& kernels) {
   if (p.channels_last || p.Kg < kNR) return false;
-  if (indirect && p.taps > 1 && p.Cg * p.taps >= kIndirectMinDepth) return true;
+  if (patches_in_place(p, kernels)) return true;
   return 10 * round_up(p.out_pixels, kNR) > 11 * p.out_pixels;  // more than 10% of lanes wasted
 }
 
@@ -229,13 +236,12 @@ const Bf16* bf16_channel_pairs(const sk_plan& plan, const ConvProblem& p, const 
 }
 
 // The role a plan packs its weights in before it has seen an input: channels_last layers always
-// take them as columns. Deep channels_first layers run with pixels as rows where the indirect kernel
-// reads their patches (pixels_as_rows), or else when, with many weights, their outputs are small
+// take them as columns. Deep channels_first layers run with pixels as rows where they read their
+// patches in place (deep_in_place), or else when, with many weights, their outputs are small
 // (ResNet's last stage: 7 x 7), and so take them as columns too; the others as rows. A wrong guess
 // costs one more packing on the first run, never a wrong result.
-bool columns_suggested(const sk_conv_geometry& g, int64_t Kg, int64_t Cg, int64_t taps, bool indirect) {
-  if (g.layout == SK_LAYOUT_CHANNELS_LAST) return true;
-  if (indirect && taps > 1 && Kg >= kNR && Cg * taps >= kIndirectMinDepth) return true;
+bool columns_suggested(const sk_conv_geometry& g, const GemmKernels& kernels, int64_t Kg, int64_t Cg, int64_t taps) {
+  if (g.layout == SK_LAYOUT_CHANNELS_LAST || deep_in_place(kernels, Kg, Cg, taps)) return true;
   return Kg >= kNR && Kg * Cg * taps >= (int64_t{1} << 20);
 }
 
@@ -352,7 +358,7 @@ struct SharedScratch {
   SharedScratch(const ConvProblem& p, const ConvProblem& q, bool rows, const GemmKernels& kernels)
       : phases(q),
         patch_layout(q.out_pixels, q.Cg * q.taps, kMR),
-        indirect(rows && (kernels.indirect || kernels.bf16_indirect)),
+        indirect(rows && patches_in_place(q, kernels)),
         bf16_pairs(indirect && kernels.bf16_indirect),
         unsplit(phases.identity || (indirect && reads_inside(q))),
         channel_stride(unsplit ? p.in_pixels : phases.floats()),
@@ -522,7 +528,7 @@ void pack_forward_gemm(sk_plan& plan, const float* weight) {
   const int64_t Cg = g.in_channels / g.groups, Kg = g.out_channels / g.groups;
   int64_t taps = 1;
   for (int d = 0; d < g.rank; ++d) taps *= g.kernel[d];
-  plan.packed_as_columns = columns_suggested(g, Kg, Cg, taps, reads_in_place(plan.gemm));
+  plan.packed_as_columns = columns_suggested(g, plan.gemm, Kg, Cg, taps);
   const int width = plan.packed_as_columns ? kNR : kMR;
   plan.group_stride = PackedLayout(Kg, Cg * taps, width).floats();
   plan.packed.resize(static_cast<size_t>(plan.group_stride * g.groups));
@@ -586,11 +592,12 @@ void run_forward_gemm(const sk_plan& plan, const ConvProblem& p, const float* x,
   // channels_first: small images dealt out whole to the threads (whole_images_per_thread), as many
   // as divide evenly; the others one at a time on all threads. Each image runs in bands of output
   // rows where its phases would not stay in cache (rows_per_band), each band split into phases first.
-  const bool rows = pixels_as_rows(p, reads_in_place(plan.gemm));
+  const bool rows = pixels_as_rows(p, plan.gemm);
   const float* packed = weights_as(rows, plan, p);
   // With the bf16 indirect kernel, pixels as rows take the weights in channel pairs (run_channels_first).
-  const Bf16* packed_bf16 = rows && plan.gemm.bf16_indirect ? bf16_channel_pairs(plan, p, packed)
-                                                             : bf16_weights_as(rows, plan, p, packed);
+  const Bf16* packed_bf16 = plan.gemm.bf16_indirect && patches_in_place(p, plan.gemm)
+                                ? bf16_channel_pairs(plan, p, packed)
+                                : bf16_weights_as(rows, plan, p, packed);
   const int band_dimension = outermost_dimension(p);
   const int64_t band_rows = rows_per_band(p, whole, band_dimension);
   auto run_image = [&](int64_t image, int image_threads) {
