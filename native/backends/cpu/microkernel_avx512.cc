@@ -121,13 +121,36 @@ struct PackedA {
   void advance(int steps) { a += steps * kMR; }
 };
 
-// ... or each row's values where they lie (IndirectKernel): row r's depth step k at rows[r][depths[k]].
-template <int R>
-struct IndirectA {
-  const float* rows[R];
+// ... or each row's values where they lie (IndirectKernel, and Bf16IndirectTile's 32-bit words): row
+// r's depth step k at rows[r][depths[k]].
+template <class T, int R>
+struct InPlaceA {
+  const T* rows[R];
   const int64_t* depths;
-  float at(int r, int step) const { return rows[r][depths[step]]; }
+  T at(int r, int step) const { return rows[r][depths[step]]; }
   void advance(int steps) { depths += steps; }
+};
+
+// The A readers of a tile's first R rows: the packed strip's, whatever R...
+template <class Reader>
+struct MakePacked {
+  Reader reader;
+  template <int R>
+  Reader rows() const { return reader; }
+};
+
+// ... or the rows' own places in `a`, offsets rows_at[0..R), with the depth steps' offsets.
+template <class T>
+struct MakeInPlace {
+  const T* a;
+  const int64_t* rows_at;
+  const int64_t* depths;
+  template <int R>
+  InPlaceA<T, R> rows() const {
+    InPlaceA<T, R> reader{{}, depths};
+    for (int r = 0; r < R; ++r) reader.rows[r] = a + rows_at[r];
+    return reader;
+  }
 };
 
 // One depth step (`step` past a's position) of R rows against `Strips` B strips (b_stride floats
@@ -229,38 +252,19 @@ SK_AVX512 __attribute__((always_inline)) inline void tile_of_height(
   }
 }
 
-// The A readers of a tile's first R rows.
-struct MakePackedA {
-  const float* a;
-  template <int R>
-  PackedA rows() const { return {a}; }
-};
-
-struct MakeIndirectA {
-  const float* a;
-  const int64_t* rows_at;
-  const int64_t* depths;
-  template <int R>
-  IndirectA<R> rows() const {
-    IndirectA<R> reader{{}, depths};
-    for (int r = 0; r < R; ++r) reader.rows[r] = a + rows_at[r];
-    return reader;
-  }
-};
-
 }  // namespace
 
 SK_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride,
                                        float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                        const KernelEpilogue* last, Prefetch next) {
-  tile_of_height<2>(mr, MakePackedA{a}, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+  tile_of_height<2>(mr, MakePacked<PackedA>{{a}}, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
 }
 
 SK_AVX512 void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows,
                                            const int64_t* depths, const float* b, int64_t b_stride, float* c,
                                            int64_t ldc, int mr, int nr, bool accumulate,
                                            const KernelEpilogue* last, Prefetch next) {
-  const MakeIndirectA make_a{a, rows, depths};
+  const MakeInPlace<float> make_a{a, rows, depths};
   switch ((nr + kNR - 1) / kNR) {
     case 1: return tile_of_height<1>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
     case 2: return tile_of_height<2>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
@@ -381,24 +385,15 @@ SK_AVX512_BF16 void convert_narrow(const float* src, int64_t kc, Bf16* dst) {
 }
 
 // Where a bf16 tile reads A, one 32-bit word (a depth pair of one row) at a time: a packed pair
-// strip, kMR words per pair...
+// strip, kMR words per pair, or the words where they lie (InPlaceA<uint32_t, R>).
 struct PackedBf16A {
   const Bf16* a;
-  int32_t word(int r) const {
-    int32_t w;
-    __builtin_memcpy(&w, a + 2 * r, sizeof(w));
-    return w;
+  uint32_t at(int r, int step) const {
+    uint32_t word;
+    __builtin_memcpy(&word, a + 2 * (step * kMR + r), sizeof(word));
+    return word;
   }
-  void advance() { a += 2 * kMR; }
-};
-
-// ... or each row's words where they lie (Bf16IndirectTile): row r's pair q at rows[r][depths[q]].
-template <int R>
-struct IndirectBf16A {
-  const uint32_t* rows[R];
-  const int64_t* depths;
-  int32_t word(int r) const { return static_cast<int32_t>(rows[r][*depths]); }
-  void advance() { ++depths; }
+  void advance(int steps) { a += 2 * kMR * steps; }
 };
 
 // R rows against one to four B strips (b_stride values apart): Strips R accumulators, each depth pair
@@ -414,13 +409,13 @@ SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) acc[t][r] = _mm512_setzero_ps();
   }
-  for (int64_t q = 0; q < pairs; ++q, a.advance(), b += 2 * kNR) {
+  for (int64_t q = 0; q < pairs; ++q, a.advance(1), b += 2 * kNR) {
     __m512bh x[Strips];
 #pragma GCC unroll 4
     for (int t = 0; t < Strips; ++t) x[t] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + t * b_stride));
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(a.word(r)));
+      const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a.at(r, 0))));
 #pragma GCC unroll 4
       for (int t = 0; t < Strips; ++t) acc[t][r] = _mm512_dpbf16_ps(acc[t][r], v, x[t]);
     }
@@ -435,25 +430,6 @@ SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
     }
   }
 }
-
-// The bf16 A readers of a tile's first R rows.
-struct MakePackedBf16A {
-  const Bf16* a;
-  template <int R>
-  PackedBf16A rows() const { return {a}; }
-};
-
-struct MakeIndirectBf16A {
-  const uint32_t* a;
-  const int64_t* rows_at;
-  const int64_t* depths;
-  template <int R>
-  IndirectBf16A<R> rows() const {
-    IndirectBf16A<R> reader{{}, depths};
-    for (int r = 0; r < R; ++r) reader.rows[r] = a + rows_at[r];
-    return reader;
-  }
-};
 
 template <int Strips, class MakeA>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_rows(
@@ -485,7 +461,7 @@ SK_AVX512_BF16 void convert_bf16_avx512(const float* src, int64_t src_stride, in
 SK_AVX512_BF16 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_t b_stride,
                                             float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                             const KernelEpilogue* last) {
-  const MakePackedBf16A make_a{a};
+  const MakePacked<PackedBf16A> make_a{{a}};
   if (nr > kNR) return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
   bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
 }
@@ -494,7 +470,7 @@ SK_AVX512_BF16 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32
                                                      const int64_t* depths, const Bf16* b, int64_t b_stride,
                                                      float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                                      const KernelEpilogue* last) {
-  const MakeIndirectBf16A make_a{a, rows, depths};
+  const MakeInPlace<uint32_t> make_a{a, rows, depths};
   switch ((nr + kNR - 1) / kNR) {
     case 1: return bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
     case 2: return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
