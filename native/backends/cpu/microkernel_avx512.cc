@@ -307,6 +307,12 @@ SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* 
   // Lane j of the result takes lane 2 j (or 2 j + 1) of the 32 floats of two vectors.
   const __m512i pick_even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i pick_odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+#if !defined(SK_AVX512_EMULATION_HEADER)
+  // Rows of under 16 pairs fill no zmm register: here they would only be stored masked, which AMD
+  // processors do slowly, where the AVX2 kernel (every AVX-512 processor has AVX2) stores whole ymm
+  // and xmm registers (small strided layers, whose split into phases is a large share of their time).
+  if (pairs < 16) return deinterleave_avx2(src, src_stride, even, odd, dst_stride, rows, pairs);
+#endif
   for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
     for (int64_t j = 0; j < pairs; j += 16) {
       const int64_t n = pairs - j < 16 ? pairs - j : 16;  // the last 1-15 pairs masked

@@ -150,15 +150,7 @@ void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t
 
 void PhaseLayout::split(const ConvProblem& p, const float* in, int64_t plane_stride, float* out,
                         int64_t planes) const {
-  static const DeinterleaveKernel selected = select_deinterleave_kernel();
-  DeinterleaveKernel deinterleave = selected;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  // Rows of under 16 pairs fill no zmm register: the AVX-512 kernel would store them masked, which
-  // AMD processors do slowly, where the AVX2 kernel stores whole ymm and xmm registers (small
-  // strided layers, whose split into phases is a large share of their time).
-  static const bool avx2 = cpu_features().avx2_fma;
-  if (avx2 && p.in[2] < 32) deinterleave = deinterleave_avx2;
-#endif
+  static const DeinterleaveKernel deinterleave = select_deinterleave_kernel();
   // The read phases of the two outer dimensions, on the stack for the usual strides; larger ones
   // take a heap block, whose cost is nothing next to a split into that many phases.
   constexpr int64_t kLocal = 32;
