@@ -540,12 +540,21 @@ void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t
 void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
                                  const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
                                  bool accumulate, const KernelEpilogue* last, Prefetch next) {
-  // Packed as microkernel_pair_generic reads A, then multiplied by it.
+  // Packed as microkernel_pair_generic reads A, then multiplied by it two strips at a time.
   std::vector<float> packed(static_cast<size_t>(kc * kMR), 0.f);
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < mr; ++i) packed[k * kMR + i] = a[rows[i] + depths[k]];
   }
-  microkernel_pair_generic(kc, packed.data(), b, b_stride, c, ldc, mr, nr, accumulate, last, next);
+  for (int first = 0; first < nr; first += 2 * kNR) {
+    KernelEpilogue these;
+    if (last) {
+      these = *last;
+      if (these.bias && !these.bias_per_row) these.bias += first;  // these strips' columns
+    }
+    microkernel_pair_generic(kc, packed.data(), b + first / kNR * b_stride, b_stride, c + first, ldc, mr,
+                             nr - first < 2 * kNR ? nr - first : 2 * kNR, accumulate, last ? &these : nullptr,
+                             first == 0 ? next : Prefetch{});
+  }
 }
 }  // namespace stridekit::cpu
 
