@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm run test:backends`: the whole jest suite once per backend this machine has (cpu always, then
-# every plugin that loads), the conformance file at precision bf16 on each of those that honours it, and
-# one summary line over all runs: N passed, N failed, N skipped.
+# `npm run test:backends`: the whole jest suite on cpu, then on every plugin that loads the files that run
+# against the backend under test, the conformance file at precision bf16 on each of those that honours
+# it, and one summary line over all runs: N passed, N failed, N skipped.
 # For each backend that is not available here (cudnn without a GPU, coreml off macOS) the conformance
 # file still runs with it forced: every case is listed as skipped with the backend's reason, so a
 # missing backend shows in the counts instead of passing silently.
@@ -15,12 +15,23 @@ mapfile -t unavailable < <(node -r ./scripts/checkout-runtimes.js -e '
   for (const b of require(".").backends()) {
     if (!b.available) { console.log(b.name); console.error(`backend ${b.name} unavailable: ${b.reason}`); }
   }')
+# Files whose header says `@backend-independent` check something no backend choice changes (a cross
+# build, a mock, the package layout, a backend named explicitly): they run in the cpu pass only. A file
+# without the mark runs in every pass, so a new test is run on every backend unless it says otherwise.
+mapfile -t independent < <(grep -l '^// @backend-independent' test/*.test.js)
+ignore=()
+for file in "${independent[@]}"; do ignore+=(--testPathIgnorePatterns "/${file//./[.]}\$"); done
 logs=$(mktemp -d)
 status=0
 for backend in cpu "${available[@]}"; do
   [[ "$backend" == cpu && -f "$logs/cpu.log" ]] && continue
-  echo "==> npm test with STRIDEKIT_BACKEND=$backend"
-  STRIDEKIT_BACKEND="$backend" npm test 2>&1 | tee "$logs/$backend.log" || status=1
+  if [[ "$backend" == cpu ]]; then
+    echo "==> npm test with STRIDEKIT_BACKEND=$backend"
+    STRIDEKIT_BACKEND="$backend" npm test 2>&1 | tee "$logs/$backend.log" || status=1
+  else
+    echo "==> npm test with STRIDEKIT_BACKEND=$backend, less the ${#independent[@]} backend-independent files the cpu pass ran"
+    STRIDEKIT_BACKEND="$backend" npm test -- "${ignore[@]}" 2>&1 | tee "$logs/$backend.log" || status=1
+  fi
 done
 # precision: 'bf16' is a permission each backend honours or not (backends()[].precisions): the conformance
 # file runs once more at bf16, with its bound, on every available backend that honours it here.

@@ -4,6 +4,8 @@
 // share of calls, the slow ones after; the medians taken from what the timers returned;
 // functionTimer's slices honouring their call counts, untimed calls and time, sync and async; and the
 // per-call measurers of the bridge taking turns round by round.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const { functionTimer, measureOverheadsSideBySide, measureSideBySide, median } = require('../bench/timing');
 

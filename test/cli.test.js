@@ -2,6 +2,8 @@
 // requested backend, 2 a usage error), `info --json` that parses and says what `info` says, `--help`
 // that names every environment variable the package reads, and a short `bench`. `selftest` has its own
 // file (test/selftest.test.js). Run from this checkout's dist/ (`npm run build`).
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');

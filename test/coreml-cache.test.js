@@ -12,6 +12,8 @@
 //
 // What Core ML does with the entry (compile, load) is coreml_runtime.mm's, checked only on a Mac.
 // Needs cmake and a C++ compiler; without them the suite is skipped with the reason printed.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const fs = require('fs');
 const os = require('os');

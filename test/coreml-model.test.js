@@ -28,6 +28,8 @@
 //
 // Needs scripts/setup-coremltools.sh (.venv-coremltools) and the tool from `npm run build`; without them
 // the suite is skipped with the reason printed, never passed.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const fs = require('fs');
 const os = require('os');

@@ -15,6 +15,8 @@
 //
 // What it cannot see: Apple's real headers and frameworks, and anything at run time (a Mac's job).
 // Needs .venv-zig (npm run setup:zig) and cmake; without them the suite is skipped with the reason printed.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const fs = require('fs');
 const path = require('path');

@@ -17,6 +17,8 @@
 // STRIDEKIT_BACKEND=coreml in .github/workflows/ci.yml.
 //
 // Needs .venv-zig (npm run setup:zig); without it the suite is skipped with the reason printed.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const fs = require('fs');
 const os = require('os');

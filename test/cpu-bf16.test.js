@@ -9,6 +9,8 @@
 // (a float32 path): a wrong pairing of depth steps, truncation instead of rounding, or a bf16 sum would
 // be 1e-3 to 1e-1 away from both. The long reductions must match the rounded reference and not the exact
 // one: the permission reached the kernels. Where cpu does not honour bf16, a bf16 plan is the fp32 one.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
 const { CASES, build, mulberry32, randomArray } = require('./helpers/cases');

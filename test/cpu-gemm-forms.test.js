@@ -10,6 +10,8 @@
 // rows, each split and multiplied on its own: the last block checks those, whose
 // boundaries the conformance suite's small images never reach either. The last block checks the
 // pixels-as-rows form that reads its patches in place (AVX-512) instead of packing them.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
 const { mulberry32, randomArray } = require('./helpers/cases');

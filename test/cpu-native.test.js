@@ -10,6 +10,8 @@
 // (test/fixtures/cpu/avx512_emulated.h), which checks their logic, not their speed. A target whose
 // compiler, qemu, headers or cmake are missing is skipped with the reason printed, never passed;
 // `npm run setup:cpu-checks` installs them.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const fs = require('fs');
 const os = require('os');

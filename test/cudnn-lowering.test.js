@@ -6,6 +6,8 @@
 // definition, for thousands of random geometries (half of them with copies cut into pieces, as the
 // plugin cuts copies longer than cuDNN's 65535 per dimension). Each --mutate run breaks one part of the lowering on
 // purpose and must fail, so a check that cannot fail would show.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -16,6 +16,8 @@
 //     a workspace smaller than a cached shape's after a failed grow).
 // What this cannot check is cuDNN itself on a GPU (its kernels, its algorithm support, real streams): the
 // mock follows cuDNN's documented semantics, which is exactly what the plugin relies on.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -3,6 +3,8 @@
 // included), its probe gives a reason a user can act on, and every entry fails cleanly, with a
 // "cudnn: ..." message, when there is no usable GPU. Runs in child processes so that a fake driver can be
 // put in front of the real one. Skipped, with the reason printed, where the plugin was not built.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -4,6 +4,8 @@
 // Electron here, so the layout is simulated with plain folders (app.asar is a folder, not an archive,
 // and node loads the JavaScript from it instead of Electron's patched fs); what is checked is that the
 // loader finds the core in the unpacked twin and the core finds its plugins beside itself there.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

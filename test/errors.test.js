@@ -1,5 +1,7 @@
 // Every bad argument gets a TypeError or RangeError with an exact, predictable message, before any
 // native code runs: nothing here needs the native addon (see the --no-addons test at the end).
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const sk = require('..');

@@ -8,6 +8,8 @@
 // it and this file is skipped there, with that reason. A developer runs it with STRIDEKIT_TORCH_PYTHON
 // naming a Python that has torch (python3 -m venv .venv-torch && .venv-torch/bin/pip install torch; the
 // checkout's .venv-torch/ is found by itself).
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');

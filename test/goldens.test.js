@@ -6,6 +6,8 @@
 // The bounds are far below every backend's (1e-4 and up, lib/conformance.ts): ONNX Runtime on another
 // processor may round differently (other SIMD kernels), by a few float32 ulps of the largest output;
 // the reference differs from a float32 computation by its rounding, ~1e-6 at these sizes.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const path = require('node:path');
 const reference = require('./helpers/reference');
 const onnx = require('./helpers/onnx');

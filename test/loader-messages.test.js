@@ -1,5 +1,7 @@
 // The advice a load failure gives (lib/loader.ts solutions), for each way the package can be
 // installed: a checkout of this repository, a dependency in node_modules, a copy inlined by a bundler.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');

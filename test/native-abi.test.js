@@ -1,6 +1,8 @@
 // The facade <-> core layout has one source per side (lib/native-abi.ts, native/core/js_abi.h) and
 // the loader compares them when it loads a binary: a core whose table differs in any field, or
 // whose version differs, is refused with a reason that names the first difference.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { ABI, ABI_VERSION } = require('../dist/native-abi');

@@ -1,5 +1,7 @@
 // outputShape and resolvePadding against values worked out by hand from the padding formulas (README,
 // Padding), and the two Float64Arrays normalize.ts hands the core. Pure: nothing here loads the native addon.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { outputShape, resolvePadding } = require('..');
 const { normalizeFixed, resolveShape, ShapeCache } = require('../dist/normalize');
 

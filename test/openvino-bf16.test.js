@@ -12,6 +12,8 @@
 // hint, but keeps transposed ones (ConvolutionBackpropData) in f32: measured on AMD Zen 4 (AVX512-BF16,
 // no AMX), bit for bit fp32's result on every transposed conformance case. A permission allows that; the
 // transposed case here is held to the bf16 bound and prints which OpenVINO did.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
 const { CASES, build } = require('./helpers/cases');

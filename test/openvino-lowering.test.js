@@ -8,6 +8,8 @@
 // case printed) instead of killing the jest worker, and is compared with test/helpers/reference.js.
 // Runs whatever STRIDEKIT_BACKEND says (the cases name backend 'openvino'); skipped, with the reason
 // printed, where the openvino backend is unavailable. No timings are asserted.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const { spawnSync } = require('child_process');
 const path = require('path');

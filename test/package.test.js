@@ -3,6 +3,8 @@
 // It imports as an ES module too, a copy inlined into an app's bundle is told to mark stridekit as
 // external, and then, with the binary removed, loading fails with a message that lists what was
 // tried and the advice for a dependency.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

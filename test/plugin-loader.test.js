@@ -2,6 +2,8 @@
 // with the system C++ compiler, placed where STRIDEKIT_PLUGIN_PATH points, and the reasons each
 // one produces in backends(). Each case runs in a child process because the registry is loaded once
 // per process.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

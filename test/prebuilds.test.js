@@ -14,6 +14,8 @@
 //    facade: the results match reference.js within the cpu backend's bound (helpers/target.js) and
 //    fail where the source build fails, with the same message.
 // A check whose binary or tools are missing is skipped with its reason.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');

@@ -15,6 +15,8 @@
 //  - linux-arm64: the same package under qemu-user with the official Node.js for arm64: each stub loads
 //    and, with no runtime found, gives its not-found reason.
 // A check whose files or tools are missing is skipped with its reason.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -2,6 +2,8 @@
 // Proves the test oracle right independently of stridekit: reference.js against hand-computed values,
 // against its own adjoint identity, and against ONNX Runtime on every case of the table.
 // Needs neither lib/ nor the native addon.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
 const onnx = require('./helpers/onnx');

@@ -8,6 +8,8 @@
 //    and its native jobs run the suite against that tarball's binaries, never a source build, on the
 //    platforms the README names, with Core ML cpuOnly required;
 //  - scripts/check-tarball.js, which the package job runs, refuses what it should.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');

@@ -3,6 +3,8 @@
 // LD_LIBRARY_PATH and no path into this checkout in the plugin files, and, when nothing is there, a reason
 // that says where they looked and the one command that installs the runtime. Each case runs backends() in
 // a child process with an environment built from nothing, since the registry loads once per process.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -2,6 +2,8 @@
 // needs the native core (and `stridekit info` exits 1), never silently ignored; a good one takes
 // effect. The native core, loaded on its own, must never act on a bad value either. Each case runs in
 // a child process, because the core reads these variables once per process.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
