@@ -13,18 +13,13 @@
 // `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
-const { CASES, build, mulberry32, randomArray } = require('./helpers/cases');
+const { CASES, LONG_REDUCTIONS, build, mulberry32, randomArray } = require('./helpers/cases');
 const { TOLERANCE, UNSUPPORTED, loadStridekit } = require('./helpers/target');
 
 const { sk } = loadStridekit();
 const cpu = sk.backends().find((b) => b.name === 'cpu');
 const honours = cpu.precisions.includes('bf16');
 const FP32 = TOLERANCE.cpu.fp32;
-const LONG_REDUCTIONS = [
-  'conv2d deep reduction C160 3x3 (C*k=1440), K>144 rows',
-  'conv2d many channels C64 3x3 (C*k=576, blocked accumulation) tanh',
-  'convT2d many channels C288 k2 s2 (long reduction)',
-];
 
 /** v rounded to bfloat16, to nearest, ties to even (as vcvtne2ps2bf16 rounds; no NaN in these data). */
 function bf16(data) {

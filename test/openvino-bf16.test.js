@@ -16,17 +16,12 @@
 // `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
-const { CASES, build } = require('./helpers/cases');
+const { CASES, LONG_REDUCTIONS, build } = require('./helpers/cases');
 const { TOLERANCE, loadStridekit } = require('./helpers/target');
 
 const { sk } = loadStridekit();
 const openvino = sk.backends().find((b) => b.name === 'openvino');
-const NAMES = [
-  'conv2d deep reduction C160 3x3 (C*k=1440), K>144 rows',
-  'conv2d many channels C64 3x3 (C*k=576, blocked accumulation) tanh',
-  'convT2d many channels C288 k2 s2 (long reduction)',
-];
-const cases = NAMES.map((name) => {
+const cases = LONG_REDUCTIONS.map((name) => {
   const c = CASES.find((k) => k.name === name);
   if (!c) throw new Error(`no conformance case named '${name}'`);
   return c;
