@@ -84,8 +84,8 @@ if (!honours) {
     });
 
     // Deep channels_first layers (at least 256 depth steps, several taps, 16 or more output channels
-    // per group) read the input, split into phases or as it is when no tap reads padding, as words of
-    // two channels at one tap, with the weights paired alike: odd channel counts (a zero second
+    // per group) read the input, padded, split into phases or as it is when no tap reads padding, as
+    // words of two channels at one tap, with the weights paired alike: odd channel counts (a zero second
     // channel), groups, dilation, 1-D to 3-D, two depth blocks, partial tiles and bands.
     test.each([
       { name: '2-D, padded, 2 groups of 29 channels', C: 58, K: 32, batch: 2, input: [15, 13], kernel: [3, 3],
@@ -97,6 +97,12 @@ if (!honours) {
       { name: '1-D, valid, depth 400 (two blocks)', C: 80, K: 17, batch: 3, input: [50], kernel: [5],
         options: { stride: 3 } },
       { name: '2-D, valid, in bands', C: 64, K: 16, batch: 1, input: [258, 254], kernel: [3, 3], options: { stride: 2 } },
+      { name: '2-D, padded, in bands, 33 channels', C: 33, K: 16, batch: 1, input: [258, 254], kernel: [3, 3],
+        options: { stride: 2, padding: 1 } },
+      { name: '3-D, padded, stride 2', C: 16, K: 24, batch: 1, input: [7, 9, 10], kernel: [3, 3, 3],
+        options: { stride: 2, padding: 1 } },
+      { name: '2-D, stride 3 past the kernel 2 (split into phases)', C: 128, K: 16, batch: 1, input: [17, 14],
+        kernel: [2, 2], options: { stride: 3, padding: 1 } },
     ])('deep layer read in channel pairs: $name', (spec) => {
       const random = mulberry32(700 + spec.C + spec.K);
       const groups = spec.options.groups || 1;

@@ -188,6 +188,16 @@ const IN_PLACE = [
     options: { stride: 3 } },
   { name: '2-D, "same" padding on the end side only', C: 32, K: 16, batch: 1, input: [16, 16], kernel: [3, 3],
     options: { stride: 2, padding: 'same' } },
+  // Padded layers whose taps reach every stride phase read the input padded, at strided offsets; those
+  // that skip phases (a stride longer than the kernel, dilated taps at a stride) read them split.
+  { name: '3-D, padded, stride 2 (read padded)', C: 16, K: 24, batch: 1, input: [7, 9, 10], kernel: [3, 3, 3],
+    options: { stride: 2, padding: 1, activation: 'relu' } },
+  { name: '1-D, kernel 4 at stride 2, padded (read padded)', C: 96, K: 16, batch: 2, input: [33], kernel: [4],
+    options: { stride: 2, padding: 1 } },
+  { name: '2-D, stride 3 past the kernel 2 (read split)', C: 128, K: 16, batch: 1, input: [17, 14], kernel: [2, 2],
+    options: { stride: 3, padding: 1 } },
+  { name: '2-D, dilation 2 at stride 2, padded (read split)', C: 32, K: 16, batch: 1, input: [19, 21], kernel: [3, 3],
+    options: { stride: 2, dilation: 2, padding: 2 } },
 ];
 
 describe('cpu backend: deep layers with pixels as rows read their patches in place', () => {
@@ -195,9 +205,12 @@ describe('cpu backend: deep layers with pixels as rows read their patches in pla
     test(spec.name, () => expectPlanTwice(spec, 600 + index));
   });
 
-  test('2-D, valid, in bands', () => {
-    const spec = { name: 'valid, banded', C: 64, K: 16, input: [258, 254], kernel: [3, 3], options: { stride: 2 } };
-    const { w, bias, x, expected } = randomCase(spec, 650);
+  test.each([
+    { name: 'valid', seed: 650, options: { stride: 2 } },
+    { name: 'padded', seed: 651, options: { stride: 2, padding: 1 } },
+  ])('2-D, $name, in bands', ({ seed, options }) => {
+    const spec = { name: 'banded', C: 64, K: 16, input: [258, 254], kernel: [3, 3], options };
+    const { w, bias, x, expected } = randomCase(spec, seed);
     expectClose(sk.convSync(x, w, { bias, ...spec.options, backend: 'cpu' }), expected, tolerance, spec.name);
   });
 });
