@@ -476,9 +476,9 @@ bool whole_images_per_thread(const ConvProblem& p, bool rows, const GemmKernels&
 
 // One image, or one band of it (q; p is the whole image, whose plane strides q's input and output
 // keep): split its input planes into bordered phases (one pass, in parallel), so that packing the
-// patches is contiguous copies, then run its tiles while the phases are still in cache. Where the
-// patch matrix is packed whole (shared_patch_floats), the same tasks that split a run of planes
-// pack their depths.
+// patches is contiguous copies, or, for the indirect kernel, pad them or leave them as they are
+// (SharedScratch), then run its tiles while the planes are still in cache. Where the patch matrix is
+// packed whole (shared_patch_floats), the same tasks that split a run of planes pack their depths.
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvProblem& q, bool rows,
                         const float* packed, const Bf16* packed_bf16, const float* x, float* y,
                         int threads) {
