@@ -86,7 +86,8 @@ if (!honours) {
     // Deep channels_first layers (at least 256 depth steps, several taps, 16 or more output channels
     // per group) read the input, padded, split into phases or as it is when no tap reads padding, as
     // words of two channels at one tap, with the weights paired alike: odd channel counts (a zero second
-    // channel), groups, dilation, 1-D to 3-D, two depth blocks, partial tiles and bands.
+    // channel), groups, dilation, 1-D to 3-D, two depth blocks, partial tiles and bands, borders of one
+    // to three words and at one end only.
     test.each([
       { name: '2-D, padded, 2 groups of 29 channels', C: 58, K: 32, batch: 2, input: [15, 13], kernel: [3, 3],
         options: { stride: 2, padding: 1, groups: 2, activation: 'relu6' } },
@@ -101,6 +102,12 @@ if (!honours) {
         options: { stride: 2, padding: 1 } },
       { name: '3-D, padded, stride 2', C: 16, K: 24, batch: 1, input: [7, 9, 10], kernel: [3, 3, 3],
         options: { stride: 2, padding: 1 } },
+      { name: '2-D, padded 2 around, kernel 5', C: 24, K: 16, batch: 1, input: [13, 12], kernel: [5, 5],
+        options: { stride: 2, padding: 2 } },
+      { name: '2-D, padded 3 around, kernel 7', C: 8, K: 16, batch: 2, input: [15, 14], kernel: [7, 7],
+        options: { stride: 2, padding: 3 } },
+      { name: "2-D, 'same' (padded at the end only)", C: 32, K: 16, batch: 1, input: [16, 15], kernel: [3, 3],
+        options: { stride: 2, padding: 'same' } },
       { name: '2-D, stride 3 past the kernel 2 (split into phases)', C: 128, K: 16, batch: 1, input: [17, 14],
         kernel: [2, 2], options: { stride: 3, padding: 1 } },
     ])('deep layer read in channel pairs: $name', (spec) => {

@@ -421,11 +421,23 @@ void interleave_channel_pairs(const GemmKernels& kernels, const ConvProblem& p, 
                               const SharedScratch& scratch, const float* source, uint32_t* words, int threads) {
   const int64_t pairs = SharedScratch::channel_pairs(q), stride = scratch.channel_stride;
   const int64_t span = scratch.unsplit ? ((q.in[0] - 1) * p.in[1] + q.in[1] - 1) * p.in[2] + q.in[2] : stride;
-  ThreadPool::instance().parallel_for(q.groups * pairs, [&](int64_t item, int) {
-    const int64_t group = item / pairs, pair = item % pairs;
-    const float* first = source + (group * q.Cg + 2 * pair) * stride;
-    kernels.bf16_interleave(first, 2 * pair + 1 < q.Cg ? first + stride : nullptr, span, words + item * stride);
-  }, threads);
+  parallel_runs(q.groups * pairs, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t group = item / pairs, pair = item % pairs;
+      const float* first = source + (group * q.Cg + 2 * pair) * stride;
+      kernels.bf16_interleave(first, 2 * pair + 1 < q.Cg ? first + stride : nullptr, span, words + item * stride);
+    }
+  });
+}
+
+// n zeros at w: mostly a border of a word or two at each end of a row, thousands per image, where a
+// call to memset costs more than the stores.
+inline void zero_words(uint32_t* w, int64_t n) {
+  if (n > 4) return static_cast<void>(std::memset(w, 0, static_cast<size_t>(n) * sizeof(uint32_t)));
+  if (n > 0) w[0] = 0;
+  if (n > 1) w[1] = 0;
+  if (n > 2) w[2] = 0;
+  if (n > 3) w[3] = 0;
 }
 
 // With scratch.padded, the same words made straight from the input planes x (p.in_pixels apart; q's
@@ -436,28 +448,29 @@ void interleave_padded_pairs(const GemmKernels& kernels, const ConvProblem& p, c
   const PhaseLayout& layout = scratch.phases;
   const int64_t pairs = SharedScratch::channel_pairs(q);
   const int64_t row = layout.extent[2], slab = layout.extent[1] * row;
-  const auto zero_words = [](uint32_t* w, int64_t n) { std::memset(w, 0, static_cast<size_t>(n) * sizeof(uint32_t)); };
   const auto zero_around = [&](uint32_t* w, int d, int64_t unit) {
     zero_words(w, layout.border[d] * unit);
     zero_words(w + (layout.border[d] + q.in[d]) * unit, (layout.extent[d] - layout.border[d] - q.in[d]) * unit);
   };
-  ThreadPool::instance().parallel_for(q.groups * pairs, [&](int64_t item, int) {
-    const int64_t group = item / pairs, pair = item % pairs;
-    const float* first = x + (group * q.Cg + 2 * pair) * p.in_pixels;
-    const float* second = 2 * pair + 1 < q.Cg ? first + p.in_pixels : nullptr;
-    uint32_t* plane = words + item * scratch.channel_stride;
-    zero_around(plane, 0, slab);
-    for (int64_t jd = 0; jd < q.in[0]; ++jd) {
-      uint32_t* rows = plane + (layout.border[0] + jd) * slab;
-      zero_around(rows, 1, row);
-      for (int64_t jh = 0; jh < q.in[1]; ++jh) {
-        uint32_t* dst = rows + (layout.border[1] + jh) * row;
-        const int64_t at = (jd * q.in[1] + jh) * q.in[2];
-        zero_around(dst, 2, 1);
-        kernels.bf16_interleave(first + at, second ? second + at : nullptr, q.in[2], dst + layout.border[2]);
+  parallel_runs(q.groups * pairs, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t group = item / pairs, pair = item % pairs;
+      const float* first = x + (group * q.Cg + 2 * pair) * p.in_pixels;
+      const float* second = 2 * pair + 1 < q.Cg ? first + p.in_pixels : nullptr;
+      uint32_t* plane = words + item * scratch.channel_stride;
+      zero_around(plane, 0, slab);
+      for (int64_t jd = 0; jd < q.in[0]; ++jd) {
+        uint32_t* rows = plane + (layout.border[0] + jd) * slab;
+        zero_around(rows, 1, row);
+        for (int64_t jh = 0; jh < q.in[1]; ++jh) {
+          uint32_t* dst = rows + (layout.border[1] + jh) * row;
+          const int64_t at = (jd * q.in[1] + jh) * q.in[2];
+          zero_around(dst, 2, 1);
+          kernels.bf16_interleave(first + at, second ? second + at : nullptr, q.in[2], dst + layout.border[2]);
+        }
       }
     }
-  }, threads);
+  });
 }
 
 // Whether a batch runs whole images on each thread, each image on one thread from its split to its
@@ -518,11 +531,9 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     if (++tap == q.taps) tap = 0, ++c;
   }
   if (scratch.split > 0 || patch_floats > 0) {
-    // A few tasks per thread, each a run of planes: small planes (14 x 14) are many and quick. On
-    // one thread, one task: each split call sets its phases up again.
-    const int64_t tasks = threads == 1 ? 1 : std::min<int64_t>(q.C, 4 * threads);
-    pool.parallel_for(tasks, [&](int64_t task, int) {
-      const int64_t begin = task * q.C / tasks, end = (task + 1) * q.C / tasks;
+    // Runs of planes: small planes (14 x 14) are many and quick, and each split call sets its
+    // phases up again.
+    parallel_runs(q.C, threads, [&](int64_t begin, int64_t end) {
       if (scratch.split > 0) {
         phases.split(scratch.view, x + begin * p.in_pixels, p.in_pixels, split + begin * phases.floats(),
                      end - begin);
@@ -541,7 +552,7 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
         }
         c = stop;
       }
-    }, threads);
+    });
   }
   if (scratch.bf16_pairs && scratch.padded) {
     interleave_padded_pairs(plan.gemm, p, q, scratch, x, words, threads);

@@ -2,6 +2,7 @@
 // (STRIDEKIT_NUM_THREADS overrides), never torn down (threads may still run at exit, as ggml does).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -57,6 +58,18 @@ class ThreadPool {
   State* state_;
   int size_;
 };
+
+// Runs run(begin, end) over [0, count) cut into a few runs per thread, for many small items (a
+// plane each, of a few hundred): claimed one by one, each would cost an atomic increment on a cache
+// line the threads pass back and forth, more than some items' own work. Several runs per thread
+// rather than one keep the threads even when a run takes longer than another. On one thread, one
+// run: its work may set itself up once per run.
+template <class Run>
+void parallel_runs(int64_t count, int threads, Run&& run) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int64_t runs = std::min<int64_t>(count, threads <= 1 || pool.size() <= 1 ? 1 : 4 * int64_t{threads});
+  pool.parallel_for(runs, [&](int64_t r, int) { run(r * count / runs, (r + 1) * count / runs); }, threads);
+}
 
 // The largest STRIDEKIT_NUM_THREADS accepted. A fixed bound rather than a multiple of this machine's
 // CPUs, so that a setting is accepted or refused the same way on every machine, and the facade
