@@ -176,7 +176,8 @@ describe('cpu backend: large images run in bands of output rows', () => {
 // These layers take that path there (and the packed one elsewhere, checked alike): both kinds of
 // input, groups, dilation, 1-D and 3-D, depths that cross a 384-step block, output channels that
 // leave part of a 32-wide tile, "same" padding whose only pad is on the end side (split: its last
-// tap reads past the input), and a valid layer large enough to run in bands.
+// tap reads past the input), pads that leave whole strips reading only zeros, and a valid layer large
+// enough to run in bands.
 const IN_PLACE = [
   { name: '2-D, padded, 2 groups, batch 2', C: 64, K: 32, batch: 2, input: [15, 13], kernel: [3, 3],
     options: { stride: 2, padding: 1, groups: 2, activation: 'relu6' } },
@@ -198,6 +199,16 @@ const IN_PLACE = [
     options: { stride: 3, padding: 1 } },
   { name: '2-D, dilation 2 at stride 2, padded (read split)', C: 32, K: 16, batch: 1, input: [19, 21], kernel: [3, 3],
     options: { stride: 2, dilation: 2, padding: 2 } },
+  // Pads wider than the kernel: whole 6-pixel strips whose every tap reads padding, their output the
+  // bias alone; pads on both ends of a dilated 1-D layer, and in depth, across two 384-step blocks.
+  { name: '2-D, pads past the kernel: whole strips of zeros', C: 48, K: 16, batch: 1, input: [9, 8], kernel: [3, 3],
+    options: { padding: [4, 1], activation: 'relu' } },
+  { name: '2-D, pads past the kernel at stride 2', C: 48, K: 20, batch: 2, input: [11, 13], kernel: [3, 3],
+    options: { stride: 2, padding: [3, 2] } },
+  { name: '1-D, dilation 2, padding on both ends', C: 100, K: 16, batch: 1, input: [20], kernel: [5],
+    options: { stride: 2, padding: 3, dilation: 2 } },
+  { name: '3-D, padded 2 in depth', C: 20, K: 16, batch: 1, input: [4, 6, 7], kernel: [3, 3, 3],
+    options: { padding: [2, 1, 1], activation: 'sigmoid' } },
 ];
 
 describe('cpu backend: deep layers with pixels as rows read their patches in place', () => {
