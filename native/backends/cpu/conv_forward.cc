@@ -69,7 +69,7 @@ struct PhasePatches {
         lane += n;
       }
       if (lanes < Width) {  // the last strip's unused lanes multiply into results nobody stores
-        for (int64_t k = 0; k < kc; ++k) zero_floats(strip + k * Width + lanes, Width - lanes);
+        for (int64_t k = 0; k < kc; ++k) zero_values(strip + k * Width + lanes, Width - lanes);
       }
     }
     for (int64_t k = 0, c = k0 / p.taps, tap = k0 % p.taps; k < kc; ++k) {
@@ -430,16 +430,6 @@ void interleave_channel_pairs(const GemmKernels& kernels, const ConvProblem& p, 
   });
 }
 
-// n zeros at w: mostly a border of a word or two at each end of a row, thousands per image, where a
-// call to memset costs more than the stores.
-inline void zero_words(uint32_t* w, int64_t n) {
-  if (n > 4) return static_cast<void>(std::memset(w, 0, static_cast<size_t>(n) * sizeof(uint32_t)));
-  if (n > 0) w[0] = 0;
-  if (n > 1) w[1] = 0;
-  if (n > 2) w[2] = 0;
-  if (n > 3) w[3] = 0;
-}
-
 // With scratch.padded, the same words made straight from the input planes x (p.in_pixels apart; q's
 // rows, as PhaseLayout::split reads them) into the padded layout: each input row interleaved into its
 // place, zeros around, in one pass.
@@ -448,24 +438,20 @@ void interleave_padded_pairs(const GemmKernels& kernels, const ConvProblem& p, c
   const PhaseLayout& layout = scratch.phases;
   const int64_t pairs = SharedScratch::channel_pairs(q);
   const int64_t row = layout.extent[2], slab = layout.extent[1] * row;
-  const auto zero_around = [&](uint32_t* w, int d, int64_t unit) {
-    zero_words(w, layout.border[d] * unit);
-    zero_words(w + (layout.border[d] + q.in[d]) * unit, (layout.extent[d] - layout.border[d] - q.in[d]) * unit);
-  };
   parallel_runs(q.groups * pairs, threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t group = item / pairs, pair = item % pairs;
       const float* first = x + (group * q.Cg + 2 * pair) * p.in_pixels;
       const float* second = 2 * pair + 1 < q.Cg ? first + p.in_pixels : nullptr;
       uint32_t* plane = words + item * scratch.channel_stride;
-      zero_around(plane, 0, slab);
+      zero_around(plane, layout.border[0], q.in[0], layout.extent[0], slab);
       for (int64_t jd = 0; jd < q.in[0]; ++jd) {
         uint32_t* rows = plane + (layout.border[0] + jd) * slab;
-        zero_around(rows, 1, row);
+        zero_around(rows, layout.border[1], q.in[1], layout.extent[1], row);
         for (int64_t jh = 0; jh < q.in[1]; ++jh) {
           uint32_t* dst = rows + (layout.border[1] + jh) * row;
           const int64_t at = (jd * q.in[1] + jh) * q.in[2];
-          zero_around(dst, 2, 1);
+          zero_around(dst, layout.border[2], q.in[2], layout.extent[2], 1);
           kernels.bf16_interleave(first + at, second ? second + at : nullptr, q.in[2], dst + layout.border[2]);
         }
       }

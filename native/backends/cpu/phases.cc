@@ -16,13 +16,6 @@ namespace stridekit::cpu {
 
 namespace {
 
-// Zeros the positions of one dimension that hold no input, `unit` floats each: [0, border) and
-// [border + used, extent).
-inline void zero_around(float* q, int64_t border, int64_t used, int64_t extent, int64_t unit) {
-  zero_floats(q, border * unit);
-  zero_floats(q + (border + used) * unit, (extent - border - used) * unit);
-}
-
 // Planes are walked by input row, each dealt to its stride[2] phase rows. The width stride is a
 // template constant for the usual strides (SW = 1, 2; 0: any), and at stride 2 one kernel call
 // deals all the rows of a phase block. The zeros around the input are written first: small phases
@@ -50,7 +43,7 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
       for (int64_t i = 0; i < planes; ++i) {
         float* phase = out + i * layout.floats() + (ad * sh + ah) * sw * plane;  // phase (ad, ah, 0)
         if (zero_whole) {
-          zero_floats(phase, sw * plane);
+          zero_values(phase, sw * plane);
         } else {
           for (int64_t aw = 0; aw < sw; ++aw) {
             zero_around(phase + aw * plane, layout.border[0], depth_rows, layout.extent[0], slab);

@@ -13,9 +13,10 @@
 
 namespace stridekit::cpu {
 
-// Copies and zero fills of a few floats, as fixed-size moves the compiler inlines: the runs of
-// small layers are too short for a call to memmove or memset to pay for itself. (std::copy_n
-// becomes a memmove call even at a fixed size; memcpy of a constant size is inlined.)
+// Copies and zero fills of a few floats (or bf16 pair words, for the zeros), as fixed-size moves the
+// compiler inlines: the runs of small layers, and a padded row's border of a value or two, are too
+// short for a call to memmove or memset to pay for itself. (std::copy_n becomes a memmove call even
+// at a fixed size; memcpy of a constant size is inlined.)
 inline void copy_floats(float* dst, const float* src, int64_t n) {
   for (; n >= 8; n -= 8, dst += 8, src += 8) std::memcpy(dst, src, 8 * sizeof(float));
   if (n & 4) std::memcpy(dst, src, 4 * sizeof(float)), dst += 4, src += 4;
@@ -23,11 +24,20 @@ inline void copy_floats(float* dst, const float* src, int64_t n) {
   if (n & 1) *dst = *src;
 }
 
-inline void zero_floats(float* dst, int64_t n) {
-  for (; n >= 8; n -= 8, dst += 8) std::memset(dst, 0, 8 * sizeof(float));
-  if (n & 4) std::memset(dst, 0, 4 * sizeof(float)), dst += 4;
-  if (n & 2) std::memset(dst, 0, 2 * sizeof(float)), dst += 2;
-  if (n & 1) *dst = 0.f;
+template <class T>
+inline void zero_values(T* dst, int64_t n) {
+  for (; n >= 8; n -= 8, dst += 8) std::memset(dst, 0, 8 * sizeof(T));
+  if (n & 4) std::memset(dst, 0, 4 * sizeof(T)), dst += 4;
+  if (n & 2) std::memset(dst, 0, 2 * sizeof(T)), dst += 2;
+  if (n & 1) *dst = T{};
+}
+
+// Zeros the positions of one dimension of a bordered plane that hold no input, `unit` values each:
+// [0, border) and [border + used, extent).
+template <class T>
+inline void zero_around(T* q, int64_t border, int64_t used, int64_t extent, int64_t unit) {
+  zero_values(q, border * unit);
+  zero_values(q + (border + used) * unit, (extent - border - used) * unit);
 }
 
 // The phase shift of kernel tap `t` along dimension d: input coordinate o * stride - pad + t * dilation
