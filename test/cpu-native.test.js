@@ -26,6 +26,7 @@ const CHECKS = [
   { name: 'kernel_check', args: [],
     expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_row_generic: \d+ rows$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
       /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m, /^ok select_indirect_kernel picks .+$/m,
+      /^ok select_listed_kernel picks .+$/m,
       /^ok transpose_generic: \d+ tiles$/m, /^ok select_transpose_kernel picks the \w+ one$/m] },
   { name: 'backend_check', args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
@@ -63,6 +64,7 @@ const TARGETS = [
     missing: !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)` : !found(CMAKE) ? NO_CMAKE : null,
     expect: hostHasAvx512Bf16()
       ? [/^ok bf16 convert \+ tile \(avx512_bf16\): \d+ tiles$/m, /^ok bf16 indirect tile \(avx512_bf16\): \d+ tiles$/m,
+        /^ok bf16 listed tile \(avx512_bf16\): \d+ tiles$/m,
         /^ok bf16 interleave \(avx512_bf16\): \d+ rows$/m]
       : [/^ok select_bf16_kernels picks none: .+$/m] },
   { name: 'arm64 under qemu', id: 'arm64', configure: [`-DCMAKE_TOOLCHAIN_FILE=${path.join(PROJECT, 'aarch64-linux-gnu.cmake')}`],
@@ -81,6 +83,7 @@ const TARGETS = [
     expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_row_avx512: \d+ rows$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
       /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m,
       /^ok microkernel_avx512_indirect: \d+ tiles$/m, /^ok select_indirect_kernel picks the avx512 indirect kernel$/m,
+      /^ok microkernel_avx512_listed: \d+ tiles$/m, /^ok select_listed_kernel picks the avx512 listed kernel$/m,
       /^ok select_bf16_kernels picks none: a build without them$/m] },
 ];
 

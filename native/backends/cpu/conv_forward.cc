@@ -378,7 +378,8 @@ bool reads_padded(const ConvProblem& q, const PhaseLayout& phases, bool bf16_wor
 // (none when packed tile by tile or read in place), then, for the bf16 indirect kernel, the planes
 // (phases, padded or the input) as words of two channels, each rounded up to 16 floats; the tap
 // offsets follow them, and, where the indirect kernel reads the patches in place, the offsets of each
-// output pixel and of each depth step (a channel's tap, or a channel pair's).
+// output pixel and of each depth step (a channel's tap, or a channel pair's), then the order of its
+// rows when its edge pixels take tiles of their own (edge_tiles.h).
 struct SharedScratch {
   bool indirect;         // pixels as rows, read in place by GemmKernels::indirect or bf16_indirect
   bool bf16_pairs;       // by bf16_indirect, from words of two channels
@@ -390,6 +391,7 @@ struct SharedScratch {
   int64_t channel_stride;  // floats from one channel's planes (split, padded or not) to the next
   int64_t patch_floats;  // per group (shared_patch_floats): 0 when the patches are packed tile by tile
   int64_t split, patches, words;
+  EdgeTiles edges;       // with `indirect`: the rows' order, used or not
 
   SharedScratch(const ConvProblem& p, const ConvProblem& q, bool rows, const GemmKernels& kernels)
       : indirect(rows && patches_in_place(q, kernels)),
@@ -403,13 +405,19 @@ struct SharedScratch {
         patch_floats(indirect ? 0 : shared_patch_floats(q, rows, patch_layout)),
         split(unsplit || phases.identity || (padded && bf16_pairs) ? 0 : round_up(q.C * phases.floats(), 16)),
         patches(round_up(patch_floats * q.groups, 16)),
-        words(bf16_pairs ? round_up(q.groups * channel_pairs(q) * channel_stride, 16) : 0) {
+        words(bf16_pairs ? round_up(q.groups * channel_pairs(q) * channel_stride, 16) : 0),
+        edges(indirect ? EdgeTiles(q, depth_steps(q), bf16_pairs ? kKC / 2 : kKC) : EdgeTiles()) {
     unsplit = unsplit || phases.identity;  // a split that would copy the planes unchanged is skipped too
   }
 
   static int64_t channel_pairs(const ConvProblem& q) { return (q.Cg + 1) / 2; }
-  // Offsets (int64) after the floats: the taps', then with `indirect` the pixels' and the depths'.
-  int64_t offsets(const ConvProblem& q) const { return q.taps + (indirect ? q.out_pixels + q.Cg * q.taps : 0); }
+  // The indirect kernel's depth steps per group: (channel, tap), or (channel pair, tap) from words.
+  int64_t depth_steps(const ConvProblem& q) const { return (bf16_pairs ? channel_pairs(q) : q.Cg) * q.taps; }
+  // Offsets (int64) after the floats: the taps', then with `indirect` the pixels', the depths' and the
+  // edge tiles'.
+  int64_t offsets(const ConvProblem& q) const {
+    return q.taps + (indirect ? q.out_pixels + q.Cg * q.taps + (edges.used() ? edges.values() : 0) : 0);
+  }
   int64_t floats(const ConvProblem& q) const { return split + patches + words + 2 * offsets(q); }
 };
 
@@ -484,7 +492,7 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   ThreadPool& pool = ThreadPool::instance();
   const int64_t depth = q.Cg * q.taps;
   const float* bias = plan.bias.empty() ? nullptr : plan.bias.data();
-  const SharedScratch scratch(p, q, rows, plan.gemm);
+  SharedScratch scratch(p, q, rows, plan.gemm);
   const PhaseLayout& phases = scratch.phases;
   const PackedLayout& patch_layout = scratch.patch_layout;
   const int64_t patch_floats = scratch.patch_floats;
@@ -511,11 +519,14 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     }
   }
   // Depth step (c, tap) at c's plane, or, from words, depth pair (c / 2, tap) at that pair's plane.
-  const int64_t depth_channels = scratch.bf16_pairs ? SharedScratch::channel_pairs(q) : q.Cg;
-  for (int64_t k = 0, c = 0, tap = 0; scratch.indirect && k < depth_channels * q.taps; ++k) {
+  for (int64_t k = 0, c = 0, tap = 0; scratch.indirect && k < scratch.depth_steps(q); ++k) {
     depth_at[k] = c * channel_stride + tap_at[tap];
     if (++tap == q.taps) tap = 0, ++c;
   }
+  // The indirect GEMM's rows: the pixels in their order, or reordered with the edge rows apart.
+  const EdgeTiles* edges = scratch.edges.used() ? &scratch.edges : nullptr;
+  if (edges) scratch.edges.build(depth_at + q.Cg * q.taps, pixel_at, depth_at);
+  const int64_t* row_at = edges ? edges->row_at() : pixel_at;
   if (scratch.split > 0 || patch_floats > 0) {
     // Runs of planes: small planes (14 x 14) are many and quick, and each split call sets its
     // phases up again.
@@ -547,7 +558,7 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   }
   const PackedLayout weight_layout(q.Kg, depth, rows ? kNR : kMR);
   const int64_t bf16_group_stride = bf16_layout(weight_layout).floats();
-  const Blocking b = rows ? choose_blocking(q.out_pixels, q.Kg, q.groups, threads, true)
+  const Blocking b = rows ? choose_blocking(edges ? edges->rows() : q.out_pixels, q.Kg, q.groups, threads, true)
                           : choose_blocking(q.Kg, q.out_pixels, q.groups, threads, false);
   const int64_t out_stride = p.out_pixels;  // floats from one output channel to the next
   pool.parallel_for(q.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {
@@ -558,18 +569,20 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
     const float* group_bias = bias ? bias + t.group * q.Kg : nullptr;
     float* group_y = y + t.group * q.Kg * out_stride;
     if (rows) {
-      // The tile comes out pixels x channels; the epilogue writes it transposed, strip by strip.
+      // The tile comes out pixels x channels; the epilogue writes it transposed, strip by strip (its
+      // rows to their pixels' places when reordered).
       TileEpilogue epilogue{group_bias ? group_bias + t.col0 : nullptr, false, q.activation,
-                            group_y + t.col0 * out_stride + t.row0, out_stride};
+                            group_y + t.col0 * out_stride + (edges ? 0 : t.row0), out_stride,
+                            edges ? edges->pixel_of() + t.row0 : nullptr};
       float* tile = thread_scratch(kScratchTile, static_cast<size_t>(t.mc * t.nc));
       if (scratch.bf16_pairs) {
         const int64_t group_words = t.group * SharedScratch::channel_pairs(q) * channel_stride;
         const PackedLayout pair_layout = channel_pair_layout(q);
-        gemm_tile_indirect_bf16(plan.gemm, t.mc, t.nc, IndirectPairSource{words + group_words, pixel_at, depth_at},
+        gemm_tile_indirect_bf16(plan.gemm, t.mc, t.nc, IndirectPairSource{words + group_words, row_at, depth_at, edges},
                                 t.row0, packed_bf16 + t.group * pair_layout.floats(), pair_layout, t.col0, tile,
                                 t.nc, epilogue);
       } else if (scratch.indirect) {
-        gemm_tile_indirect(plan.gemm, t.mc, t.nc, depth, IndirectSource{group_x, pixel_at, depth_at}, t.row0,
+        gemm_tile_indirect(plan.gemm, t.mc, t.nc, depth, IndirectSource{group_x, row_at, depth_at, edges}, t.row0,
                            weights, t.col0, tile, t.nc, epilogue, nullptr);
       } else if (patch_floats > 0) {
         const PrepackedSource group_patches{patches + t.group * patch_floats, patch_layout};

@@ -49,9 +49,10 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
       plan->gemm.bf16_convert = bf16.convert;
       plan->gemm.bf16_tile = bf16.tile;
       plan->gemm.bf16_indirect = bf16.indirect;
+      plan->gemm.bf16_listed = bf16.listed;
       plan->gemm.bf16_interleave = bf16.interleave;
     }
-    if (!plan->gemm.bf16_tile) plan->gemm.indirect = select_indirect_kernel();
+    if (!plan->gemm.bf16_tile) plan->gemm.indirect = select_indirect_kernel(), plan->gemm.listed = select_listed_kernel();
     plan->depthwise_row = select_depthwise_row_kernel();
     if (bias && geometry->has_bias) plan->bias.assign(bias, bias + geometry->out_channels);
     switch (plan->path) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backends/cpu/edge_tiles.h"
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/microkernel.h"
 #include "backends/cpu/scratch.h"
@@ -124,13 +125,16 @@ struct StridedMatrixSource {
 // micro-kernel adds the bias and applies relu / relu6 as it stores the last depth block; other
 // activations follow strip by strip, while the strip is still in L1.
 // With transposed_out set, each finished strip is also copied out transposed, while still in L1:
-// row i, column j of the tile lands at transposed_out[j * transposed_ld + i].
+// row i, column j of the tile lands at transposed_out[j * transposed_ld + i], or, with pixel_of set
+// (rows in an order of their own: edge_tiles.h), at transposed_out[j * transposed_ld + pixel_of[i]],
+// rows whose pixel_of is -1 not at all.
 struct TileEpilogue {
   const float* bias = nullptr;
   bool bias_per_row = true;
   int activation = SK_ACTIVATION_NONE;
   float* transposed_out = nullptr;
   int64_t transposed_ld = 0;
+  const int64_t* pixel_of = nullptr;
 };
 
 // Scratch floats a source may need to pack `count` indices of one depth block.
@@ -140,10 +144,26 @@ inline int64_t pack_scratch_floats(int64_t count, int width) { return round_up(c
 // kernel did not apply it, then the transposed copy, while the strip is still in L1.
 inline void finish_columns(const GemmKernels& kernels, const TileEpilogue& epilogue, bool in_kernel_activation,
                            float* c_block, int64_t ldc, int64_t i0, int64_t mb, int64_t j, int nr) {
-  if (!in_kernel_activation) apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
-  if (epilogue.transposed_out) {
-    kernels.transpose(c_block + j, ldc, mb, nr, epilogue.transposed_out + j * epilogue.transposed_ld + i0,
-                      epilogue.transposed_ld);
+  if (!epilogue.pixel_of) {
+    if (!in_kernel_activation) apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
+    if (epilogue.transposed_out) {
+      kernels.transpose(c_block + j, ldc, mb, nr, epilogue.transposed_out + j * epilogue.transposed_ld + i0,
+                        epilogue.transposed_ld);
+    }
+    return;
+  }
+  // Reordered rows, in runs of consecutive pixels; empty rows hold nothing.
+  for (int64_t r = 0; r < mb;) {
+    const int64_t pixel = epilogue.pixel_of[i0 + r];
+    int64_t run = 1;
+    if (pixel >= 0) {
+      while (r + run < mb && epilogue.pixel_of[i0 + r + run] == pixel + run) ++run;
+      float* rows = c_block + r * ldc + j;
+      if (!in_kernel_activation) apply_epilogue(rows, ldc, run, nr, nullptr, true, epilogue.activation);
+      kernels.transpose(rows, ldc, run, nr, epilogue.transposed_out + j * epilogue.transposed_ld + pixel,
+                        epilogue.transposed_ld);
+    }
+    r += run;
   }
 }
 
@@ -300,12 +320,24 @@ void gemm_tile(const GemmKernels& kernels, int64_t mc, int64_t nc, int64_t depth
 }
 
 // A read in place by the indirect kernel (GemmKernels::indirect): element (index, k) at
-// base[rows[index] + depths[k]].
+// base[rows[index] + depths[k]]. With `edges`, the rows are edges->row_at(), and a tile of edge
+// pixels multiplies only the depth steps it keeps, through GemmKernels::listed.
 struct IndirectSource {
   const float* base;
   const int64_t* rows;    // per index
   const int64_t* depths;  // per depth step
+  const EdgeTiles* edges = nullptr;
 };
+
+// The pixels of the indirect tile at GEMM row `row` (a multiple of kMR, `left` rows from the end), and
+// the depth steps it multiplies of depth block `block` (`all` of them, unless an edge tile skips some).
+inline int indirect_rows(const EdgeTiles* edges, int64_t row, int64_t left) {
+  const int rows = static_cast<int>(std::min<int64_t>(kMR, left));
+  return edges ? std::min(rows, edges->pixels_in(row)) : rows;
+}
+inline DepthSteps indirect_steps(const EdgeTiles* edges, int64_t row, int64_t block, DepthSteps all) {
+  return edges ? edges->steps(row, block, all) : all;
+}
 
 // Columns per call of the indirect kernel: four B strips, a 6 x 64 tile whose 24 accumulators take
 // each A value, loaded from where it lies, into four FMAs. A is the costly operand here (its lines
@@ -330,10 +362,17 @@ void gemm_tile_indirect(const GemmKernels& kernels, int64_t mc, int64_t nc, int6
       KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
       NextStrips next(pb, j, nr, nc, kIndirectStrips, (mc + kMR - 1) / kMR);
       for (int64_t i = 0; i < mc; i += kMR) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
+        const int mr = indirect_rows(a.edges, row0 + i, mc - i);
+        const DepthSteps steps = indirect_steps(a.edges, row0 + i, k0 / kKC, {kc, a.depths + k0, nullptr});
         if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i;
-        kernels.indirect(kc, a.base, a.rows + row0 + i, a.depths + k0, b_strip, pb.strip_stride, c + i * ldc + j,
-                         ldc, mr, nr, !first, last ? &in_kernel : nullptr, next.take());
+        if (steps.b_steps) {
+          kernels.listed(steps.count, a.base, a.rows + row0 + i, steps.depths, steps.b_steps, b_strip,
+                         pb.strip_stride, c + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr,
+                         next.take());
+        } else {
+          kernels.indirect(steps.count, a.base, a.rows + row0 + i, steps.depths, b_strip, pb.strip_stride,
+                           c + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr, next.take());
+        }
       }
       if (last) finish_columns(kernels, epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
     }
@@ -346,6 +385,7 @@ struct IndirectPairSource {
   const uint32_t* base;
   const int64_t* rows;    // per index
   const int64_t* depths;  // per depth pair
+  const EdgeTiles* edges = nullptr;  // as IndirectSource's, over depth pairs
 };
 
 // gemm_tile_indirect with precision bf16: B is bf16 pair strips prepacked in `layout` (in bf16 values:
@@ -364,10 +404,18 @@ inline void gemm_tile_indirect_bf16(const GemmKernels& kernels, int64_t mc, int6
       const int nr = static_cast<int>(std::min<int64_t>(kIndirectStrips * kNR, nc - j));
       KernelEpilogue in_kernel = in_kernel_epilogue(epilogue, in_kernel_activation, j);
       for (int64_t i = 0; i < mc; i += kMR) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - i));
+        const int mr = indirect_rows(a.edges, row0 + i, mc - i);
+        const DepthSteps steps =
+            indirect_steps(a.edges, row0 + i, k0 / kKC, {kc / 2, a.depths + k0 / 2, nullptr});
         if (in_kernel.bias && epilogue.bias_per_row) in_kernel.bias = epilogue.bias + i;
-        kernels.bf16_indirect(kc / 2, a.base, a.rows + row0 + i, a.depths + k0 / 2, pb + (j / kNR) * b_stride,
-                              b_stride, c + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr);
+        if (steps.b_steps) {
+          kernels.bf16_listed(steps.count, a.base, a.rows + row0 + i, steps.depths, steps.b_steps,
+                              pb + (j / kNR) * b_stride, b_stride, c + i * ldc + j, ldc, mr, nr, !first,
+                              last ? &in_kernel : nullptr);
+        } else {
+          kernels.bf16_indirect(steps.count, a.base, a.rows + row0 + i, steps.depths, pb + (j / kNR) * b_stride,
+                                b_stride, c + i * ldc + j, ldc, mr, nr, !first, last ? &in_kernel : nullptr);
+        }
       }
       if (last) finish_columns(kernels, epilogue, in_kernel_activation, c, ldc, 0, mc, j, nr);
     }

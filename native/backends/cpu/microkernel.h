@@ -97,8 +97,21 @@ void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows
                                  const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
                                  bool accumulate, const KernelEpilogue* last, Prefetch next);
 
-// The indirect kernel this processor runs, or null: AVX-512 only, where the pair kernel is.
+// IndirectKernel over the depth steps an edge tile keeps (edge_tiles.h): step k reads B's step
+// b_steps[k] (b + b_steps[k] * kNR in each strip), one more load per step. A kernel of its own, as
+// Bf16ListedTile is.
+using ListedKernel = void (*)(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                              const int64_t* b_steps, const float* b, int64_t b_stride, float* c, int64_t ldc, int mr,
+                              int nr, bool accumulate, const KernelEpilogue* last, Prefetch next);
+
+void microkernel_avx512_listed(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                               const int64_t* b_steps, const float* b, int64_t b_stride, float* c, int64_t ldc,
+                               int mr, int nr, bool accumulate, const KernelEpilogue* last, Prefetch next);
+
+// The indirect kernel this processor runs and its listed form, or null: AVX-512 only, where the pair
+// kernel is.
 IndirectKernel select_indirect_kernel();
+ListedKernel select_listed_kernel();
 
 // Precision 'bf16' (AVX512-BF16): the GEMM's operands rounded to bfloat16 (round to nearest even) and
 // multiplied by vdpbf16ps, which sums two products per lane into float32 accumulators. Its packed
@@ -125,6 +138,13 @@ using Bf16IndirectTile = void (*)(int64_t pairs, const uint32_t* a, const int64_
                                   const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
                                   bool accumulate, const KernelEpilogue* last);
 
+// Bf16IndirectTile over the depth pairs an edge tile keeps (edge_tiles.h): pair q reads B's pair
+// b_steps[q] (b + b_steps[q] * 2 * kNR in each strip). A kernel of its own: one kernel for both, a
+// null b_steps meaning every pair, ran ResNet l2's ordinary tiles 4% slower.
+using Bf16ListedTile = void (*)(int64_t pairs, const uint32_t* a, const int64_t* rows, const int64_t* depths,
+                                const int64_t* b_steps, const Bf16* b, int64_t b_stride, float* c, int64_t ldc,
+                                int mr, int nr, bool accumulate, const KernelEpilogue* last);
+
 // Two float32 planes (the second null: zeros) into one of 32-bit words, dst[i] = bf16(first[i]) |
 // bf16(second[i]) << 16, for i < count.
 using Bf16Interleave = void (*)(const float* first, const float* second, int64_t count, uint32_t* dst);
@@ -136,6 +156,9 @@ void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const Bf16* b, int64_
 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32_t* a, const int64_t* rows, const int64_t* depths,
                                       const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
                                       bool accumulate, const KernelEpilogue* last);
+void microkernel_bf16_avx512_listed(int64_t pairs, const uint32_t* a, const int64_t* rows, const int64_t* depths,
+                                    const int64_t* b_steps, const Bf16* b, int64_t b_stride, float* c, int64_t ldc,
+                                    int mr, int nr, bool accumulate, const KernelEpilogue* last);
 void interleave_bf16_avx512(const float* first, const float* second, int64_t count, uint32_t* dst);
 
 // A GEMM tile with pixels as rows on its way into a channels_first output, transposed:
@@ -159,11 +182,13 @@ struct GemmKernels {
   // Float32 only (null for a bf16 plan): channels_first tiles with pixels as rows read their patches in
   // place through it (gemm.h gemm_tile_indirect); null: they pack them.
   IndirectKernel indirect = nullptr;
+  ListedKernel listed = nullptr;  // set with `indirect`: its edge tiles
   TransposeKernel transpose = transpose_generic;
   // All set: the plan permits bf16 and the processor has AVX512-BF16; the GEMM then runs on these.
   Bf16Convert bf16_convert = nullptr;
   Bf16Tile bf16_tile = nullptr;
   Bf16IndirectTile bf16_indirect = nullptr;
+  Bf16ListedTile bf16_listed = nullptr;
   Bf16Interleave bf16_interleave = nullptr;
 };
 
@@ -172,6 +197,7 @@ struct Bf16Kernels {
   Bf16Convert convert = nullptr;
   Bf16Tile tile = nullptr;
   Bf16IndirectTile indirect = nullptr;
+  Bf16ListedTile listed = nullptr;
   Bf16Interleave interleave = nullptr;
 };
 Bf16Kernels select_bf16_kernels();

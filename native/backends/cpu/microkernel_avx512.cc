@@ -153,6 +153,25 @@ struct MakeInPlace {
   }
 };
 
+// Where a tile reads B's depth steps: one after another in each strip (`Step` values apart: a float32
+// step's kNR floats, a bf16 pair's 2 kNR values)...
+template <class T, int Step>
+struct SequentialB {
+  const T* b;
+  const T* at(int step) const { return b + step * Step; }
+  void advance(int steps) { b += steps * Step; }
+};
+
+// ... or only the steps listed in `steps`, each at its own place in the strips: the depth steps an
+// edge tile keeps (edge_tiles.h), the others reading only padding.
+template <class T, int Step>
+struct ListedB {
+  const T* b;
+  const int64_t* steps;
+  const T* at(int step) const { return b + steps[step] * Step; }
+  void advance(int n) { steps += n; }
+};
+
 // One depth step (`step` past a's position) of R rows against `Strips` B strips (b_stride floats
 // apart): acc[t][r] += a[r] * (strip t).
 template <int R, int Strips, class A>
@@ -179,9 +198,9 @@ SK_AVX512 __attribute__((always_inline)) inline void strips_step(const A& a, int
 // 16-byte Prefetch its caller had just stored as two 8-byte halves with one 16-byte load (which the
 // store buffer cannot forward, presumably): short calls, as a depth of 147 (ResNet's stem) makes, ran
 // markedly slower, stalled just after that load.
-template <int R, int S, int Strips, class A>
+template <int R, int S, int Strips, class A, class B>
 SK_AVX512 __attribute__((always_inline)) inline void strips_tile(
-    int64_t kc, A a, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    int64_t kc, A a, B b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last, Prefetch next) {
   // Row r of strip t (columns 16 t to 16 t + 15): acc[s][t][r], summed over the sets s at the end.
   __m512 acc[S][Strips][R];
@@ -198,13 +217,13 @@ SK_AVX512 __attribute__((always_inline)) inline void strips_tile(
   // bookkeeping and its one test of `line` are shared by 48 FMAs in a full tile of two strips.
   static_assert(4 % S == 0, "the sets divide a pass");
   int64_t k = 0;
-  for (; k + 4 <= kc; k += 4, a.advance(4)) {
+  for (; k + 4 <= kc; k += 4, a.advance(4), b.advance(4)) {
     if (line < next.end) _mm_prefetch(line, _MM_HINT_T0), line += 64;
 #pragma GCC unroll 4
-    for (int u = 0; u < 4; ++u, b += kNR) strips_step<R, Strips>(a, u, b, b_stride, acc[u % S]);
+    for (int u = 0; u < 4; ++u) strips_step<R, Strips>(a, u, b.at(u), b_stride, acc[u % S]);
   }
-  for (; k < kc; ++k, a.advance(1), b += kNR) {  // the last depth % 4 steps, into set 0
-    strips_step<R, Strips>(a, 0, b, b_stride, acc[0]);
+  for (; k < kc; ++k, a.advance(1), b.advance(1)) {  // the last depth % 4 steps, into set 0
+    strips_step<R, Strips>(a, 0, b.at(0), b_stride, acc[0]);
   }
   prefetch_lines(line, next.end);  // what a short depth left
 #pragma GCC unroll 4
@@ -236,9 +255,9 @@ constexpr int sets_for(int rows, int strips) {
 }
 
 // The tile of `mr` rows.
-template <int Strips, class MakeA>
+template <int Strips, class MakeA, class B>
 SK_AVX512 __attribute__((always_inline)) inline void tile_of_height(
-    int mr, MakeA make_a, int64_t kc, const float* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    int mr, MakeA make_a, int64_t kc, B b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last, Prefetch next) {
   switch (mr) {
 #define SK_TILE(R) strips_tile<R, sets_for(R, Strips), Strips>(kc, make_a.template rows<R>(), b, b_stride, c, ldc, nr, accumulate, last, next)
@@ -252,12 +271,26 @@ SK_AVX512 __attribute__((always_inline)) inline void tile_of_height(
   }
 }
 
+// The indirect tile of `nr` columns, one to four strips.
+template <class B>
+SK_AVX512 __attribute__((always_inline)) inline void indirect_tile(
+    int mr, const MakeInPlace<float>& make_a, int64_t kc, B b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  switch ((nr + kNR - 1) / kNR) {
+    case 1: return tile_of_height<1>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 2: return tile_of_height<2>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+    case 3: return tile_of_height<3>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+    default: return tile_of_height<4>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+  }
+}
+
 }  // namespace
 
 SK_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride,
                                        float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                        const KernelEpilogue* last, Prefetch next) {
-  tile_of_height<2>(mr, MakePacked<PackedA>{{a}}, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
+  tile_of_height<2>(mr, MakePacked<PackedA>{{a}}, kc, SequentialB<float, kNR>{b}, b_stride, c, ldc, nr,
+                    accumulate, last, next);
 }
 
 SK_AVX512 void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows,
@@ -265,12 +298,15 @@ SK_AVX512 void microkernel_avx512_indirect(int64_t kc, const float* a, const int
                                            int64_t ldc, int mr, int nr, bool accumulate,
                                            const KernelEpilogue* last, Prefetch next) {
   const MakeInPlace<float> make_a{a, rows, depths};
-  switch ((nr + kNR - 1) / kNR) {
-    case 1: return tile_of_height<1>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 2: return tile_of_height<2>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
-    case 3: return tile_of_height<3>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
-    default: return tile_of_height<4>(mr, make_a, kc, b, b_stride, c, ldc, nr, accumulate, last, next);
-  }
+  indirect_tile(mr, make_a, kc, SequentialB<float, kNR>{b}, b_stride, c, ldc, nr, accumulate, last, next);
+}
+
+SK_AVX512 void microkernel_avx512_listed(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                                         const int64_t* b_steps, const float* b, int64_t b_stride, float* c,
+                                         int64_t ldc, int mr, int nr, bool accumulate,
+                                         const KernelEpilogue* last, Prefetch next) {
+  const MakeInPlace<float> make_a{a, rows, depths};
+  indirect_tile(mr, make_a, kc, ListedB<float, kNR>{b, b_steps}, b_stride, c, ldc, nr, accumulate, last, next);
 }
 
 SK_AVX512 void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w,
@@ -405,9 +441,9 @@ struct PackedBf16A {
 // R rows against one to four B strips (b_stride values apart): Strips R accumulators, each depth pair
 // one vdpbf16ps per row and strip, the A pair (two bf16 in one 32-bit word) broadcast. Six rows and two
 // strips make twelve chains, more than the instruction's latency needs on the processors that have it.
-template <int R, int Strips, class A>
+template <int R, int Strips, class A, class B>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
-    int64_t pairs, A a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int nr,
+    int64_t pairs, A a, B b, int64_t b_stride, float* c, int64_t ldc, int nr,
     bool accumulate, const KernelEpilogue* last) {
   __m512 acc[Strips][R];
 #pragma GCC unroll 4
@@ -415,10 +451,10 @@ SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) acc[t][r] = _mm512_setzero_ps();
   }
-  for (int64_t q = 0; q < pairs; ++q, a.advance(1), b += 2 * kNR) {
+  for (int64_t q = 0; q < pairs; ++q, a.advance(1), b.advance(1)) {
     __m512bh x[Strips];
 #pragma GCC unroll 4
-    for (int t = 0; t < Strips; ++t) x[t] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + t * b_stride));
+    for (int t = 0; t < Strips; ++t) x[t] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b.at(0) + t * b_stride));
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512bh v = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a.at(r, 0))));
@@ -437,9 +473,9 @@ SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_tile(
   }
 }
 
-template <int Strips, class MakeA>
+template <int Strips, class MakeA, class B>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_rows(
-    int64_t pairs, MakeA make_a, const Bf16* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+    int64_t pairs, MakeA make_a, B b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
     bool accumulate, const KernelEpilogue* last) {
   switch (mr) {
     case 1: return bf16_tile<1, Strips>(pairs, make_a.template rows<1>(), b, b_stride, c, ldc, nr, accumulate, last);
@@ -448,6 +484,19 @@ SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_rows(
     case 4: return bf16_tile<4, Strips>(pairs, make_a.template rows<4>(), b, b_stride, c, ldc, nr, accumulate, last);
     case 5: return bf16_tile<5, Strips>(pairs, make_a.template rows<5>(), b, b_stride, c, ldc, nr, accumulate, last);
     default: return bf16_tile<kMR, Strips>(pairs, make_a.template rows<kMR>(), b, b_stride, c, ldc, nr, accumulate, last);
+  }
+}
+
+// The bf16 indirect tile of `nr` columns, one to four strips.
+template <class B>
+SK_AVX512_BF16 __attribute__((always_inline)) inline void bf16_indirect_tile(
+    int64_t pairs, const MakeInPlace<uint32_t>& make_a, B b, int64_t b_stride, float* c, int64_t ldc, int mr,
+    int nr, bool accumulate, const KernelEpilogue* last) {
+  switch ((nr + kNR - 1) / kNR) {
+    case 1: return bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+    case 2: return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+    case 3: return bf16_rows<3>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+    default: return bf16_rows<4>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
   }
 }
 
@@ -468,8 +517,9 @@ SK_AVX512_BF16 void microkernel_bf16_avx512(int64_t pairs, const Bf16* a, const 
                                             float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                             const KernelEpilogue* last) {
   const MakePacked<PackedBf16A> make_a{{a}};
-  if (nr > kNR) return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-  bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
+  const SequentialB<Bf16, 2 * kNR> strips{b};
+  if (nr > kNR) return bf16_rows<2>(pairs, make_a, strips, b_stride, c, ldc, mr, nr, accumulate, last);
+  bf16_rows<1>(pairs, make_a, strips, b_stride, c, ldc, mr, nr, accumulate, last);
 }
 
 SK_AVX512_BF16 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32_t* a, const int64_t* rows,
@@ -477,12 +527,15 @@ SK_AVX512_BF16 void microkernel_bf16_avx512_indirect(int64_t pairs, const uint32
                                                      float* c, int64_t ldc, int mr, int nr, bool accumulate,
                                                      const KernelEpilogue* last) {
   const MakeInPlace<uint32_t> make_a{a, rows, depths};
-  switch ((nr + kNR - 1) / kNR) {
-    case 1: return bf16_rows<1>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-    case 2: return bf16_rows<2>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-    case 3: return bf16_rows<3>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-    default: return bf16_rows<4>(pairs, make_a, b, b_stride, c, ldc, mr, nr, accumulate, last);
-  }
+  bf16_indirect_tile(pairs, make_a, SequentialB<Bf16, 2 * kNR>{b}, b_stride, c, ldc, mr, nr, accumulate, last);
+}
+
+SK_AVX512_BF16 void microkernel_bf16_avx512_listed(int64_t pairs, const uint32_t* a, const int64_t* rows,
+                                                   const int64_t* depths, const int64_t* b_steps, const Bf16* b,
+                                                   int64_t b_stride, float* c, int64_t ldc, int mr, int nr,
+                                                   bool accumulate, const KernelEpilogue* last) {
+  const MakeInPlace<uint32_t> make_a{a, rows, depths};
+  bf16_indirect_tile(pairs, make_a, ListedB<Bf16, 2 * kNR>{b, b_steps}, b_stride, c, ldc, mr, nr, accumulate, last);
 }
 
 SK_AVX512_BF16 void interleave_bf16_avx512(const float* first, const float* second, int64_t count,
@@ -501,7 +554,8 @@ SK_AVX512_BF16 void interleave_bf16_avx512(const float* first, const float* seco
 
 Bf16Kernels select_bf16_kernels() {
   if (cpu_features().avx512_bf16) {
-    return {convert_bf16_avx512, microkernel_bf16_avx512, microkernel_bf16_avx512_indirect, interleave_bf16_avx512};
+    return {convert_bf16_avx512, microkernel_bf16_avx512, microkernel_bf16_avx512_indirect,
+            microkernel_bf16_avx512_listed, interleave_bf16_avx512};
   }
   return {};
 }
@@ -536,6 +590,19 @@ void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t
                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,
                              Prefetch next) {
   microkernel_pair_generic(kc, a, b, b_stride, c, ldc, mr, nr, accumulate, last, next);
+}
+void microkernel_avx512_listed(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
+                               const int64_t* b_steps, const float* b, int64_t b_stride, float* c, int64_t ldc,
+                               int mr, int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
+  // The listed steps of B gathered into strips of their own, then as microkernel_avx512_indirect.
+  const int64_t strips = (nr + kNR - 1) / kNR;
+  std::vector<float> listed(static_cast<size_t>(strips * kc * kNR));
+  for (int64_t t = 0; t < strips; ++t) {
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int j = 0; j < kNR; ++j) listed[(t * kc + k) * kNR + j] = b[t * b_stride + b_steps[k] * kNR + j];
+    }
+  }
+  microkernel_avx512_indirect(kc, a, rows, depths, listed.data(), kc * kNR, c, ldc, mr, nr, accumulate, last, next);
 }
 void microkernel_avx512_indirect(int64_t kc, const float* a, const int64_t* rows, const int64_t* depths,
                                  const float* b, int64_t b_stride, float* c, int64_t ldc, int mr, int nr,

@@ -113,6 +113,13 @@ IndirectKernel select_indirect_kernel() {
   return nullptr;
 }
 
+ListedKernel select_listed_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return microkernel_avx512_listed;
+#endif
+  return nullptr;
+}
+
 DepthwiseRowKernel select_depthwise_row_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx512) return depthwise_row_avx512;

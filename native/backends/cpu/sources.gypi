@@ -9,6 +9,7 @@
     'cpu_features.cc',
     'depthwise.cc',
     'direct.cc',
+    'edge_tiles.cc',
     'large_pages.cc',
     'microkernel_avx2.cc',
     'microkernel_avx512.cc',

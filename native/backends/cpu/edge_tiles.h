@@ -1,0 +1,113 @@
+// The output rows whose kernel taps read padding, in GEMM tiles of their own, so that the indirect
+// kernel (microkernel.h) skips those taps instead of multiplying the zeros they read.
+//
+// ResNet's 3 x 3 stages at stride 2 read padding with their output's top row and left column: 9.3% of
+// ResNet l4's multiply-adds (a 7 x 7 output) multiply zeros, 6.4% of C3D's and 2.4% of l2's. oneDNN
+// bounds its loops so as never to make them. A tile of six pixels can skip a tap only where all six
+// read padding there, and consecutive pixels cross from one output row into the next. So the indirect
+// GEMM takes the pixels in their own order cut into segments of whole output rows of one edge class
+// each (how many taps of the two outer dimensions read padding before and after the input), every
+// segment filled up to whole tiles with empty rows: the tiles of a top row skip the taps above the
+// input, in every channel. An edge tile runs over the depth steps its class keeps, listed per depth
+// block with the B step each reads; the others over all of them.
+//
+// The taps a row's first and last pixels read left and right of the input are multiplied still:
+// gathering each output row's first pixel into tiles of their own as well (tiles that read six input
+// rows at once, transposed out one pixel at a time) ran no faster than leaving them (ResNet l4 2%
+// slower, C3D within 1%).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backends/cpu/conv_problem.h"
+#include "backends/cpu/microkernel.h"
+
+namespace stridekit::cpu {
+
+// Depth steps a tile multiplies in one depth block: `count` of them, step k reading A at depths[k]
+// from each row's offset and B at its step b_steps[k] of the block (null: step k, every step kept).
+struct DepthSteps {
+  int64_t count;
+  const int64_t* depths;
+  const int64_t* b_steps;
+};
+
+class EdgeTiles {
+ public:
+  // Unused: the pixels in their own order.
+  EdgeTiles() = default;
+
+  // For the output pixels of q (an image, or a band of one) and a depth of `steps` steps, tap fastest
+  // ((channel, tap), or (channel pair, tap) for bf16 words), that the GEMM takes `block_steps` at a time.
+  EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps);
+
+  // Whether the GEMM takes this order: its edge tiles skip at least 2% of the multiply-adds, and the
+  // empty rows and the lists of steps stay small beside the work.
+  bool used() const { return used_; }
+  // Rows of the reordered GEMM: every pixel once, and the empty rows that fill the edge classes' tiles.
+  int64_t rows() const { return rows_; }
+  // int64 values that build() lays out.
+  int64_t values() const { return values_; }
+
+  // Lays the order and the lists out in `memory` (values() of them), from each output pixel's input
+  // offset (pixel_at, q.out_pixels of them) and each depth step's (depth_at, `steps` of them).
+  void build(int64_t* memory, const int64_t* pixel_at, const int64_t* depth_at);
+
+  // After build(), per row: the input offset the kernel reads (its pixel's; an empty row repeats the
+  // first of its tile), and the output pixel it holds (-1: an empty row). Pixels keep their order.
+  const int64_t* row_at() const { return row_at_; }
+  const int64_t* pixel_of() const { return pixel_of_; }
+  // Pixels in the tile of kMR rows starting at row `first` (a multiple of kMR), 1 to kMR: empty rows
+  // only ever end a tile.
+  int pixels_in(int64_t first) const { return static_cast<int>(tile_pixels_[first / kMR]); }
+  // The steps that tile multiplies in depth block `block`: `all` for an interior tile.
+  DepthSteps steps(int64_t first, int64_t block, DepthSteps all) const {
+    const int64_t c = tile_class_[first / kMR];
+    if (c == 0) return all;
+    const int64_t* depths = memory_ + list_at_[c];
+    const int64_t* b_steps = depths + kept_[c];
+    const int64_t* block_begin = b_steps + kept_[c];
+    const int64_t begin = block_begin[block];
+    return {block_begin[block + 1] - begin, depths + begin, b_steps + begin};
+  }
+
+ private:
+  static constexpr int kMaxSpans = 8;  // distinct spans per outer dimension, (0, 0) included
+  static constexpr int kMaxClasses = kMaxSpans * kMaxSpans;
+
+  // Along one dimension: of a position's kernel taps, the first `low` read padding before the input
+  // and the last `high` padding after it.
+  struct Span {
+    int64_t low, high;
+  };
+  Span span_at(int d, int64_t position) const;
+  // The index of `s` among dimension d's spans, or -1.
+  int span_index(int d, Span s) const;
+  // The taps along dimension d that a position of span `span` keeps: [low, kernel - high), or none.
+  int64_t kept_taps(int d, int span) const {
+    return std::max<int64_t>(0, kernel_[d] - spans_[d][span].low - spans_[d][span].high);
+  }
+  // Calls segment(first pixel, pixels, class) for each run of whole output rows of one class, in
+  // order. Class s0 * span_count_[1] + s1 holds the rows of spans s0 and s1; class 0 is the interior.
+  template <class Segment>
+  void for_each_segment(Segment segment) const;
+
+  bool used_ = false;
+  int64_t rows_ = 0, values_ = 0;
+  int64_t steps_ = 0, block_steps_ = 0, blocks_ = 0, out_pixels_ = 0;
+  int64_t out_[3] = {}, kernel_[3] = {}, stride_[2] = {}, dilation_[2] = {}, pad_[2] = {}, in_[2] = {};
+  Span spans_[2][kMaxSpans] = {};
+  int span_count_[2] = {};
+  bool listed_[kMaxClasses] = {};      // per class: an edge class with rows, whose steps are listed
+  int64_t kept_[kMaxClasses] = {};     // per class: the depth steps it keeps
+  int64_t list_at_[kMaxClasses] = {};  // per listed class: where its lists start in build()'s memory
+
+  const int64_t* row_at_ = nullptr;
+  const int64_t* pixel_of_ = nullptr;
+  const int64_t* tile_class_ = nullptr;
+  const int64_t* tile_pixels_ = nullptr;
+  const int64_t* memory_ = nullptr;
+};
+
+}  // namespace stridekit::cpu

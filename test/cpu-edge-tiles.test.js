@@ -1,0 +1,74 @@
+'use strict';
+// Deep padded layers on the cpu backend's indirect kernel (AVX-512) gather the output rows whose taps
+// read padding (above, below, in front of or behind the input) into GEMM tiles of their own, which
+// multiply only the taps that read the input (native/backends/cpu/edge_tiles.h). Each layer here is
+// shaped to take that path: padding that skips at least 2% of the multiply-adds, and output rows of
+// whole 6-pixel tiles or long enough that few empty rows fill the edge classes' tiles. Between them:
+// rows whose every tap reads padding (their output the bias alone) across two depth blocks, several
+// edge classes on each side, padding at the end only, dilation, groups and batches, 3-D, and a padded
+// image large enough to run in bands, each band with edges of its own or none. Checked in float32
+// against the float64 reference and, where the processor has AVX512-BF16, in bf16 against the
+// reference of the bf16-rounded operands. Elsewhere the same layers take the other paths, checked alike.
+// @backend-independent: what this file checks does not change with STRIDEKIT_BACKEND, so
+// `npm run test:backends` runs it in the cpu pass only.
+
+const reference = require('./helpers/reference');
+const { mulberry32, randomArray } = require('./helpers/cases');
+const { TOLERANCE, loadStridekit, expectClose } = require('./helpers/target');
+
+const { sk } = loadStridekit();
+const cpu = sk.backends().find((b) => b.name === 'cpu');
+const FP32 = TOLERANCE.cpu.fp32;
+
+const LAYERS = [
+  { name: "2-D, 'same' at stride 1: the top and bottom rows, 2 groups, batch 2", C: 64, K: 40, batch: 2,
+    input: [12, 12], kernel: [3, 3], options: { padding: 1, groups: 2, activation: 'relu' } },
+  { name: '2-D, pads past the kernel at stride 2: rows of bias alone, two depth blocks', C: 48, K: 24, batch: 1,
+    input: [11, 22], kernel: [3, 3], options: { stride: 2, padding: [3, 2], activation: 'relu6' } },
+  { name: '2-D, kernel 5 padded 2: two edge classes on each side', C: 16, K: 16, batch: 1,
+    input: [20, 24], kernel: [5, 5], options: { padding: 2 } },
+  { name: '2-D, dilation 2 at stride 2, padded 2', C: 32, K: 20, batch: 1, input: [24, 23], kernel: [3, 3],
+    options: { stride: 2, dilation: 2, padding: 2 } },
+  { name: "2-D, 'same' at stride 2: the bottom row only", C: 32, K: 16, batch: 1, input: [24, 24], kernel: [3, 3],
+    options: { stride: 2, padding: 'same', activation: 'sigmoid' } },
+  { name: '3-D, stride 2: the front plane and the top rows, two depth blocks', C: 16, K: 24, batch: 1,
+    input: [8, 12, 24], kernel: [3, 3, 3], options: { stride: 2, padding: 1 } },
+  { name: '2-D, padded, in bands', C: 64, K: 16, batch: 1, input: [258, 254], kernel: [3, 3],
+    options: { stride: 2, padding: [7, 1] } },
+];
+
+function randomLayer(spec, seed) {
+  const random = mulberry32(seed);
+  const groups = spec.options.groups || 1;
+  const count = (shape) => shape.reduce((a, b) => a * b, 1);
+  const wShape = [spec.K, spec.C / groups, ...spec.kernel], xShape = [spec.batch, spec.C, ...spec.input];
+  const w = { data: randomArray(count(wShape), random), shape: wShape };
+  const x = { data: randomArray(count(xShape), random), shape: xShape };
+  return { w, x, opts: { bias: randomArray(spec.K, random), ...spec.options } };
+}
+
+/** data rounded to bfloat16, to nearest, ties to even (as vcvtne2ps2bf16 rounds). */
+function bf16(data) {
+  const out = Float32Array.from(data);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return out;
+}
+
+describe('cpu backend: tiles of edge rows skip the taps that read padding', () => {
+  LAYERS.forEach((spec, index) => {
+    test(`${spec.name}, float32`, () => {
+      const { w, x, opts } = randomLayer(spec, 900 + index);
+      expectClose(sk.convSync(x, w, { ...opts, backend: 'cpu' }), reference.conv(x, w, opts), FP32, spec.name);
+    });
+  });
+
+  const honours = cpu.precisions.includes('bf16');
+  if (!honours) console.log(`stridekit tests skipped: cpu bf16 edge tiles: ${cpu.device} has no AVX512-BF16`);
+  (honours ? test : test.skip).each(LAYERS.map((spec, index) => [spec.name, spec, index]))('%s, bf16', (name, spec, index) => {
+    const { w, x, opts } = randomLayer(spec, 900 + index);
+    const y = sk.convSync(x, w, { ...opts, backend: 'cpu', precision: 'bf16' });
+    const rounded = reference.conv({ ...x, data: bf16(x.data) }, { ...w, data: bf16(w.data) }, opts);
+    expect(reference.normalisedError(y.data, rounded.data)).toBeLessThanOrEqual(FP32);
+  });
+});
