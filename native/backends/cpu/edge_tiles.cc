@@ -115,26 +115,29 @@ void EdgeTiles::build(int64_t* memory, const int64_t* pixel_at, const int64_t* d
     }
   });
   // Each edge class's steps, block by block: those whose tap reads inside the input along both outer
-  // dimensions, for every row of the class (along the rows every tap is kept).
+  // dimensions, for every row of the class (along the rows every tap is kept), channel by channel.
+  const int64_t taps = kernel_[0] * kernel_[1] * kernel_[2], channels = steps_ / taps;
   for (int c = 1; c < span_count_[0] * span_count_[1]; ++c) {
     if (!listed_[c]) continue;
-    const Span span[2] = {spans_[0][c / span_count_[1]], spans_[1][c % span_count_[1]]};
-    auto keeps = [&](int d, int64_t t) { return t >= span[d].low && t < kernel_[d] - span[d].high; };
+    const Span outer = spans_[0][c / span_count_[1]], inner = spans_[1][c % span_count_[1]];
     list_at_[c] = lists - memory;
     int64_t* depths = lists;
     int64_t* b_steps = depths + kept_[c];
     int64_t* block_begin = b_steps + kept_[c];
-    int64_t n = 0;
-    for (int64_t k = 0, in_block = 0, td = 0, th = 0, tw = 0; k < steps_; ++k) {
-      if (in_block == 0) block_begin[k / block_steps_] = n;
-      if (keeps(0, td) && keeps(1, th)) depths[n] = depth_at[k], b_steps[n] = in_block, ++n;
-      if (++in_block == block_steps_) in_block = 0;
-      if (++tw == kernel_[2]) {
-        tw = 0;
-        if (++th == kernel_[1]) th = 0, td = td + 1 == kernel_[0] ? 0 : td + 1;
+    int64_t n = 0, block = 0;  // block_begin is set up to `block`
+    for (int64_t channel = 0; channel < channels; ++channel) {
+      for (int64_t td = outer.low; td < kernel_[0] - outer.high; ++td) {
+        for (int64_t th = inner.low; th < kernel_[1] - inner.high; ++th) {
+          const int64_t row = channel * taps + (td * kernel_[1] + th) * kernel_[2];
+          for (int64_t k = row; k < row + kernel_[2]; ++k, ++n) {
+            while (block * block_steps_ <= k) block_begin[block++] = n;
+            depths[n] = depth_at[k];
+            b_steps[n] = k - (block - 1) * block_steps_;
+          }
+        }
       }
     }
-    block_begin[blocks_] = n;
+    while (block <= blocks_) block_begin[block++] = n;
     lists = block_begin + blocks_ + 1;
   }
 }
