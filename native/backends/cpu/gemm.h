@@ -144,26 +144,19 @@ inline int64_t pack_scratch_floats(int64_t count, int width) { return round_up(c
 // kernel did not apply it, then the transposed copy, while the strip is still in L1.
 inline void finish_columns(const GemmKernels& kernels, const TileEpilogue& epilogue, bool in_kernel_activation,
                            float* c_block, int64_t ldc, int64_t i0, int64_t mb, int64_t j, int nr) {
-  if (!epilogue.pixel_of) {
-    if (!in_kernel_activation) apply_epilogue(c_block + j, ldc, mb, nr, nullptr, true, epilogue.activation);
+  // In runs of rows whose pixels follow one another: all mb rows at once in their own order; reordered,
+  // a run per segment of consecutive pixels, the empty rows (pixel -1) skipped.
+  for (int64_t r = 0, run; r < mb; r += run) {
+    const int64_t pixel = epilogue.pixel_of ? epilogue.pixel_of[i0 + r] : i0 + r;
+    run = epilogue.pixel_of ? 1 : mb;
+    if (pixel < 0) continue;
+    while (r + run < mb && epilogue.pixel_of[i0 + r + run] == pixel + run) ++run;
+    float* rows = c_block + r * ldc + j;
+    if (!in_kernel_activation) apply_epilogue(rows, ldc, run, nr, nullptr, true, epilogue.activation);
     if (epilogue.transposed_out) {
-      kernels.transpose(c_block + j, ldc, mb, nr, epilogue.transposed_out + j * epilogue.transposed_ld + i0,
-                        epilogue.transposed_ld);
-    }
-    return;
-  }
-  // Reordered rows, in runs of consecutive pixels; empty rows hold nothing.
-  for (int64_t r = 0; r < mb;) {
-    const int64_t pixel = epilogue.pixel_of[i0 + r];
-    int64_t run = 1;
-    if (pixel >= 0) {
-      while (r + run < mb && epilogue.pixel_of[i0 + r + run] == pixel + run) ++run;
-      float* rows = c_block + r * ldc + j;
-      if (!in_kernel_activation) apply_epilogue(rows, ldc, run, nr, nullptr, true, epilogue.activation);
       kernels.transpose(rows, ldc, run, nr, epilogue.transposed_out + j * epilogue.transposed_ld + pixel,
                         epilogue.transposed_ld);
     }
-    r += run;
   }
 }
 
