@@ -13,22 +13,14 @@
 // `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
-const { CASES, LONG_REDUCTIONS, build, mulberry32, randomArray } = require('./helpers/cases');
+const { CASES, LONG_REDUCTIONS, build, randomLayer } = require('./helpers/cases');
 const { TOLERANCE, UNSUPPORTED, loadStridekit } = require('./helpers/target');
 
 const { sk } = loadStridekit();
 const cpu = sk.backends().find((b) => b.name === 'cpu');
 const honours = cpu.precisions.includes('bf16');
 const FP32 = TOLERANCE.cpu.fp32;
-
-/** v rounded to bfloat16, to nearest, ties to even (as vcvtne2ps2bf16 rounds; no NaN in these data). */
-function bf16(data) {
-  const out = new Float32Array(data.length);
-  const bits = new Uint32Array(out.buffer);
-  out.set(data);
-  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return out;
-}
+const { roundToBf16 } = reference;
 
 function run(c, b, precision) {
   const fn = c.transposed ? sk.convTransposeSync : sk.convSync;
@@ -38,7 +30,7 @@ function run(c, b, precision) {
 function errors(c, b) {
   const conv = c.transposed ? reference.convTranspose : reference.conv;
   const exact = conv(b.x, b.w, b.opts);
-  const rounded = conv({ ...b.x, data: bf16(b.x.data) }, { ...b.w, data: bf16(b.w.data) }, b.opts);
+  const rounded = conv({ ...b.x, data: roundToBf16(b.x.data) }, { ...b.w, data: roundToBf16(b.w.data) }, b.opts);
   const y = run(c, b, 'bf16');
   return { exact: reference.normalisedError(y.data, exact.data), rounded: reference.normalisedError(y.data, rounded.data) };
 }
@@ -111,16 +103,9 @@ if (!honours) {
       { name: '2-D, stride 3 past the kernel 2 (split into phases)', C: 128, K: 16, batch: 1, input: [17, 14],
         kernel: [2, 2], options: { stride: 3, padding: 1 } },
     ])('deep layer read in channel pairs: $name', (spec) => {
-      const random = mulberry32(700 + spec.C + spec.K);
-      const groups = spec.options.groups || 1;
-      const wShape = [spec.K, spec.C / groups, ...spec.kernel], xShape = [spec.batch, spec.C, ...spec.input];
-      const count = (shape) => shape.reduce((a, b) => a * b, 1);
-      const w = { data: randomArray(count(wShape), random), shape: wShape };
-      const x = { data: randomArray(count(xShape), random), shape: xShape };
-      const bias = randomArray(spec.K, random);
-      const opts = { bias, ...spec.options };
+      const { w, x, opts } = randomLayer(spec, 700 + spec.C + spec.K);
       const y = sk.convSync(x, w, { ...opts, backend: 'cpu', precision: 'bf16' });
-      const rounded = reference.conv({ ...x, data: bf16(x.data) }, { ...w, data: bf16(w.data) }, opts);
+      const rounded = reference.conv({ ...x, data: roundToBf16(x.data) }, { ...w, data: roundToBf16(w.data) }, opts);
       const exact = reference.conv(x, w, opts);
       expect(reference.normalisedError(y.data, rounded.data)).toBeLessThanOrEqual(FP32);
       expect(reference.normalisedError(y.data, exact.data)).toBeGreaterThan(FP32);

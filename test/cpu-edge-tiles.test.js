@@ -13,12 +13,13 @@
 // `npm run test:backends` runs it in the cpu pass only.
 
 const reference = require('./helpers/reference');
-const { mulberry32, randomArray } = require('./helpers/cases');
+const { randomLayer } = require('./helpers/cases');
 const { TOLERANCE, loadStridekit, expectClose } = require('./helpers/target');
 
 const { sk } = loadStridekit();
 const cpu = sk.backends().find((b) => b.name === 'cpu');
 const FP32 = TOLERANCE.cpu.fp32;
+const { roundToBf16 } = reference;
 
 const LAYERS = [
   { name: "2-D, 'same' at stride 1: the top and bottom rows, 2 groups, batch 2", C: 64, K: 40, batch: 2,
@@ -37,24 +38,6 @@ const LAYERS = [
     options: { stride: 2, padding: [7, 1] } },
 ];
 
-function randomLayer(spec, seed) {
-  const random = mulberry32(seed);
-  const groups = spec.options.groups || 1;
-  const count = (shape) => shape.reduce((a, b) => a * b, 1);
-  const wShape = [spec.K, spec.C / groups, ...spec.kernel], xShape = [spec.batch, spec.C, ...spec.input];
-  const w = { data: randomArray(count(wShape), random), shape: wShape };
-  const x = { data: randomArray(count(xShape), random), shape: xShape };
-  return { w, x, opts: { bias: randomArray(spec.K, random), ...spec.options } };
-}
-
-/** data rounded to bfloat16, to nearest, ties to even (as vcvtne2ps2bf16 rounds). */
-function bf16(data) {
-  const out = Float32Array.from(data);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return out;
-}
-
 describe('cpu backend: tiles of edge rows skip the taps that read padding', () => {
   LAYERS.forEach((spec, index) => {
     test(`${spec.name}, float32`, () => {
@@ -68,7 +51,7 @@ describe('cpu backend: tiles of edge rows skip the taps that read padding', () =
   (honours ? test : test.skip).each(LAYERS.map((spec, index) => [spec.name, spec, index]))('%s, bf16', (name, spec, index) => {
     const { w, x, opts } = randomLayer(spec, 900 + index);
     const y = sk.convSync(x, w, { ...opts, backend: 'cpu', precision: 'bf16' });
-    const rounded = reference.conv({ ...x, data: bf16(x.data) }, { ...w, data: bf16(w.data) }, opts);
+    const rounded = reference.conv({ ...x, data: roundToBf16(x.data) }, { ...w, data: roundToBf16(w.data) }, opts);
     expect(reference.normalisedError(y.data, rounded.data)).toBeLessThanOrEqual(FP32);
   });
 });

@@ -28,6 +28,20 @@ const LONG_REDUCTIONS = [
   'convT2d many channels C288 k2 s2 (long reduction)',
 ];
 
+// A layer given as { C, K, batch, input, kernel, options } (options.groups: 1 if absent) with random
+// weights, input and bias, drawn in that order from mulberry32(seed): { w, x, opts } (opts: the
+// options and the bias).
+function randomLayer(spec, seed) {
+  const random = mulberry32(seed);
+  const groups = spec.options.groups || 1;
+  const count = (shape) => shape.reduce((a, b) => a * b, 1);
+  const wShape = [spec.K, spec.C / groups, ...spec.kernel], xShape = [spec.batch, spec.C, ...spec.input];
+  const w = { data: randomArray(count(wShape), random), shape: wShape };
+  const x = { data: randomArray(count(xShape), random), shape: xShape };
+  return { w, x, opts: { bias: randomArray(spec.K, random), ...spec.options } };
+}
+
 module.exports = {
   conformance, CASES, LONG_REDUCTIONS, build, describeCase, weightShape, inputShape, mulberry32, seedOf, randomArray,
+  randomLayer,
 };

@@ -379,8 +379,20 @@ function worstMismatch(actual, ref, shape) {
   return `at [${index.join(', ')}] (flat ${worst}) got ${actual[worst]}, expected ${ref[worst]}`;
 }
 
+/**
+ * data rounded to bfloat16, to nearest, ties to even (as vcvtne2ps2bf16 rounds; NaN is not handled):
+ * the operands a bf16 kernel multiplies, for a reference of the rounded operands.
+ */
+function roundToBf16(data) {
+  const out = Float32Array.from(data);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return out;
+}
+
 module.exports = {
   ACTIVATIONS,
+  roundToBf16,
   conv,
   convTranspose,
   resolvePadding,
