@@ -38,7 +38,7 @@ struct sk_plan {
   mutable std::vector<stridekit::cpu::Bf16, stridekit::cpu::LargeAllocator<stridekit::cpu::Bf16>> bf16_channel_pairs;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::GemmKernels gemm;
-  stridekit::cpu::DepthwiseRowKernel depthwise_row;
+  stridekit::cpu::DepthwiseRowsKernel depthwise_rows;
 };
 
 namespace stridekit::cpu {

@@ -1,7 +1,8 @@
 // Depthwise convolution (one input channel per group, a small channel multiplier): a GEMM would
 // waste most of every tile, so it runs as direct loops vectorised along the contiguous dimension:
-// output width for channels_first (a row kernel over bordered stride phases, so strided taps read
-// consecutive floats and the taps of a row accumulate in registers), channels for channels_last.
+// output width for channels_first (a kernel over the rows of each output plane, reading bordered
+// stride phases, so strided taps read consecutive floats and the taps of a row accumulate in
+// registers), channels for channels_last.
 #include <algorithm>
 
 #include "backends/cpu/cpu_plan.h"
@@ -46,7 +47,8 @@ void unpack_depthwise(const sk_plan& plan, float* direct) {
 namespace {
 
 // One output channel of one image, over the bordered phases of its input plane (phases.h): every
-// tap of a row is a plain vector load, padding included, and each output is written once.
+// tap of a row is a plain vector load, padding included, and each output is written once (the
+// activation then runs over the channel's output, still in the cache).
 // tap_at: phases.tap_offsets().
 void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout& phases,
                    const int64_t* tap_at, const float* plane, int64_t k, float* out) {
@@ -57,14 +59,12 @@ void channel_first(const sk_plan& plan, const ConvProblem& p, const PhaseLayout&
   }
   const float* w = plan.packed.data() + k * p.taps;
   const float bias = plan.bias.empty() ? 0.f : plan.bias[k];
+  const int64_t slab = p.out[1] * p.out[2];  // one output plane of the (up to) 3-D output
   for (int64_t od = 0; od < p.out[0]; ++od) {
-    for (int64_t oh = 0; oh < p.out[1]; ++oh) {
-      const float* src = plane + phases.pixel_offset(od, oh, 0);
-      float* dst = out + (od * p.out[1] + oh) * p.out[2];
-      plan.depthwise_row(src, tap_at, w, p.taps, bias, p.out[2], dst);
-      apply_epilogue(dst, p.out[2], 1, p.out[2], nullptr, true, p.activation);
-    }
+    plan.depthwise_rows(plane + phases.pixel_offset(od, 0, 0), phases.extent[2], tap_at, w, p.taps, bias, p.out[2],
+                        p.out[1], out + od * slab);
   }
+  apply_epilogue(out, p.out_pixels, 1, p.out_pixels, nullptr, true, p.activation);
 }
 
 void run_channels_first(const sk_plan& plan, const ConvProblem& p, const float* x, float* y,

@@ -202,22 +202,24 @@ struct Bf16Kernels {
 };
 Bf16Kernels select_bf16_kernels();
 
-// One output row of a depthwise convolution: dst[i] = bias + sum over taps of w[tap] * src[tap_at[tap]
-// + i], for i < count. src is the row's first pixel in bordered stride phases (phases.h), where every
-// tap of every pixel reads valid memory, padding included.
-using DepthwiseRowKernel = void (*)(const float* src, const int64_t* tap_at, const float* w,
-                                    int64_t taps, float bias, int64_t count, float* dst);
+// Rows of one output plane of a depthwise convolution: row r, pixel i gets dst[r * count + i] = bias
+// + sum over taps of w[tap] * src[r * src_row + tap_at[tap] + i], for i < count. src is the first
+// row's first pixel in bordered stride phases (phases.h), where every tap of every pixel reads valid
+// memory, padding included. A plane per call, not a row: rows are short (56 pixels in MobileNetV2's
+// strided layer), and what a call sets up (the weights in registers) would cost as much as the row.
+using DepthwiseRowsKernel = void (*)(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                                     int64_t taps, float bias, int64_t count, int64_t rows, float* dst);
 
-void depthwise_row_generic(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                           float bias, int64_t count, float* dst);
-void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                        float bias, int64_t count, float* dst);
-void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                          float bias, int64_t count, float* dst);
-void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                        float bias, int64_t count, float* dst);
+void depthwise_rows_generic(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                            int64_t taps, float bias, int64_t count, int64_t rows, float* dst);
+void depthwise_rows_avx2(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                         int64_t taps, float bias, int64_t count, int64_t rows, float* dst);
+void depthwise_rows_avx512(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                           int64_t taps, float bias, int64_t count, int64_t rows, float* dst);
+void depthwise_rows_neon(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                         int64_t taps, float bias, int64_t count, int64_t rows, float* dst);
 
-DepthwiseRowKernel select_depthwise_row_kernel();
+DepthwiseRowsKernel select_depthwise_rows_kernel();
 
 // Input rows split by stride-2 phase: row r of src (src_stride floats apart) gives even[r * dst_stride
 // + j] = src[2 j] and odd[r * dst_stride + j] = src[2 j + 1], for j < pairs. The most common

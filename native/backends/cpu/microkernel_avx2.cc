@@ -257,42 +257,91 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2(int64_t kc, const floa
               TileRows{{{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}}});
 }
 
-__attribute__((target("avx2,fma"))) void depthwise_row_avx2(const float* src, const int64_t* tap_at,
-                                                            const float* w, int64_t taps, float bias,
-                                                            int64_t count, float* dst) {
+namespace {
+
+// The first n lanes of an 8-float vector, as a maskload / maskstore mask (none for n <= 0).
+__attribute__((target("avx2,fma"), always_inline)) inline __m256i first_lanes(int64_t n) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 0 ? 0 : n > 8 ? 8 : n)), lanes);
+}
+
+// V vectors of pixels from s and d on, every tap accumulated in registers. LAST_PARTIAL: the last
+// vector holds only the pixels below `rest`, its other lanes neither read nor written (masked stores
+// are slow on AMD processors, so only that vector takes them). TAPS > 0: the weights (broadcast) and
+// tap offsets the caller holds in registers for a whole plane; TAPS = 0: `taps` of them, read from
+// memory at every step.
+template <int TAPS, int V, bool LAST_PARTIAL>
+__attribute__((target("avx2,fma"), always_inline)) inline void depthwise_step(
+    const float* s, const int64_t* at, const __m256* held, const float* w, int64_t taps, __m256 bias,
+    int64_t rest, float* d) {
+  const __m256i last = first_lanes(rest - 8 * (V - 1));
+  __m256 acc[V];
+  for (int v = 0; v < V; ++v) acc[v] = bias;
+  const int64_t n = TAPS > 0 ? TAPS : taps;
+  for (int64_t t = 0; t < n; ++t) {
+    const __m256 wt = TAPS > 0 ? held[t] : _mm256_broadcast_ss(w + t);
+    const float* tap = s + at[t];
+    for (int v = 0; v < V; ++v) {
+      const bool partial = LAST_PARTIAL && v == V - 1;
+      const __m256 x = partial ? _mm256_maskload_ps(tap + 8 * v, last) : _mm256_loadu_ps(tap + 8 * v);
+      acc[v] = _mm256_fmadd_ps(wt, x, acc[v]);
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    if (LAST_PARTIAL && v == V - 1) {
+      _mm256_maskstore_ps(d + 8 * v, last, acc[v]);
+    } else {
+      _mm256_storeu_ps(d + 8 * v, acc[v]);
+    }
+  }
+}
+
+// Four vectors of pixels per pass over the taps (four independent FMA chains); the row's last 1-31
+// pixels in as many vectors as they fill, only the last of them partial.
+template <int TAPS, int V>
+__attribute__((target("avx2,fma"), always_inline)) inline void depthwise_tail(
+    const float* s, const int64_t* at, const __m256* held, const float* w, int64_t taps, __m256 bias,
+    int64_t rest, float* d) {
+  if (rest == 8 * V) return depthwise_step<TAPS, V, false>(s, at, held, w, taps, bias, rest, d);
+  depthwise_step<TAPS, V, true>(s, at, held, w, taps, bias, rest, d);
+}
+
+template <int TAPS>
+__attribute__((target("avx2,fma"))) void depthwise_rows_of(const float* src, int64_t src_row, const int64_t* tap_at,
+                                                           const float* w, int64_t taps, float bias, int64_t count,
+                                                           int64_t rows, float* dst) {
   const __m256 b = _mm256_set1_ps(bias);
-  int64_t i = 0;
-  for (; i + 32 <= count; i += 32) {  // four vectors of pixels per pass over the taps
-    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      const float* s = src + tap_at[tap] + i;
-      const __m256 wt = _mm256_broadcast_ss(w + tap);
-      a0 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s), a0);
-      a1 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 8), a1);
-      a2 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 16), a2);
-      a3 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 24), a3);
-    }
-    _mm256_storeu_ps(dst + i, a0);
-    _mm256_storeu_ps(dst + i + 8, a1);
-    _mm256_storeu_ps(dst + i + 16, a2);
-    _mm256_storeu_ps(dst + i + 24, a3);
+  __m256 held[TAPS > 0 ? TAPS : 1] = {};
+  int64_t at[TAPS > 0 ? TAPS : 1] = {};
+  for (int t = 0; t < TAPS; ++t) {
+    held[t] = _mm256_broadcast_ss(w + t);
+    at[t] = tap_at[t];
   }
-  for (; i + 8 <= count; i += 8) {
-    __m256 a = b;
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + tap), _mm256_loadu_ps(src + tap_at[tap] + i), a);
+  const int64_t* offsets = TAPS > 0 ? at : tap_at;
+  for (int64_t r = 0; r < rows; ++r, src += src_row, dst += count) {
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) depthwise_step<TAPS, 4, false>(src + i, offsets, held, w, taps, b, 32, dst + i);
+    const int64_t rest = count - i;
+    if (rest > 24) {
+      depthwise_tail<TAPS, 4>(src + i, offsets, held, w, taps, b, rest, dst + i);
+    } else if (rest > 16) {
+      depthwise_tail<TAPS, 3>(src + i, offsets, held, w, taps, b, rest, dst + i);
+    } else if (rest > 8) {
+      depthwise_tail<TAPS, 2>(src + i, offsets, held, w, taps, b, rest, dst + i);
+    } else if (rest > 0) {
+      depthwise_tail<TAPS, 1>(src + i, offsets, held, w, taps, b, rest, dst + i);
     }
-    _mm256_storeu_ps(dst + i, a);
   }
-  if (i < count) {  // the last 1-7 pixels: masked lanes are neither read nor written
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count - i)), lanes);
-    __m256 a = b;
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + tap), _mm256_maskload_ps(src + tap_at[tap] + i, mask), a);
-    }
-    _mm256_maskstore_ps(dst + i, mask, a);
-  }
+}
+
+}  // namespace
+
+__attribute__((target("avx2,fma"))) void depthwise_rows_avx2(const float* src, int64_t src_row, const int64_t* tap_at,
+                                                             const float* w, int64_t taps, float bias,
+                                                             int64_t count, int64_t rows, float* dst) {
+  // 3 x 3, the most common depthwise kernel by far, with its nine weights and offsets in registers.
+  if (taps == 9) return depthwise_rows_of<9>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
+  depthwise_rows_of<0>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
 }
 
 __attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int64_t src_stride,
@@ -383,9 +432,9 @@ void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int6
                       int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
   microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
 }
-void depthwise_row_avx2(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                        float bias, int64_t count, float* dst) {
-  depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
+void depthwise_rows_avx2(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                         int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
+  depthwise_rows_generic(src, src_row, tap_at, w, taps, bias, count, rows, dst);
 }
 void deinterleave_avx2(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {

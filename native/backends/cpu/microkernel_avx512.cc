@@ -309,33 +309,69 @@ SK_AVX512 void microkernel_avx512_listed(int64_t kc, const float* a, const int64
   indirect_tile(mr, make_a, kc, ListedB<float, kNR>{b, b_steps}, b_stride, c, ldc, nr, accumulate, last, next);
 }
 
-SK_AVX512 void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w,
-                                    int64_t taps, float bias, int64_t count, float* dst) {
+// V vectors of pixels from s and d on, every tap accumulated in registers. LAST_PARTIAL: the last
+// vector holds only the pixels below `rest`, its other lanes neither read nor written. TAPS > 0: the
+// weights (broadcast) and tap offsets the caller holds in registers for a whole plane; TAPS = 0:
+// `taps` of them, read from memory at every step.
+template <int TAPS, int V, bool LAST_PARTIAL>
+SK_AVX512 inline void depthwise_step(const float* s, const int64_t* at, const __m512* held, const float* w,
+                                     int64_t taps, __m512 bias, int64_t rest, float* d) {
+  const __mmask16 last = first_lanes(rest - 16 * (V - 1));
+  __m512 acc[V];
+  for (int v = 0; v < V; ++v) acc[v] = bias;
+  const int64_t n = TAPS > 0 ? TAPS : taps;
+  for (int64_t t = 0; t < n; ++t) {
+    const __m512 wt = TAPS > 0 ? held[t] : _mm512_set1_ps(w[t]);
+    const float* tap = s + at[t];
+    for (int v = 0; v < V; ++v) {
+      const bool partial = LAST_PARTIAL && v == V - 1;
+      const __m512 x = partial ? _mm512_maskz_loadu_ps(last, tap + 16 * v) : _mm512_loadu_ps(tap + 16 * v);
+      acc[v] = _mm512_fmadd_ps(wt, x, acc[v]);
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    if (LAST_PARTIAL && v == V - 1) {
+      _mm512_mask_storeu_ps(d + 16 * v, last, acc[v]);
+    } else {
+      _mm512_storeu_ps(d + 16 * v, acc[v]);
+    }
+  }
+}
+
+// Four vectors of pixels per pass over the taps (four independent FMA chains); the row's last 1-63
+// pixels in as many vectors as they fill, the last of them partial.
+template <int TAPS>
+SK_AVX512 void depthwise_rows_of(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                                 int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
   const __m512 b = _mm512_set1_ps(bias);
-  int64_t i = 0;
-  for (; i + 64 <= count; i += 64) {  // four vectors of pixels per pass over the taps
-    __m512 a0 = b, a1 = b, a2 = b, a3 = b;
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      const float* s = src + tap_at[tap] + i;
-      const __m512 wt = _mm512_set1_ps(w[tap]);
-      a0 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s), a0);
-      a1 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s + 16), a1);
-      a2 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s + 32), a2);
-      a3 = _mm512_fmadd_ps(wt, _mm512_loadu_ps(s + 48), a3);
-    }
-    _mm512_storeu_ps(dst + i, a0);
-    _mm512_storeu_ps(dst + i + 16, a1);
-    _mm512_storeu_ps(dst + i + 32, a2);
-    _mm512_storeu_ps(dst + i + 48, a3);
+  __m512 held[TAPS > 0 ? TAPS : 1] = {};
+  int64_t at[TAPS > 0 ? TAPS : 1] = {};
+  for (int t = 0; t < TAPS; ++t) {
+    held[t] = _mm512_set1_ps(w[t]);
+    at[t] = tap_at[t];
   }
-  for (; i < count; i += 16) {  // 16 at a time; the last 1-15 masked: neither read nor written
-    const __mmask16 lanes = first_lanes(count - i);
-    __m512 a = b;
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      a = _mm512_fmadd_ps(_mm512_set1_ps(w[tap]), _mm512_maskz_loadu_ps(lanes, src + tap_at[tap] + i), a);
+  const int64_t* offsets = TAPS > 0 ? at : tap_at;
+  for (int64_t r = 0; r < rows; ++r, src += src_row, dst += count) {
+    int64_t i = 0;
+    for (; i + 64 <= count; i += 64) depthwise_step<TAPS, 4, false>(src + i, offsets, held, w, taps, b, 64, dst + i);
+    const int64_t rest = count - i;
+    if (rest > 48) {
+      depthwise_step<TAPS, 4, true>(src + i, offsets, held, w, taps, b, rest, dst + i);
+    } else if (rest > 32) {
+      depthwise_step<TAPS, 3, true>(src + i, offsets, held, w, taps, b, rest, dst + i);
+    } else if (rest > 16) {
+      depthwise_step<TAPS, 2, true>(src + i, offsets, held, w, taps, b, rest, dst + i);
+    } else if (rest > 0) {
+      depthwise_step<TAPS, 1, true>(src + i, offsets, held, w, taps, b, rest, dst + i);
     }
-    _mm512_mask_storeu_ps(dst + i, lanes, a);
   }
+}
+
+SK_AVX512 void depthwise_rows_avx512(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                                     int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
+  // 3 x 3, the most common depthwise kernel by far, with its nine weights and offsets in registers.
+  if (taps == 9) return depthwise_rows_of<9>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
+  depthwise_rows_of<0>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
 }
 
 SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
@@ -578,9 +614,9 @@ void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, in
                         int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
   microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
 }
-void depthwise_row_avx512(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                          float bias, int64_t count, float* dst) {
-  depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
+void depthwise_rows_avx512(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                           int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
+  depthwise_rows_generic(src, src_row, tap_at, w, taps, bias, count, rows, dst);
 }
 void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
                          int64_t dst_stride, int64_t rows, int64_t pairs) {

@@ -51,11 +51,13 @@ void depthwise_run(const float* src, const int64_t* tap_at, const float* w, int6
 
 }  // namespace
 
-void depthwise_row_generic(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                           float bias, int64_t count, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= count; i += 8) depthwise_run<8>(src + i, tap_at, w, taps, bias, dst + i);
-  for (; i < count; ++i) depthwise_run<1>(src + i, tap_at, w, taps, bias, dst + i);
+void depthwise_rows_generic(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                            int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
+  for (int64_t r = 0; r < rows; ++r, src += src_row, dst += count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) depthwise_run<8>(src + i, tap_at, w, taps, bias, dst + i);
+    for (; i < count; ++i) depthwise_run<1>(src + i, tap_at, w, taps, bias, dst + i);
+  }
 }
 
 void deinterleave_generic(const float* src, int64_t src_stride, float* even, float* odd,
@@ -120,14 +122,14 @@ ListedKernel select_listed_kernel() {
   return nullptr;
 }
 
-DepthwiseRowKernel select_depthwise_row_kernel() {
+DepthwiseRowsKernel select_depthwise_rows_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (cpu_features().avx512) return depthwise_row_avx512;
-  if (cpu_features().avx2_fma) return depthwise_row_avx2;
+  if (cpu_features().avx512) return depthwise_rows_avx512;
+  if (cpu_features().avx2_fma) return depthwise_rows_avx2;
 #elif defined(__aarch64__)
-  return depthwise_row_neon;
+  return depthwise_rows_neon;
 #endif
-  return depthwise_row_generic;
+  return depthwise_rows_generic;
 }
 
 GatherKernel select_gather_kernel() {

@@ -78,8 +78,10 @@ void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int6
   }
 }
 
-void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                        float bias, int64_t count, float* dst) {
+namespace {
+
+void depthwise_row(const float* src, const int64_t* tap_at, const float* w, int64_t taps, float bias,
+                   int64_t count, float* dst) {
   const float32x4_t b = vdupq_n_f32(bias);
   int64_t i = 0;
   for (; i + 16 <= count; i += 16) {  // four vectors of pixels per pass over the taps
@@ -109,6 +111,13 @@ void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w,
   }
 }
 
+}  // namespace
+
+void depthwise_rows_neon(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                         int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
+  for (int64_t r = 0; r < rows; ++r, src += src_row, dst += count) depthwise_row(src, tap_at, w, taps, bias, count, dst);
+}
+
 void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {
   for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
@@ -136,9 +145,9 @@ void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int6
                       int nr, bool accumulate, const KernelEpilogue* last, Prefetch next) {
   microkernel_generic(kc, a, b, c, ldc, mr, nr, accumulate, last, next);
 }
-void depthwise_row_neon(const float* src, const int64_t* tap_at, const float* w, int64_t taps,
-                        float bias, int64_t count, float* dst) {
-  depthwise_row_generic(src, tap_at, w, taps, bias, count, dst);
+void depthwise_rows_neon(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
+                         int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
+  depthwise_rows_generic(src, src_row, tap_at, w, taps, bias, count, rows, dst);
 }
 void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {
