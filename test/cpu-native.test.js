@@ -24,7 +24,7 @@ const OUT = path.join(ROOT, 'build', 'cpu-native-checks');
 const PROJECT = path.join(ROOT, 'test', 'fixtures', 'cpu');
 const CHECKS = [
   { name: 'kernel_check', args: [],
-    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_rows_generic: \d+ planes$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
+    expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_rows_generic: \d+ planes$/m, /^ok depthwise_pixel_generic: \d+ pixels$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
       /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m, /^ok select_indirect_kernel picks .+$/m,
       /^ok select_listed_kernel picks .+$/m,
       /^ok transpose_generic: \d+ tiles$/m, /^ok select_transpose_kernel picks the \w+ one$/m] },
@@ -73,14 +73,14 @@ const TARGETS = [
       : !found(ARM64_CXX) ? `no ${ARM64_CXX} (${TOOLS})`
         : !found(QEMU) ? `no ${QEMU} (${TOOLS})`
           : !found(CMAKE) ? NO_CMAKE : null,
-    expect: [/^ok select_bf16_kernels picks none: .+$/m, /^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_rows_neon: \d+ planes$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
+    expect: [/^ok select_bf16_kernels picks none: .+$/m, /^ok microkernel_neon: \d+ tiles$/m, /^ok depthwise_rows_neon: \d+ planes$/m, /^ok depthwise_pixel_neon: \d+ pixels$/m, /^ok deinterleave_neon: \d+ rows$/m, /^ok select_microkernel picks the neon kernel$/m] },
   { name: 'x86-64 with its AVX-512 kernels on SIMDe', id: 'avx512_simde',
     configure: [`-DCMAKE_CXX_COMPILER=${HOST_CXX}`, '-DSTRIDEKIT_AVX512_ON_SIMDE=ON'], run: (exe, args) => [exe, args],
     missing: process.arch !== 'x64' ? 'not an x86-64 machine'
       : !found(HOST_CXX) ? `no C++ compiler (${HOST_CXX}; set CXX)`
         : !header_found(HOST_CXX, 'simde/x86/avx512.h') ? `no SIMDe headers (${SIMDE})`
           : !found(CMAKE) ? NO_CMAKE : null,
-    expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_rows_avx512: \d+ planes$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
+    expect: [/^ok microkernel_avx512: \d+ tiles$/m, /^ok depthwise_rows_avx512: \d+ planes$/m, /^ok depthwise_pixel_avx512: \d+ pixels$/m, /^ok deinterleave_avx512: \d+ rows$/m, /^ok select_microkernel picks the avx512 kernel$/m,
       /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m,
       /^ok microkernel_avx512_indirect: \d+ tiles$/m, /^ok select_indirect_kernel picks the avx512 indirect kernel$/m,
       /^ok microkernel_avx512_listed: \d+ tiles$/m, /^ok select_listed_kernel picks the avx512 listed kernel$/m,

@@ -54,6 +54,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
     }
     if (!plan->gemm.bf16_tile) plan->gemm.indirect = select_indirect_kernel(), plan->gemm.listed = select_listed_kernel();
     plan->depthwise_rows = select_depthwise_rows_kernel();
+    plan->depthwise_pixel = select_depthwise_pixel_kernel();
     if (bias && geometry->has_bias) plan->bias.assign(bias, bias + geometry->out_channels);
     switch (plan->path) {
       case sk_plan::Path::kForwardGemm: pack_forward_gemm(*plan, weight); break;

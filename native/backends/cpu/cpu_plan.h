@@ -39,6 +39,7 @@ struct sk_plan {
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::GemmKernels gemm;
   stridekit::cpu::DepthwiseRowsKernel depthwise_rows;
+  stridekit::cpu::DepthwisePixelKernel depthwise_pixel;
 };
 
 namespace stridekit::cpu {

@@ -2,7 +2,8 @@
 // waste most of every tile, so it runs as direct loops vectorised along the contiguous dimension:
 // output width for channels_first (a kernel over the rows of each output plane, reading bordered
 // stride phases, so strided taps read consecutive floats and the taps of a row accumulate in
-// registers), channels for channels_last.
+// registers), channels for channels_last (a kernel over the channels of each output pixel, given the
+// taps that read the input, accumulating them in registers).
 #include <algorithm>
 
 #include "backends/cpu/cpu_plan.h"
@@ -88,22 +89,31 @@ void run_channels_last(const sk_plan& plan, const ConvProblem& p, const float* x
     const int64_t row = item % rows, image = item / rows;
     const int64_t od = row / p.out[1], oh = row % p.out[1];
     const float* in = x + image * p.in_pixels * p.C;
+    // Per pixel: the input pixel and the weights of each tap that reads the input.
+    const float** taps = reinterpret_cast<const float**>(
+        thread_scratch(kScratchIndex, static_cast<size_t>(2 * p.taps) * sizeof(float*) / sizeof(float)));
+    const float** weights = taps + p.taps;
     for (int64_t ow = 0; ow < p.out[2]; ++ow) {
       float* dst = y + (image * p.out_pixels + row * p.out[2] + ow) * p.K;
-      std::fill(dst, dst + p.K, 0.f);
+      int64_t reading = 0;
       for (int64_t tap = 0; tap < p.taps; ++tap) {
         const TapOffset t = tap_offset(p, tap);
         const int64_t id = od * p.stride[0] - p.pad[0] + t.d;
         const int64_t ih = oh * p.stride[1] - p.pad[1] + t.h;
         const int64_t iw = ow * p.stride[2] - p.pad[2] + t.w;
         if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
-        const float* src = in + ((id * p.in[1] + ih) * p.in[2] + iw) * p.C;
-        const float* w = plan.packed.data() + tap * p.K;
-        if (p.Kg == 1) {
-          for (int64_t k = 0; k < p.K; ++k) dst[k] += w[k] * src[k];
-        } else {
-          for (int64_t k = 0; k < p.K; ++k) dst[k] += w[k] * src[k / p.Kg];
-        }
+        taps[reading] = in + ((id * p.in[1] + ih) * p.in[2] + iw) * p.C;
+        weights[reading++] = plan.packed.data() + tap * p.K;
+      }
+      if (p.Kg == 1) {
+        plan.depthwise_pixel(taps, weights, reading, bias, p.K, dst);
+        apply_epilogue(dst, p.K, 1, p.K, nullptr, false, p.activation);
+        continue;
+      }
+      // A channel multiplier above 1: output channel k reads input channel k / Kg.
+      std::fill(dst, dst + p.K, 0.f);
+      for (int64_t t = 0; t < reading; ++t) {
+        for (int64_t k = 0; k < p.K; ++k) dst[k] += weights[t][k] * taps[t][k / p.Kg];
       }
       apply_epilogue(dst, p.K, 1, p.K, bias, false, p.activation);
     }

@@ -221,6 +221,25 @@ void depthwise_rows_neon(const float* src, int64_t src_row, const int64_t* tap_a
 
 DepthwiseRowsKernel select_depthwise_rows_kernel();
 
+// One output pixel of a channels_last depthwise convolution (one channel per group): dst[k] = bias[k]
+// (0 with no bias) + sum over t < taps of w[t][k] * src[t][k], for k < K. src[t] and w[t]: the input
+// pixel and the K weights of the t-th tap that reads the input (the pixel's taps that read padding are
+// left out). The channels are the vector lanes and every tap accumulates in registers: dst is written
+// once, after all of them.
+using DepthwisePixelKernel = void (*)(const float* const* src, const float* const* w, int64_t taps,
+                                      const float* bias, int64_t K, float* dst);
+
+void depthwise_pixel_generic(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                             int64_t K, float* dst);
+void depthwise_pixel_avx2(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                          int64_t K, float* dst);
+void depthwise_pixel_avx512(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                            int64_t K, float* dst);
+void depthwise_pixel_neon(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                          int64_t K, float* dst);
+
+DepthwisePixelKernel select_depthwise_pixel_kernel();
+
 // Input rows split by stride-2 phase: row r of src (src_stride floats apart) gives even[r * dst_stride
 // + j] = src[2 j] and odd[r * dst_stride + j] = src[2 j + 1], for j < pairs. The most common
 // stride's share of splitting planes into their phases; compilers vectorise the plain loop with

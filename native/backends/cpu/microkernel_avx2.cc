@@ -334,6 +334,38 @@ __attribute__((target("avx2,fma"))) void depthwise_rows_of(const float* src, int
   }
 }
 
+// V vectors of channels from k on, for depthwise_pixel_avx2; LAST_PARTIAL: the last vector holds only
+// the channels below K (the only one loaded and stored masked).
+template <int V, bool LAST_PARTIAL>
+__attribute__((target("avx2,fma"), always_inline)) inline void depthwise_channels(
+    const float* const* src, const float* const* w, int64_t taps, const float* bias, int64_t k, int64_t K,
+    float* dst) {
+  const __m256i last = first_lanes(K - k - 8 * (V - 1));
+  __m256 acc[V];
+  for (int v = 0; v < V; ++v) {
+    const bool partial = LAST_PARTIAL && v == V - 1;
+    acc[v] = !bias ? _mm256_setzero_ps()
+             : partial ? _mm256_maskload_ps(bias + k + 8 * v, last) : _mm256_loadu_ps(bias + k + 8 * v);
+  }
+  for (int64_t t = 0; t < taps; ++t) {
+    for (int v = 0; v < V; ++v) {
+      const float* weights = w[t] + k + 8 * v;
+      const float* in = src[t] + k + 8 * v;
+      const bool partial = LAST_PARTIAL && v == V - 1;
+      const __m256 a = partial ? _mm256_maskload_ps(weights, last) : _mm256_loadu_ps(weights);
+      const __m256 b = partial ? _mm256_maskload_ps(in, last) : _mm256_loadu_ps(in);
+      acc[v] = _mm256_fmadd_ps(a, b, acc[v]);
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    if (LAST_PARTIAL && v == V - 1) {
+      _mm256_maskstore_ps(dst + k + 8 * v, last, acc[v]);
+    } else {
+      _mm256_storeu_ps(dst + k + 8 * v, acc[v]);
+    }
+  }
+}
+
 }  // namespace
 
 __attribute__((target("avx2,fma"))) void depthwise_rows_avx2(const float* src, int64_t src_row, const int64_t* tap_at,
@@ -342,6 +374,26 @@ __attribute__((target("avx2,fma"))) void depthwise_rows_avx2(const float* src, i
   // 3 x 3, the most common depthwise kernel by far, with its nine weights and offsets in registers.
   if (taps == 9) return depthwise_rows_of<9>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
   depthwise_rows_of<0>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
+}
+
+__attribute__((target("avx2,fma"))) void depthwise_pixel_avx2(const float* const* src, const float* const* w,
+                                                              int64_t taps, const float* bias, int64_t K,
+                                                              float* dst) {
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) depthwise_channels<4, false>(src, w, taps, bias, k, K, dst);
+  // 0-31 channels left: as many vectors as they fill, the last masked unless they fill it.
+  switch (K - k) {
+    case 0: return;
+    case 8: return depthwise_channels<1, false>(src, w, taps, bias, k, K, dst);
+    case 16: return depthwise_channels<2, false>(src, w, taps, bias, k, K, dst);
+    case 24: return depthwise_channels<3, false>(src, w, taps, bias, k, K, dst);
+    default: break;
+  }
+  const int64_t vectors = (K - k + 7) / 8;
+  if (vectors == 4) return depthwise_channels<4, true>(src, w, taps, bias, k, K, dst);
+  if (vectors == 3) return depthwise_channels<3, true>(src, w, taps, bias, k, K, dst);
+  if (vectors == 2) return depthwise_channels<2, true>(src, w, taps, bias, k, K, dst);
+  depthwise_channels<1, true>(src, w, taps, bias, k, K, dst);
 }
 
 __attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int64_t src_stride,
@@ -435,6 +487,10 @@ void microkernel_avx2(int64_t kc, const float* a, const float* b, float* c, int6
 void depthwise_rows_avx2(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
                          int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
   depthwise_rows_generic(src, src_row, tap_at, w, taps, bias, count, rows, dst);
+}
+void depthwise_pixel_avx2(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                          int64_t K, float* dst) {
+  depthwise_pixel_generic(src, w, taps, bias, K, dst);
 }
 void deinterleave_avx2(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {

@@ -374,6 +374,47 @@ SK_AVX512 void depthwise_rows_avx512(const float* src, int64_t src_row, const in
   depthwise_rows_of<0>(src, src_row, tap_at, w, taps, bias, count, rows, dst);
 }
 
+// V vectors of channels from k on, for depthwise_pixel_avx512; LAST_PARTIAL: the last vector holds
+// only the channels below K.
+template <int V, bool LAST_PARTIAL>
+SK_AVX512 inline void depthwise_channels(const float* const* src, const float* const* w, int64_t taps,
+                                         const float* bias, int64_t k, int64_t K, float* dst) {
+  const __mmask16 last = LAST_PARTIAL ? first_lanes(K - k - 16 * (V - 1)) : static_cast<__mmask16>(0xFFFF);
+  __m512 acc[V];
+  for (int v = 0; v < V; ++v) {
+    const __mmask16 lanes = v == V - 1 ? last : static_cast<__mmask16>(0xFFFF);
+    acc[v] = bias ? _mm512_maskz_loadu_ps(lanes, bias + k + 16 * v) : _mm512_setzero_ps();
+  }
+  for (int64_t t = 0; t < taps; ++t) {
+    for (int v = 0; v < V; ++v) {
+      const float* weights = w[t] + k + 16 * v;
+      const float* in = src[t] + k + 16 * v;
+      const bool partial = LAST_PARTIAL && v == V - 1;
+      const __m512 a = partial ? _mm512_maskz_loadu_ps(last, weights) : _mm512_loadu_ps(weights);
+      const __m512 b = partial ? _mm512_maskz_loadu_ps(last, in) : _mm512_loadu_ps(in);
+      acc[v] = _mm512_fmadd_ps(a, b, acc[v]);
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    if (LAST_PARTIAL && v == V - 1) {
+      _mm512_mask_storeu_ps(dst + k + 16 * v, last, acc[v]);
+    } else {
+      _mm512_storeu_ps(dst + k + 16 * v, acc[v]);
+    }
+  }
+}
+
+SK_AVX512 void depthwise_pixel_avx512(const float* const* src, const float* const* w, int64_t taps,
+                                      const float* bias, int64_t K, float* dst) {
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) depthwise_channels<4, false>(src, w, taps, bias, k, K, dst);
+  const int64_t rest = K - k;  // 0-63 channels: as many vectors as they fill, the last partial
+  if (rest > 48) return depthwise_channels<4, true>(src, w, taps, bias, k, K, dst);
+  if (rest > 32) return depthwise_channels<3, true>(src, w, taps, bias, k, K, dst);
+  if (rest > 16) return depthwise_channels<2, true>(src, w, taps, bias, k, K, dst);
+  if (rest > 0) depthwise_channels<1, true>(src, w, taps, bias, k, K, dst);
+}
+
 SK_AVX512 void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
                                    int64_t dst_stride, int64_t rows, int64_t pairs) {
   // Lane j of the result takes lane 2 j (or 2 j + 1) of the 32 floats of two vectors.
@@ -617,6 +658,10 @@ void microkernel_avx512(int64_t kc, const float* a, const float* b, float* c, in
 void depthwise_rows_avx512(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
                            int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
   depthwise_rows_generic(src, src_row, tap_at, w, taps, bias, count, rows, dst);
+}
+void depthwise_pixel_avx512(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                            int64_t K, float* dst) {
+  depthwise_pixel_generic(src, w, taps, bias, K, dst);
 }
 void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
                          int64_t dst_stride, int64_t rows, int64_t pairs) {

@@ -60,6 +60,25 @@ void depthwise_rows_generic(const float* src, int64_t src_row, const int64_t* ta
   }
 }
 
+void depthwise_pixel_generic(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                             int64_t K, float* dst) {
+  constexpr int64_t kBlock = 8;  // channels accumulated together: the compiler keeps them in registers
+  int64_t k = 0;
+  for (; k + kBlock <= K; k += kBlock) {
+    float acc[kBlock];
+    for (int64_t j = 0; j < kBlock; ++j) acc[j] = bias ? bias[k + j] : 0.f;
+    for (int64_t t = 0; t < taps; ++t) {
+      for (int64_t j = 0; j < kBlock; ++j) acc[j] += w[t][k + j] * src[t][k + j];
+    }
+    for (int64_t j = 0; j < kBlock; ++j) dst[k + j] = acc[j];
+  }
+  for (; k < K; ++k) {
+    float acc = bias ? bias[k] : 0.f;
+    for (int64_t t = 0; t < taps; ++t) acc += w[t][k] * src[t][k];
+    dst[k] = acc;
+  }
+}
+
 void deinterleave_generic(const float* src, int64_t src_stride, float* even, float* odd,
                           int64_t dst_stride, int64_t rows, int64_t pairs) {
   for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
@@ -130,6 +149,16 @@ DepthwiseRowsKernel select_depthwise_rows_kernel() {
   return depthwise_rows_neon;
 #endif
   return depthwise_rows_generic;
+}
+
+DepthwisePixelKernel select_depthwise_pixel_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return depthwise_pixel_avx512;
+  if (cpu_features().avx2_fma) return depthwise_pixel_avx2;
+#elif defined(__aarch64__)
+  return depthwise_pixel_neon;
+#endif
+  return depthwise_pixel_generic;
 }
 
 GatherKernel select_gather_kernel() {

@@ -118,6 +118,41 @@ void depthwise_rows_neon(const float* src, int64_t src_row, const int64_t* tap_a
   for (int64_t r = 0; r < rows; ++r, src += src_row, dst += count) depthwise_row(src, tap_at, w, taps, bias, count, dst);
 }
 
+void depthwise_pixel_neon(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                          int64_t K, float* dst) {
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {  // four vectors of channels, every tap accumulated in registers
+    float32x4_t a0, a1, a2, a3;
+    if (bias) {
+      a0 = vld1q_f32(bias + k), a1 = vld1q_f32(bias + k + 4), a2 = vld1q_f32(bias + k + 8), a3 = vld1q_f32(bias + k + 12);
+    } else {
+      a0 = a1 = a2 = a3 = vdupq_n_f32(0.f);
+    }
+    for (int64_t t = 0; t < taps; ++t) {
+      const float* weights = w[t] + k;
+      const float* in = src[t] + k;
+      a0 = vfmaq_f32(a0, vld1q_f32(weights), vld1q_f32(in));
+      a1 = vfmaq_f32(a1, vld1q_f32(weights + 4), vld1q_f32(in + 4));
+      a2 = vfmaq_f32(a2, vld1q_f32(weights + 8), vld1q_f32(in + 8));
+      a3 = vfmaq_f32(a3, vld1q_f32(weights + 12), vld1q_f32(in + 12));
+    }
+    vst1q_f32(dst + k, a0);
+    vst1q_f32(dst + k + 4, a1);
+    vst1q_f32(dst + k + 8, a2);
+    vst1q_f32(dst + k + 12, a3);
+  }
+  for (; k + 4 <= K; k += 4) {
+    float32x4_t a = bias ? vld1q_f32(bias + k) : vdupq_n_f32(0.f);
+    for (int64_t t = 0; t < taps; ++t) a = vfmaq_f32(a, vld1q_f32(w[t] + k), vld1q_f32(src[t] + k));
+    vst1q_f32(dst + k, a);
+  }
+  for (; k < K; ++k) {  // the last 1-3 channels
+    float a = bias ? bias[k] : 0.f;
+    for (int64_t t = 0; t < taps; ++t) a += w[t][k] * src[t][k];
+    dst[k] = a;
+  }
+}
+
 void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {
   for (int64_t r = 0; r < rows; ++r, src += src_stride, even += dst_stride, odd += dst_stride) {
@@ -148,6 +183,10 @@ void microkernel_neon(int64_t kc, const float* a, const float* b, float* c, int6
 void depthwise_rows_neon(const float* src, int64_t src_row, const int64_t* tap_at, const float* w,
                          int64_t taps, float bias, int64_t count, int64_t rows, float* dst) {
   depthwise_rows_generic(src, src_row, tap_at, w, taps, bias, count, rows, dst);
+}
+void depthwise_pixel_neon(const float* const* src, const float* const* w, int64_t taps, const float* bias,
+                          int64_t K, float* dst) {
+  depthwise_pixel_generic(src, w, taps, bias, K, dst);
 }
 void deinterleave_neon(const float* src, int64_t src_stride, float* even, float* odd,
                        int64_t dst_stride, int64_t rows, int64_t pairs) {
