@@ -296,8 +296,7 @@ __attribute__((target("avx2,fma"), always_inline)) inline void depthwise_step(
   }
 }
 
-// Four vectors of pixels per pass over the taps (four independent FMA chains); the row's last 1-31
-// pixels in as many vectors as they fill, only the last of them partial.
+// A row's last 1-31 pixels in V vectors, the last masked unless they fill it.
 template <int TAPS, int V>
 __attribute__((target("avx2,fma"), always_inline)) inline void depthwise_tail(
     const float* s, const int64_t* at, const __m256* held, const float* w, int64_t taps, __m256 bias,
@@ -306,6 +305,8 @@ __attribute__((target("avx2,fma"), always_inline)) inline void depthwise_tail(
   depthwise_step<TAPS, V, true>(s, at, held, w, taps, bias, rest, d);
 }
 
+// Four vectors of pixels per pass over the taps (four independent FMA chains); the row's last 1-31
+// pixels in as many vectors as they fill, only the last of them partial.
 template <int TAPS>
 __attribute__((target("avx2,fma"))) void depthwise_rows_of(const float* src, int64_t src_row, const int64_t* tap_at,
                                                            const float* w, int64_t taps, float bias, int64_t count,
