@@ -367,6 +367,15 @@ __attribute__((target("avx2,fma"), always_inline)) inline void depthwise_channel
   }
 }
 
+// The last 1-31 channels in V vectors, the last masked unless they fill it (as depthwise_tail).
+template <int V>
+__attribute__((target("avx2,fma"), always_inline)) inline void depthwise_channel_tail(
+    const float* const* src, const float* const* w, int64_t taps, const float* bias, int64_t k, int64_t K,
+    float* dst) {
+  if (K - k == 8 * V) return depthwise_channels<V, false>(src, w, taps, bias, k, K, dst);
+  depthwise_channels<V, true>(src, w, taps, bias, k, K, dst);
+}
+
 }  // namespace
 
 __attribute__((target("avx2,fma"))) void depthwise_rows_avx2(const float* src, int64_t src_row, const int64_t* tap_at,
@@ -382,19 +391,11 @@ __attribute__((target("avx2,fma"))) void depthwise_pixel_avx2(const float* const
                                                               float* dst) {
   int64_t k = 0;
   for (; k + 32 <= K; k += 32) depthwise_channels<4, false>(src, w, taps, bias, k, K, dst);
-  // 0-31 channels left: as many vectors as they fill, the last masked unless they fill it.
-  switch (K - k) {
-    case 0: return;
-    case 8: return depthwise_channels<1, false>(src, w, taps, bias, k, K, dst);
-    case 16: return depthwise_channels<2, false>(src, w, taps, bias, k, K, dst);
-    case 24: return depthwise_channels<3, false>(src, w, taps, bias, k, K, dst);
-    default: break;
-  }
-  const int64_t vectors = (K - k + 7) / 8;
-  if (vectors == 4) return depthwise_channels<4, true>(src, w, taps, bias, k, K, dst);
-  if (vectors == 3) return depthwise_channels<3, true>(src, w, taps, bias, k, K, dst);
-  if (vectors == 2) return depthwise_channels<2, true>(src, w, taps, bias, k, K, dst);
-  depthwise_channels<1, true>(src, w, taps, bias, k, K, dst);
+  const int64_t rest = K - k;  // 0-31 channels: as many vectors as they fill, only the last partial
+  if (rest > 24) return depthwise_channel_tail<4>(src, w, taps, bias, k, K, dst);
+  if (rest > 16) return depthwise_channel_tail<3>(src, w, taps, bias, k, K, dst);
+  if (rest > 8) return depthwise_channel_tail<2>(src, w, taps, bias, k, K, dst);
+  if (rest > 0) depthwise_channel_tail<1>(src, w, taps, bias, k, K, dst);
 }
 
 __attribute__((target("avx2,fma"))) void deinterleave_avx2(const float* src, int64_t src_stride,

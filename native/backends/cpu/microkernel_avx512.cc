@@ -379,11 +379,12 @@ SK_AVX512 void depthwise_rows_avx512(const float* src, int64_t src_row, const in
 template <int V, bool LAST_PARTIAL>
 SK_AVX512 inline void depthwise_channels(const float* const* src, const float* const* w, int64_t taps,
                                          const float* bias, int64_t k, int64_t K, float* dst) {
-  const __mmask16 last = LAST_PARTIAL ? first_lanes(K - k - 16 * (V - 1)) : static_cast<__mmask16>(0xFFFF);
+  const __mmask16 last = first_lanes(K - k - 16 * (V - 1));
   __m512 acc[V];
   for (int v = 0; v < V; ++v) {
-    const __mmask16 lanes = v == V - 1 ? last : static_cast<__mmask16>(0xFFFF);
-    acc[v] = bias ? _mm512_maskz_loadu_ps(lanes, bias + k + 16 * v) : _mm512_setzero_ps();
+    const bool partial = LAST_PARTIAL && v == V - 1;
+    acc[v] = !bias ? _mm512_setzero_ps()
+             : partial ? _mm512_maskz_loadu_ps(last, bias + k + 16 * v) : _mm512_loadu_ps(bias + k + 16 * v);
   }
   for (int64_t t = 0; t < taps; ++t) {
     for (int v = 0; v < V; ++v) {
