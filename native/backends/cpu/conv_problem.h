@@ -38,6 +38,16 @@ struct ConvProblem {
   int64_t in_pixels, out_pixels;
 };
 
+// Whether two problems are the same convolution of the same shapes, field by field.
+inline bool same_shape(const ConvProblem& a, const ConvProblem& b) {
+  auto same3 = [](const int64_t* x, const int64_t* y) { return x[0] == y[0] && x[1] == y[1] && x[2] == y[2]; };
+  return a.transposed == b.transposed && a.channels_last == b.channels_last && a.activation == b.activation &&
+         a.groups == b.groups && a.C == b.C && a.K == b.K && a.Cg == b.Cg && a.Kg == b.Kg &&
+         same3(a.kernel, b.kernel) && same3(a.stride, b.stride) && same3(a.dilation, b.dilation) &&
+         a.taps == b.taps && a.batch == b.batch && same3(a.in, b.in) && same3(a.out, b.out) &&
+         same3(a.pad, b.pad) && a.in_pixels == b.in_pixels && a.out_pixels == b.out_pixels;
+}
+
 inline ConvProblem make_problem(const sk_conv_geometry& g, const sk_conv_shape& s) {
   ConvProblem p{};
   p.transposed = g.transposed != 0;

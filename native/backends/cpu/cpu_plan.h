@@ -8,7 +8,12 @@
 #include "backends/cpu/conv_problem.h"
 #include "backends/cpu/large_pages.h"
 #include "backends/cpu/microkernel.h"
+#include "backends/cpu/shape_cache.h"
 #include "stridekit/backend.h"
+
+namespace stridekit::cpu {
+struct ShapeOffsets;  // conv_forward.cc
+}
 
 struct sk_plan {
   enum class Path { kForwardGemm, kTransposedGemm, kDepthwise };
@@ -36,6 +41,8 @@ struct sk_plan {
   // depth pairs of two channels at one tap (conv_forward.cc bf16_channel_pairs), converted likewise.
   mutable std::once_flag bf16_pairs_once;
   mutable std::vector<stridekit::cpu::Bf16, stridekit::cpu::LargeAllocator<stridekit::cpu::Bf16>> bf16_channel_pairs;
+  // The offsets a channels_first forward run's tiles read (conv_forward.cc), per image or band shape.
+  stridekit::cpu::ShapeCache<stridekit::cpu::ShapeOffsets> shape_offsets;
   std::vector<float> bias;    // K values, or empty
   stridekit::cpu::GemmKernels gemm;
   stridekit::cpu::DepthwiseRowsKernel depthwise_rows;
