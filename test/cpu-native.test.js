@@ -26,7 +26,7 @@ const CHECKS = [
   { name: 'kernel_check', args: [],
     expect: [/^ok microkernel_generic: \d+ tiles$/m, /^ok depthwise_rows_generic: \d+ planes$/m, /^ok depthwise_pixel_generic: \d+ pixels$/m, /^ok deinterleave_generic: \d+ rows$/m, /^ok select_microkernel picks the \w+ kernel$/m,
       /^ok microkernel_pair_generic: \d+ tiles$/m, /^ok select_pair_kernel picks .+$/m, /^ok select_indirect_kernel picks .+$/m,
-      /^ok select_listed_kernel picks .+$/m,
+      /^ok select_listed_kernel picks .+$/m, /^ok select_pad_rows_kernel picks .+$/m,
       /^ok transpose_generic: \d+ tiles$/m, /^ok select_transpose_kernel picks the \w+ one$/m] },
   { name: 'backend_check', args: ['400', '2026'],
     expect: [/^ok 400 cases \(forward \d+, transposed \d+; channels_last \d+; wide \d+\)$/m] },
@@ -84,6 +84,7 @@ const TARGETS = [
       /^ok microkernel_avx512_pair: \d+ tiles$/m, /^ok select_pair_kernel picks the avx512 pair kernel$/m,
       /^ok microkernel_avx512_indirect: \d+ tiles$/m, /^ok select_indirect_kernel picks the avx512 indirect kernel$/m,
       /^ok microkernel_avx512_listed: \d+ tiles$/m, /^ok select_listed_kernel picks the avx512 listed kernel$/m,
+      /^ok pad_rows_avx512: \d+ planes$/m, /^ok select_pad_rows_kernel picks the avx512 one$/m,
       /^ok select_bf16_kernels picks none: a build without them$/m] },
 ];
 

@@ -455,6 +455,31 @@ SK_AVX512 void gather_run_avx512(const float* src, const int64_t* offsets, int64
   for (; k < depth; ++k, dst += width) _mm512_mask_storeu_ps(dst, lanes, _mm512_maskz_loadu_ps(lanes, src + offsets[k]));
 }
 
+SK_AVX512 void pad_rows_avx512(const float* src, int64_t src_stride, int64_t width, int64_t rows, float* dst,
+                               int64_t row, int64_t first) {
+  // Vector j of a padded row takes lanes [first - 16 j, first + width - 16 j) from the input, at
+  // input index 16 j - first + lane, zeros elsewhere (masked loads read nothing there). That index
+  // is negative in the left border: the address is formed as an integer, never as a pointer before
+  // the row.
+  const int64_t vectors = (row + 15) / 16, end = rows * row;
+  for (int64_t r = 0; r < rows; ++r, src += src_stride) {
+    const uintptr_t row_begin = reinterpret_cast<uintptr_t>(src);
+    for (int64_t v = 0; v < vectors; ++v) {
+      const int64_t lane0 = 16 * v - first, at = r * row + 16 * v;
+      const __mmask16 lanes = static_cast<__mmask16>(first_lanes(width - lane0) & ~first_lanes(-lane0));
+      const float* from = reinterpret_cast<const float*>(row_begin + static_cast<uintptr_t>(lane0 * static_cast<int64_t>(sizeof(float))));
+      const __m512 values = _mm512_maskz_loadu_ps(lanes, from);
+      // A whole vector where it ends inside the rows written here: what it writes past its row, the
+      // next rows overwrite. Only the last ones are masked (AMD stores masked vectors slowly).
+      if (at + 16 <= end) {
+        _mm512_storeu_ps(dst + at, values);
+      } else {
+        _mm512_mask_storeu_ps(dst + at, first_lanes(end - at), values);
+      }
+    }
+  }
+}
+
 #if defined(SK_AVX512_EMULATION_HEADER)
 // SIMDe's emulation covers AVX-512F, not AVX512-BF16: the native checks run the float32 kernels only.
 Bf16Kernels select_bf16_kernels() { return {}; }
@@ -667,6 +692,12 @@ void depthwise_pixel_avx512(const float* const* src, const float* const* w, int6
 void deinterleave_avx512(const float* src, int64_t src_stride, float* even, float* odd,
                          int64_t dst_stride, int64_t rows, int64_t pairs) {
   deinterleave_generic(src, src_stride, even, odd, dst_stride, rows, pairs);
+}
+void pad_rows_avx512(const float* src, int64_t src_stride, int64_t width, int64_t rows, float* dst, int64_t row,
+                     int64_t first) {
+  for (int64_t r = 0; r < rows; ++r, src += src_stride) {
+    for (int64_t j = 0; j < row; ++j) dst[r * row + j] = j >= first && j < first + width ? src[j - first] : 0.f;
+  }
 }
 void microkernel_avx512_pair(int64_t kc, const float* a, const float* b, int64_t b_stride, float* c,
                              int64_t ldc, int mr, int nr, bool accumulate, const KernelEpilogue* last,

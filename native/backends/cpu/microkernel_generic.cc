@@ -168,6 +168,13 @@ GatherKernel select_gather_kernel() {
   return nullptr;
 }
 
+PadRowsKernel select_pad_rows_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_features().avx512) return pad_rows_avx512;
+#endif
+  return nullptr;
+}
+
 TransposeKernel select_transpose_kernel() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (cpu_features().avx2_fma) return transpose_avx2;

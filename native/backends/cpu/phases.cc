@@ -22,17 +22,19 @@ namespace {
 // (up to 4 KB for the stride[2] of them) are zeroed whole, a few vector stores that stay in L1
 // until the rows overwrite them; larger ones only where no input lands, block by block and then
 // row by row. read_d and read_h: which phases of the depth and height dimensions some tap reads
-// (PhaseLayout::mark_read); the others are not written.
+// (PhaseLayout::mark_read); the others are not written. At stride 1 a pad_rows kernel, where there is
+// one, writes each row with its borders, so only the rows and planes of zeros around are left.
 template <int SW>
 SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& p,
-                                  DeinterleaveKernel deinterleave, const bool* read_d, const bool* read_h,
-                                  const float* __restrict in, int64_t plane_stride,
+                                  DeinterleaveKernel deinterleave, PadRowsKernel pad_rows, const bool* read_d,
+                                  const bool* read_h, const float* __restrict in, int64_t plane_stride,
                                   float* __restrict out, int64_t planes) {
   const int64_t sd = p.stride[0], sh = p.stride[1], sw = SW ? SW : p.stride[2];
   const int64_t width = p.in[2], row = layout.extent[2], slab = layout.extent[1] * row;
   const int64_t plane = layout.plane, first = layout.border[2], used = layout.size[2];
   const int64_t whole = width / sw;         // groups of sw input columns all inside the row
-  const bool zero_whole = sw * plane <= 1024;
+  const bool padded_rows = SW == 1 && pad_rows;
+  const bool zero_whole = sw * plane <= 1024 && !padded_rows;
   for (int64_t ad = 0; ad < sd; ++ad) {
     if (!read_d[ad]) continue;
     const int64_t depth_rows = (p.in[0] - ad + sd - 1) / sd;  // phase positions holding input
@@ -53,6 +55,11 @@ SK_MULTIVERSION void split_planes(const PhaseLayout& layout, const ConvProblem& 
           float* rows = phase + (layout.border[0] + jd) * slab;
           const float* src = in + i * plane_stride + ((jd * sd + ad) * p.in[1] + ah) * width;
           float* dst = rows + layout.border[1] * row + first;  // phase aw = 0, first input position
+          if (padded_rows) {
+            zero_around(rows, layout.border[1], height_rows, layout.extent[1], row);
+            pad_rows(src, sh * width, width, height_rows, dst - first, row, first);
+            continue;
+          }
           if (!zero_whole) {
             for (int64_t aw = 0; aw < sw; ++aw) {
               zero_around(rows + aw * plane, layout.border[1], height_rows, layout.extent[1], row);
@@ -103,10 +110,10 @@ constexpr std::array<GatherFixed, sizeof...(COUNT)> gather_table(std::integer_se
 // The AVX2 copies of the two templates above (multiversion.h), chosen with cpu_features().
 template <int SW>
 SK_TARGET_V3 void split_planes_v3(const PhaseLayout& layout, const ConvProblem& p,
-                                  DeinterleaveKernel deinterleave, const bool* read_d, const bool* read_h,
-                                  const float* __restrict in, int64_t plane_stride,
+                                  DeinterleaveKernel deinterleave, PadRowsKernel pad_rows, const bool* read_d,
+                                  const bool* read_h, const float* __restrict in, int64_t plane_stride,
                                   float* __restrict out, int64_t planes) {
-  split_planes<SW>(layout, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+  split_planes<SW>(layout, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
 }
 
 template <int COUNT>
@@ -144,6 +151,7 @@ void gather_run(const float* src, const int64_t* offsets, int64_t depth, int64_t
 void PhaseLayout::split(const ConvProblem& p, const float* in, int64_t plane_stride, float* out,
                         int64_t planes) const {
   static const DeinterleaveKernel deinterleave = select_deinterleave_kernel();
+  static const PadRowsKernel pad_rows = select_pad_rows_kernel();
   // The read phases of the two outer dimensions, on the stack for the usual strides; larger ones
   // take a heap block, whose cost is nothing next to a split into that many phases.
   constexpr int64_t kLocal = 32;
@@ -161,16 +169,16 @@ void PhaseLayout::split(const ConvProblem& p, const float* in, int64_t plane_str
   static const bool v3 = cpu_features().avx2_fma;
   if (v3) {
     switch (p.stride[2]) {
-      case 1: return split_planes_v3<1>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
-      case 2: return split_planes_v3<2>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
-      default: return split_planes_v3<0>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+      case 1: return split_planes_v3<1>(*this, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
+      case 2: return split_planes_v3<2>(*this, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
+      default: return split_planes_v3<0>(*this, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
     }
   }
 #endif
   switch (p.stride[2]) {
-    case 1: return split_planes<1>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
-    case 2: return split_planes<2>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
-    default: return split_planes<0>(*this, p, deinterleave, read_d, read_h, in, plane_stride, out, planes);
+    case 1: return split_planes<1>(*this, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
+    case 2: return split_planes<2>(*this, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
+    default: return split_planes<0>(*this, p, deinterleave, pad_rows, read_d, read_h, in, plane_stride, out, planes);
   }
 }
 
