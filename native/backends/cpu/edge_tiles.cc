@@ -1,5 +1,7 @@
 #include "backends/cpu/edge_tiles.h"
 
+#include <iterator>
+
 namespace stridekit::cpu {
 
 namespace {
@@ -14,39 +16,41 @@ EdgeTiles::EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps)
       block_steps_(block_steps),
       blocks_((steps + block_steps - 1) / block_steps),
       out_pixels_(q.out_pixels) {
-  for (int d = 0; d < 3; ++d) out_[d] = q.out[d], kernel_[d] = q.kernel[d];
-  for (int d = 0; d < 2; ++d) {
-    stride_[d] = q.stride[d], dilation_[d] = q.dilation[d], pad_[d] = q.pad[d], in_[d] = q.in[d];
+  for (int d = 0; d < 3; ++d) {
+    out_[d] = q.out[d], kernel_[d] = q.kernel[d], stride_[d] = q.stride[d], dilation_[d] = q.dilation[d];
+    pad_[d] = q.pad[d], in_[d] = q.in[d];
   }
-  // The spans of each outer dimension. Along a dimension, the taps a position reads before the input
-  // only shrink as it moves on, and those after it only grow: the interior positions (span (0, 0))
-  // are one run, and the edge positions are found from either end.
   for (int d = 0; d < 2; ++d) {
-    spans_[d][0] = {0, 0};
-    span_count_[d] = 1;
-    auto add = [&](int64_t position) {
-      const Span s = span_at(d, position);
-      if (span_index(d, s) >= 0) return true;
-      if (span_count_[d] == kMaxSpans) return false;
-      spans_[d][span_count_[d]++] = s;
-      return true;
-    };
-    int64_t begin = 0, end = out_[d];
-    for (; begin < end && span_index(d, span_at(d, begin)) != 0; ++begin) {
-      if (!add(begin)) return;  // too many kinds of edge: unused
-    }
-    for (; end > begin && span_index(d, span_at(d, end - 1)) != 0; --end) {
-      if (!add(end - 1)) return;
-    }
+    if (!find_spans(d)) return;  // too many kinds of edge: unused
   }
-  const int64_t channels = steps / (kernel_[0] * kernel_[1] * kernel_[2]);
+  // The columns take classes of their own where their edges alone skip at least 2% of a row's taps,
+  // and the order then still passes the test below: a narrow output's edge columns may fill more
+  // empty rows than that allows, and its rows are then taken whole as they are otherwise.
+  int64_t column_skips = 0;
+  const bool columns_found = find_spans(2);
+  for (int64_t ow = 0; columns_found && ow < out_[2]; ++ow) {
+    column_skips += kernel_[2] - kept_taps(2, span_index(2, span_at(2, ow)));
+  }
+  if (columns_found && column_skips * 50 >= out_[2] * kernel_[2] && lay_out(true)) return;
+  lay_out(false);
+}
+
+bool EdgeTiles::lay_out(bool split_columns) {
+  split_columns_ = split_columns;
+  if (!split_columns) span_count_[2] = 1;  // span 0, (0, 0): every column keeps every tap
+  rows_ = values_ = 0;
+  std::fill(std::begin(listed_), std::end(listed_), false);
+  const int64_t channels = steps_ / (kernel_[0] * kernel_[1] * kernel_[2]);
   for (int s0 = 0; s0 < span_count_[0]; ++s0) {
     for (int s1 = 0; s1 < span_count_[1]; ++s1) {
-      kept_[s0 * span_count_[1] + s1] = channels * kept_taps(0, s0) * kept_taps(1, s1) * kernel_[2];
+      for (int s2 = 0; s2 < span_count_[2]; ++s2) {
+        kept_[class_of(s0, s1, s2)] = channels * kept_taps(0, s0) * kept_taps(1, s1) * kept_taps(2, s2);
+      }
     }
   }
   int64_t listed = 0, skipped = 0;  // skipped: the steps of each pixel that its tile does not multiply
-  for_each_segment([&](int64_t, int64_t pixels, int c) {
+  for_each_segment([&](int64_t, int64_t rows, int64_t, int64_t columns, int c) {
+    const int64_t pixels = rows * columns;
     rows_ += whole_tiles(pixels);
     skipped += pixels * (steps_ - kept_[c]);
     if (c == 0 || listed_[c]) return;
@@ -60,6 +64,29 @@ EdgeTiles::EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps)
   // and the empty rows and the lists stay small beside the output and the depth.
   used_ = skipped * 50 >= out_pixels_ * steps_ && (rows_ - out_pixels_) * 8 <= out_pixels_ && listed <= 8 * steps_;
   values_ += 2 * rows_ + 2 * (rows_ / kMR);
+  return used_;
+}
+
+bool EdgeTiles::find_spans(int d) {
+  // Along a dimension, the taps a position reads before the input only shrink as it moves on, and
+  // those after it only grow: the edge positions are found from either end.
+  spans_[d][0] = {0, 0};
+  span_count_[d] = 1;
+  auto add = [&](int64_t position) {
+    const Span s = span_at(d, position);
+    if (span_index(d, s) >= 0) return true;
+    if (span_count_[d] == kMaxSpans) return false;
+    spans_[d][span_count_[d]++] = s;
+    return true;
+  };
+  int64_t begin = 0, end = out_[d];
+  for (; begin < end && span_index(d, span_at(d, begin)) != 0; ++begin) {
+    if (!add(begin)) return false;
+  }
+  for (; end > begin && span_index(d, span_at(d, end - 1)) != 0; --end) {
+    if (!add(end - 1)) return false;
+  }
+  return true;
 }
 
 EdgeTiles::Span EdgeTiles::span_at(int d, int64_t position) const {
@@ -79,18 +106,26 @@ int EdgeTiles::span_index(int d, Span s) const {
 
 template <class Segment>
 void EdgeTiles::for_each_segment(Segment segment) const {
-  int64_t first = 0, pixels = 0;
+  // Each run of whole output rows of one outer class, then within it each run of columns of one
+  // column span (all of them at once unless the columns are split).
+  auto columns_of = [&](int64_t first_row, int64_t rows, int outer) {
+    for (int64_t first = 0, ow = 0; ow < out_[2]; first = ow) {
+      const int s2 = span_of(2, first);
+      while (ow < out_[2] && span_of(2, ow) == s2) ++ow;
+      segment(first_row, rows, first, ow - first, outer * span_count_[2] + s2);
+    }
+  };
+  int64_t first = 0, row = 0;
   int current = -1;
   for (int64_t od = 0; od < out_[0]; ++od) {
-    const int s0 = span_index(0, span_at(0, od));
-    for (int64_t oh = 0; oh < out_[1]; ++oh) {
-      const int c = s0 * span_count_[1] + span_index(1, span_at(1, oh));
-      if (c != current && pixels > 0) segment(first, pixels, current), first += pixels, pixels = 0;
-      current = c;
-      pixels += out_[2];
+    const int s0 = span_of(0, od);
+    for (int64_t oh = 0; oh < out_[1]; ++oh, ++row) {
+      const int outer = s0 * span_count_[1] + span_of(1, oh);
+      if (outer != current && row > first) columns_of(first, row - first, current), first = row;
+      current = outer;
     }
   }
-  if (pixels > 0) segment(first, pixels, current);
+  if (row > first) columns_of(first, row - first, current);
 }
 
 void EdgeTiles::build(int64_t* memory, const int64_t* pixel_at, const int64_t* depth_at) {
@@ -105,31 +140,37 @@ void EdgeTiles::build(int64_t* memory, const int64_t* pixel_at, const int64_t* d
 
   // Each segment's pixels, then its empty rows, and its tiles' class and pixels.
   int64_t row = 0;
-  for_each_segment([&](int64_t first, int64_t pixels, int c) {
-    const int64_t begin = row, end = begin + pixels;
-    for (int64_t pixel = first; row < end; ++row, ++pixel) row_at[row] = pixel_at[pixel], pixel_of[row] = pixel;
-    for (; row < begin + whole_tiles(pixels); ++row) row_at[row] = row_at[row - row % kMR], pixel_of[row] = -1;
+  for_each_segment([&](int64_t first_row, int64_t rows, int64_t first_column, int64_t columns, int c) {
+    const int64_t begin = row, end = begin + rows * columns;
+    for (int64_t r = first_row; r < first_row + rows; ++r) {
+      for (int64_t pixel = r * out_[2] + first_column; pixel < r * out_[2] + first_column + columns; ++pixel, ++row) {
+        row_at[row] = pixel_at[pixel], pixel_of[row] = pixel;
+      }
+    }
+    for (; row < begin + whole_tiles(end - begin); ++row) row_at[row] = row_at[row - row % kMR], pixel_of[row] = -1;
     for (int64_t r = begin; r < end; r += kMR) {
       tile_class[r / kMR] = c;
       tile_pixels[r / kMR] = std::min<int64_t>(kMR, end - r);
     }
   });
-  // Each edge class's steps, block by block: those whose tap reads inside the input along both outer
-  // dimensions, for every row of the class (along the rows every tap is kept), channel by channel.
+  // Each edge class's steps, block by block: those whose tap reads inside the input along every
+  // dimension, for every pixel of the class, channel by channel.
   const int64_t taps = kernel_[0] * kernel_[1] * kernel_[2], channels = steps_ / taps;
-  for (int c = 1; c < span_count_[0] * span_count_[1]; ++c) {
+  for (int c = 1; c < span_count_[0] * span_count_[1] * span_count_[2]; ++c) {
     if (!listed_[c]) continue;
-    const Span outer = spans_[0][c / span_count_[1]], inner = spans_[1][c % span_count_[1]];
+    const int outer = c / span_count_[2];
+    const Span along[3] = {spans_[0][outer / span_count_[1]], spans_[1][outer % span_count_[1]],
+                           spans_[2][c % span_count_[2]]};
     list_at_[c] = lists - memory;
     int64_t* depths = lists;
     int64_t* b_steps = depths + kept_[c];
     int64_t* block_begin = b_steps + kept_[c];
     int64_t n = 0, block = 0;  // block_begin is set up to `block`
     for (int64_t channel = 0; channel < channels; ++channel) {
-      for (int64_t td = outer.low; td < kernel_[0] - outer.high; ++td) {
-        for (int64_t th = inner.low; th < kernel_[1] - inner.high; ++th) {
+      for (int64_t td = along[0].low; td < kernel_[0] - along[0].high; ++td) {
+        for (int64_t th = along[1].low; th < kernel_[1] - along[1].high; ++th) {
           const int64_t row = channel * taps + (td * kernel_[1] + th) * kernel_[2];
-          for (int64_t k = row; k < row + kernel_[2]; ++k, ++n) {
+          for (int64_t k = row + along[2].low; k < row + kernel_[2] - along[2].high; ++k, ++n) {
             while (block * block_steps_ <= k) block_begin[block++] = n;
             depths[n] = depth_at[k];
             b_steps[n] = k - (block - 1) * block_steps_;

@@ -5,16 +5,17 @@
 // ResNet l4's multiply-adds (a 7 x 7 output) multiply zeros, 6.4% of C3D's and 2.4% of l2's. oneDNN
 // bounds its loops so as never to make them. A tile of six pixels can skip a tap only where all six
 // read padding there, and consecutive pixels cross from one output row into the next. So the indirect
-// GEMM takes the pixels in their own order cut into segments of whole output rows of one edge class
-// each (how many taps of the two outer dimensions read padding before and after the input), every
-// segment filled up to whole tiles with empty rows: the tiles of a top row skip the taps above the
-// input, in every channel. An edge tile runs over the depth steps its class keeps, listed per depth
-// block with the B step each reads; the others over all of them.
+// GEMM takes the pixels in their own order cut into segments of one edge class each (how many taps of
+// each dimension read padding before and after the input), every segment filled up to whole tiles
+// with empty rows: the tiles of a top row skip the taps above the input, in every channel. An edge
+// tile runs over the depth steps its class keeps, listed per depth block with the B step each reads;
+// the others over all of them.
 //
-// The taps a row's first and last pixels read left and right of the input are multiplied still:
-// gathering each output row's first pixel into tiles of their own as well (tiles that read six input
-// rows at once, transposed out one pixel at a time) ran slower than leaving them (ResNet l4 by 2%,
-// C3D by 9%, against rows alone).
+// A segment is a run of whole output rows of one class along the outer dimensions (depth and height),
+// and, where the columns' own edges skip enough (ResNet l4's left column, 4.1% of its multiply-adds),
+// the pixels of those rows in one column class: the first column of every row, then the interior
+// columns, row by row. Where they skip less, the columns stay together: on ResNet l2's 28-pixel rows
+// (1.2%) tiles that read six input rows at once made the layer 3-5% slower.
 #pragma once
 
 #include <algorithm>
@@ -73,8 +74,8 @@ class EdgeTiles {
   }
 
  private:
-  static constexpr int kMaxSpans = 8;  // distinct spans per outer dimension, (0, 0) included
-  static constexpr int kMaxClasses = kMaxSpans * kMaxSpans;
+  static constexpr int kMaxSpans = 8;  // distinct spans per dimension, (0, 0) included
+  static constexpr int kMaxClasses = kMaxSpans * kMaxSpans * kMaxSpans;
 
   // Along one dimension: of a position's kernel taps, the first `low` read padding before the input
   // and the last `high` padding after it.
@@ -82,23 +83,34 @@ class EdgeTiles {
     int64_t low, high;
   };
   Span span_at(int d, int64_t position) const;
-  // The index of `s` among dimension d's spans, or -1.
+  // The index of `s` among dimension d's spans, or -1; every column is in span 0 unless the columns
+  // are split (split_columns_).
   int span_index(int d, Span s) const;
+  int span_of(int d, int64_t position) const { return d == 2 && !split_columns_ ? 0 : span_index(d, span_at(d, position)); }
+  // Lays the pixels out with or without the columns split, sets the sizes and whether the order is
+  // used, and returns that.
+  bool lay_out(bool split_columns);
+  // Finds dimension d's spans, from either end (the interior positions, span (0, 0), are one run):
+  // false when there are more than kMaxSpans.
+  bool find_spans(int d);
   // The taps along dimension d that a position of span `span` keeps: [low, kernel - high), or none.
   int64_t kept_taps(int d, int span) const {
     return std::max<int64_t>(0, kernel_[d] - spans_[d][span].low - spans_[d][span].high);
   }
-  // Calls segment(first pixel, pixels, class) for each run of whole output rows of one class, in
-  // order. Class s0 * span_count_[1] + s1 holds the rows of spans s0 and s1; class 0 is the interior.
+  int class_of(int s0, int s1, int s2) const { return (s0 * span_count_[1] + s1) * span_count_[2] + s2; }
+  // Calls segment(first row, rows, first column, columns, class) for each segment in order: the
+  // pixels of output rows [first row, + rows) (rows counted over depth and height together) in
+  // columns [first column, + columns), row by row. Class 0 is the interior.
   template <class Segment>
   void for_each_segment(Segment segment) const;
 
   bool used_ = false;
+  bool split_columns_ = false;
   int64_t rows_ = 0, values_ = 0;
   int64_t steps_ = 0, block_steps_ = 0, blocks_ = 0, out_pixels_ = 0;
-  int64_t out_[3] = {}, kernel_[3] = {}, stride_[2] = {}, dilation_[2] = {}, pad_[2] = {}, in_[2] = {};
-  Span spans_[2][kMaxSpans] = {};
-  int span_count_[2] = {};
+  int64_t out_[3] = {}, kernel_[3] = {}, stride_[3] = {}, dilation_[3] = {}, pad_[3] = {}, in_[3] = {};
+  Span spans_[3][kMaxSpans] = {};
+  int span_count_[3] = {};
   bool listed_[kMaxClasses] = {};      // per class: an edge class with rows, whose steps are listed
   int64_t kept_[kMaxClasses] = {};     // per class: the depth steps it keeps
   int64_t list_at_[kMaxClasses] = {};  // per listed class: where its lists start in build()'s memory
