@@ -107,8 +107,18 @@ int EdgeTiles::span_index(int d, Span s) const {
 template <class Segment>
 void EdgeTiles::for_each_segment(Segment segment) const {
   // Each run of whole output rows of one outer class, then within it each run of columns of one
-  // column span (all of them at once unless the columns are split).
+  // column span: all of them at once unless the columns are split, and unless some run of columns
+  // would not fill a tile (ResNet l4's top row: its corner alone would take a tile of one row, which
+  // streams as much of B as a full one). Its pixels then keep the row's class and read their few
+  // padded taps.
   auto columns_of = [&](int64_t first_row, int64_t rows, int outer) {
+    bool split = split_columns_;
+    for (int64_t first = 0, ow = 0; split && ow < out_[2]; first = ow) {
+      const int s2 = span_of(2, first);
+      while (ow < out_[2] && span_of(2, ow) == s2) ++ow;
+      split = rows * (ow - first) >= kMR;
+    }
+    if (!split) return segment(first_row, rows, 0, out_[2], outer * span_count_[2]);
     for (int64_t first = 0, ow = 0; ow < out_[2]; first = ow) {
       const int s2 = span_of(2, first);
       while (ow < out_[2] && span_of(2, ow) == s2) ++ow;
@@ -138,19 +148,25 @@ void EdgeTiles::build(int64_t* memory, const int64_t* pixel_at, const int64_t* d
   memory_ = memory;
   row_at_ = row_at, pixel_of_ = pixel_of, tile_class_ = tile_class, tile_pixels_ = tile_pixels;
 
-  // Each segment's pixels, then its empty rows, and its tiles' class and pixels.
+  // Each segment's pixels in its tiles, as evenly as they go (7 pixels: 4 and 3, not 6 and 1: a tile
+  // of one or two rows streams as much of B as a full one), each tile's empty rows after its pixels.
   int64_t row = 0;
   for_each_segment([&](int64_t first_row, int64_t rows, int64_t first_column, int64_t columns, int c) {
-    const int64_t begin = row, end = begin + rows * columns;
-    for (int64_t r = first_row; r < first_row + rows; ++r) {
-      for (int64_t pixel = r * out_[2] + first_column; pixel < r * out_[2] + first_column + columns; ++pixel, ++row) {
+    const int64_t pixels = rows * columns, tiles = (pixels + kMR - 1) / kMR;
+    for (int64_t t = 0, placed = 0; t < tiles; ++t) {
+      const int64_t count = pixels / tiles + (t < pixels % tiles ? 1 : 0);
+      tile_class[row / kMR] = c;
+      tile_pixels[row / kMR] = count;
+      for (int64_t i = 0; i < kMR; ++i, ++row) {
+        if (i >= count) {
+          row_at[row] = row_at[row - i], pixel_of[row] = -1;
+          continue;
+        }
+        const int64_t k = placed + i;
+        const int64_t pixel = (first_row + k / columns) * out_[2] + first_column + k % columns;
         row_at[row] = pixel_at[pixel], pixel_of[row] = pixel;
       }
-    }
-    for (; row < begin + whole_tiles(end - begin); ++row) row_at[row] = row_at[row - row % kMR], pixel_of[row] = -1;
-    for (int64_t r = begin; r < end; r += kMR) {
-      tile_class[r / kMR] = c;
-      tile_pixels[r / kMR] = std::min<int64_t>(kMR, end - r);
+      placed += count;
     }
   });
   // Each edge class's steps, block by block: those whose tap reads inside the input along every

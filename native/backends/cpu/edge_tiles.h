@@ -6,8 +6,9 @@
 // bounds its loops so as never to make them. A tile of six pixels can skip a tap only where all six
 // read padding there, and consecutive pixels cross from one output row into the next. So the indirect
 // GEMM takes the pixels in their own order cut into segments of one edge class each (how many taps of
-// each dimension read padding before and after the input), every segment filled up to whole tiles
-// with empty rows: the tiles of a top row skip the taps above the input, in every channel. An edge
+// each dimension read padding before and after the input), every segment's pixels dealt evenly to
+// whole tiles, filled up with empty rows: the tiles of a top row skip the taps above the input, in
+// every channel. An edge
 // tile runs over the depth steps its class keeps, listed per depth block with the B step each reads;
 // the others over all of them.
 //
