@@ -461,13 +461,14 @@ SK_AVX512 void pad_rows_avx512(const float* src, int64_t src_stride, int64_t wid
   // input index 16 j - first + lane, zeros elsewhere (masked loads read nothing there). That index
   // is negative in the left border: the address is formed as an integer, never as a pointer before
   // the row.
+  constexpr int64_t kBytes = sizeof(float);
   const int64_t vectors = (row + 15) / 16, end = rows * row;
   for (int64_t r = 0; r < rows; ++r, src += src_stride) {
     const uintptr_t row_begin = reinterpret_cast<uintptr_t>(src);
     for (int64_t v = 0; v < vectors; ++v) {
       const int64_t lane0 = 16 * v - first, at = r * row + 16 * v;
       const __mmask16 lanes = static_cast<__mmask16>(first_lanes(width - lane0) & ~first_lanes(-lane0));
-      const float* from = reinterpret_cast<const float*>(row_begin + static_cast<uintptr_t>(lane0 * static_cast<int64_t>(sizeof(float))));
+      const float* from = reinterpret_cast<const float*>(row_begin + static_cast<uintptr_t>(lane0 * kBytes));
       const __m512 values = _mm512_maskz_loadu_ps(lanes, from);
       // A whole vector where it ends inside the rows written here: what it writes past its row, the
       // next rows overwrite. Only the last ones are masked (AMD stores masked vectors slowly).
