@@ -111,19 +111,20 @@ void EdgeTiles::for_each_segment(Segment segment) const {
   // would not fill a tile (ResNet l4's top row: its corner alone would take a tile of one row, which
   // streams as much of B as a full one). Its pixels then keep the row's class and read their few
   // padded taps.
-  auto columns_of = [&](int64_t first_row, int64_t rows, int outer) {
-    bool split = split_columns_;
-    for (int64_t first = 0, ow = 0; split && ow < out_[2]; first = ow) {
-      const int s2 = span_of(2, first);
-      while (ow < out_[2] && span_of(2, ow) == s2) ++ow;
-      split = rows * (ow - first) >= kMR;
-    }
-    if (!split) return segment(first_row, rows, 0, out_[2], outer * span_count_[2]);
+  auto column_runs = [&](auto run) {  // run(first column, columns, span) for each run of one span
     for (int64_t first = 0, ow = 0; ow < out_[2]; first = ow) {
       const int s2 = span_of(2, first);
       while (ow < out_[2] && span_of(2, ow) == s2) ++ow;
-      segment(first_row, rows, first, ow - first, outer * span_count_[2] + s2);
+      run(first, ow - first, s2);
     }
+  };
+  auto columns_of = [&](int64_t first_row, int64_t rows, int outer) {
+    bool split = split_columns_;
+    if (split) column_runs([&](int64_t, int64_t columns, int) { split = split && rows * columns >= kMR; });
+    if (!split) return segment(first_row, rows, 0, out_[2], outer * span_count_[2]);
+    column_runs([&](int64_t first, int64_t columns, int s2) {
+      segment(first_row, rows, first, columns, outer * span_count_[2] + s2);
+    });
   };
   int64_t first = 0, row = 0;
   int current = -1;
