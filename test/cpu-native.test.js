@@ -65,7 +65,7 @@ const TARGETS = [
     expect: hostHasAvx512Bf16()
       ? [/^ok bf16 convert \+ tile \(avx512_bf16\): \d+ tiles$/m, /^ok bf16 indirect tile \(avx512_bf16\): \d+ tiles$/m,
         /^ok bf16 listed tile \(avx512_bf16\): \d+ tiles$/m,
-        /^ok bf16 interleave \(avx512_bf16\): \d+ rows$/m]
+        /^ok bf16 interleave \(avx512_bf16\): \d+ rows$/m, /^ok bf16 gather \(avx512_bf16\): \d+ runs$/m]
       : [/^ok select_bf16_kernels picks none: .+$/m] },
   { name: 'arm64 under qemu', id: 'arm64', configure: [`-DCMAKE_TOOLCHAIN_FILE=${path.join(PROJECT, 'aarch64-linux-gnu.cmake')}`],
     run: (exe, args) => [QEMU, [exe, ...args]],

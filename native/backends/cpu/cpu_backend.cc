@@ -51,6 +51,7 @@ sk_status plan_create(const sk_conv_geometry* geometry, const float* weight, con
       plan->gemm.bf16_indirect = bf16.indirect;
       plan->gemm.bf16_listed = bf16.listed;
       plan->gemm.bf16_interleave = bf16.interleave;
+      plan->gemm.bf16_gather = bf16.gather;
     }
     if (!plan->gemm.bf16_tile) plan->gemm.indirect = select_indirect_kernel(), plan->gemm.listed = select_listed_kernel();
     plan->depthwise_rows = select_depthwise_rows_kernel();

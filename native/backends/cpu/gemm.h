@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "backends/cpu/edge_tiles.h"
@@ -168,11 +169,22 @@ inline KernelEpilogue in_kernel_epilogue(const TileEpilogue& epilogue, bool in_k
   return in_kernel;
 }
 
+// Whether a source packs bf16 pair strips itself: pack_bf16(kernels, start, count, k0, kc, dst, strip_stride).
+template <class Source, class = void>
+constexpr bool kPacksBf16 = false;
+template <class Source>
+constexpr bool kPacksBf16<Source, std::void_t<decltype(&Source::pack_bf16)>> = true;
+
 // Strips [start, start + count) of a source at depths [k0, k0 + kc) as bf16 pair strips,
-// round_up(kc, 2) * width values apart: packed and converted into `converted`...
+// round_up(kc, 2) * width values apart, in `converted`: packed so by the source where it can, else
+// packed in float32 and converted...
 template <class Source>
 const Bf16* bf16_panel(const GemmKernels& kernels, const Source& source, int64_t start, int64_t count,
                        int64_t k0, int64_t kc, int width, float* scratch, Bf16* converted) {
+  if constexpr (kPacksBf16<Source>) {
+    source.pack_bf16(kernels, start, count, k0, kc, converted, round_up(kc, 2) * width);
+    return converted;
+  }
   const Panel panel = source.panel(start, count, k0, kc, scratch);
   kernels.bf16_convert(panel.data, panel.strip_stride, (count + width - 1) / width, kc, width, converted,
                        round_up(kc, 2) * width);

@@ -145,6 +145,13 @@ using Bf16ListedTile = void (*)(int64_t pairs, const uint32_t* a, const int64_t*
                                 const int64_t* b_steps, const Bf16* b, int64_t b_stride, float* c, int64_t ldc,
                                 int mr, int nr, bool accumulate, const KernelEpilogue* last);
 
+// Packs one run of `count` (<= width) consecutive pixels of every depth step into a bf16 pair strip of
+// `width` lanes (kMR or kNR), as gather_run (phases.h) and then Bf16Convert would, with no float32
+// strip between: word (pair q, lane i) of dst, its values 2 (q * width + i) and the next, takes
+// bf16(src[offsets[2 q] + i]) and bf16(src[offsets[2 q + 1] + i]) (zero past an odd depth), for i < count.
+using Bf16Gather = void (*)(const float* src, const int64_t* offsets, int64_t depth, int64_t count, Bf16* dst,
+                            int64_t width);
+
 // Two float32 planes (the second null: zeros) into one of 32-bit words, dst[i] = bf16(first[i]) |
 // bf16(second[i]) << 16, for i < count.
 using Bf16Interleave = void (*)(const float* first, const float* second, int64_t count, uint32_t* dst);
@@ -160,6 +167,8 @@ void microkernel_bf16_avx512_listed(int64_t pairs, const uint32_t* a, const int6
                                     const int64_t* b_steps, const Bf16* b, int64_t b_stride, float* c, int64_t ldc,
                                     int mr, int nr, bool accumulate, const KernelEpilogue* last);
 void interleave_bf16_avx512(const float* first, const float* second, int64_t count, uint32_t* dst);
+void gather_bf16_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count, Bf16* dst,
+                        int64_t width);
 
 // A GEMM tile with pixels as rows on its way into a channels_first output, transposed:
 // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols. One element at a time,
@@ -190,6 +199,7 @@ struct GemmKernels {
   Bf16IndirectTile bf16_indirect = nullptr;
   Bf16ListedTile bf16_listed = nullptr;
   Bf16Interleave bf16_interleave = nullptr;
+  Bf16Gather bf16_gather = nullptr;
 };
 
 // The bf16 kernels when the processor runs them, else all null.
@@ -199,6 +209,7 @@ struct Bf16Kernels {
   Bf16IndirectTile indirect = nullptr;
   Bf16ListedTile listed = nullptr;
   Bf16Interleave interleave = nullptr;
+  Bf16Gather gather = nullptr;
 };
 Bf16Kernels select_bf16_kernels();
 

@@ -494,22 +494,56 @@ namespace {
 // The 16 bf16 values of a 16-float vector, rounded to nearest even (NaN stays NaN).
 SK_AVX512_BF16 inline __m256i to_bf16(__m512 v) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)); }
 
-// A float32 strip of 16 lanes into pairs: for each depth pair, lane i's two values side by side. The
-// two depth steps convert together into one vector ([step k | step k + 1]) that one permutation
-// interleaves.
-SK_AVX512_BF16 void convert_wide(const float* src, int64_t kc, Bf16* dst) {
+// Two depth steps of 16 lanes as 16 pair words, lane i's two bf16 values side by side: converted together
+// into one vector ([first | second]) that one permutation interleaves.
+SK_AVX512_BF16 inline __m512i pair_words(__m512 first, __m512 second) {
   alignas(64) static constexpr uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
                                                            21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
                                                            11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  const __m512i interleave = _mm512_load_si512(kInterleave);
+  const __m512bh both = _mm512_cvtne2ps_pbh(second, first);
+  return _mm512_permutexvar_epi16(_mm512_load_si512(kInterleave), reinterpret_cast<__m512i>(both));
+}
+
+// A float32 strip of 16 lanes into pairs.
+SK_AVX512_BF16 void convert_wide(const float* src, int64_t kc, Bf16* dst) {
   int64_t k = 0;
   for (; k + 2 <= kc; k += 2, src += 2 * kNR, dst += 2 * kNR) {
-    const __m512bh both = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + kNR), _mm512_loadu_ps(src));
-    _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i>(both)));
+    _mm512_storeu_si512(dst, pair_words(_mm512_loadu_ps(src), _mm512_loadu_ps(src + kNR)));
   }
   if (k < kc) {  // an odd depth: the last pair's second values are zero
-    const __m512bh both = _mm512_cvtne2ps_pbh(_mm512_setzero_ps(), _mm512_loadu_ps(src));
-    _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i>(both)));
+    _mm512_storeu_si512(dst, pair_words(_mm512_loadu_ps(src), _mm512_setzero_ps()));
+  }
+}
+
+// A pair row of a run: whole where the run fills Full (16) lanes, else only its lanes, masked (AMD
+// stores masked vectors slowly, and a 16-pixel strip is one run wherever output rows are multiples of
+// 16 pixels: ResNet's stem, 112).
+template <bool Full>
+SK_AVX512_BF16 inline void store_pairs(Bf16* dst, __mmask16 lanes, __m512i words) {
+  if (Full) {
+    _mm512_storeu_si512(dst, words);
+  } else {
+    _mm512_mask_storeu_epi32(dst, lanes, words);
+  }
+}
+
+template <bool Full>
+SK_AVX512_BF16 __attribute__((always_inline)) inline void gather_pairs(const float* src, const int64_t* offsets,
+                                                                      int64_t depth, __mmask16 lanes, Bf16* dst,
+                                                                      int64_t pair_stride) {
+  int64_t k = 0;
+  for (; k + 4 <= depth; k += 4, dst += 2 * pair_stride) {  // two pairs in flight
+    const __m512 v0 = _mm512_maskz_loadu_ps(lanes, src + offsets[k]);
+    const __m512 v1 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 1]);
+    const __m512 v2 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 2]);
+    const __m512 v3 = _mm512_maskz_loadu_ps(lanes, src + offsets[k + 3]);
+    store_pairs<Full>(dst, lanes, pair_words(v0, v1));
+    store_pairs<Full>(dst + pair_stride, lanes, pair_words(v2, v3));
+  }
+  for (; k < depth; k += 2, dst += pair_stride) {
+    const __m512 first = _mm512_maskz_loadu_ps(lanes, src + offsets[k]);
+    const __m512 second = k + 1 < depth ? _mm512_maskz_loadu_ps(lanes, src + offsets[k + 1]) : _mm512_setzero_ps();
+    store_pairs<Full>(dst, lanes, pair_words(first, second));
   }
 }
 
@@ -656,10 +690,16 @@ SK_AVX512_BF16 void interleave_bf16_avx512(const float* first, const float* seco
   }
 }
 
+SK_AVX512_BF16 void gather_bf16_avx512(const float* src, const int64_t* offsets, int64_t depth, int64_t count,
+                                       Bf16* dst, int64_t width) {
+  if (count == 16) return gather_pairs<true>(src, offsets, depth, 0xFFFF, dst, 2 * width);
+  gather_pairs<false>(src, offsets, depth, first_lanes(count), dst, 2 * width);
+}
+
 Bf16Kernels select_bf16_kernels() {
   if (cpu_features().avx512_bf16) {
     return {convert_bf16_avx512, microkernel_bf16_avx512, microkernel_bf16_avx512_indirect,
-            microkernel_bf16_avx512_listed, interleave_bf16_avx512};
+            microkernel_bf16_avx512_listed, interleave_bf16_avx512, gather_bf16_avx512};
   }
   return {};
 }
