@@ -1,5 +1,6 @@
 #include "backends/cpu/edge_tiles.h"
 
+#include <cstdlib>
 #include <iterator>
 
 namespace stridekit::cpu {
@@ -11,8 +12,9 @@ int64_t whole_tiles(int64_t pixels) { return (pixels + kMR - 1) / kMR * kMR; }
 
 }  // namespace
 
-EdgeTiles::EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps)
-    : steps_(steps),
+EdgeTiles::EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps, bool exact)
+    : exact_(exact),
+      steps_(steps),
       block_steps_(block_steps),
       blocks_((steps + block_steps - 1) / block_steps),
       out_pixels_(q.out_pixels) {
@@ -22,6 +24,10 @@ EdgeTiles::EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps)
   }
   for (int d = 0; d < 2; ++d) {
     if (!find_spans(d)) return;  // too many kinds of edge: unused
+  }
+  if (exact) {
+    if (find_spans(2)) lay_out(true);
+    return;
   }
   // The columns take classes of their own where their edges alone skip at least 2% of a row's taps,
   // and the order then still passes the test below: a narrow output's edge columns may fill more
@@ -58,11 +64,12 @@ bool EdgeTiles::lay_out(bool split_columns) {
     listed += kept_[c];
     values_ += 2 * kept_[c] + blocks_ + 1;
   });
-  // Empty rows cost a share of the loads of the tiles they end, lists their writing and reading, and
-  // the edge tiles finish early while the others keep their threads no shorter: worth it where at
-  // least 2% of the multiply-adds are skipped (ResNet l2 skips 1.2% of its and ran 1-3% slower so),
-  // and the empty rows and the lists stay small beside the output and the depth.
-  used_ = skipped * 50 >= out_pixels_ * steps_ && (rows_ - out_pixels_) * 8 <= out_pixels_ && listed <= 8 * steps_;
+  // Empty rows cost a share of the loads of the tiles they end, and lists their writing and reading:
+  // worth it where at least 2% of the multiply-adds are skipped (ResNet l2 skips 1.2% of its and ran
+  // 1-3% slower so; with the threads' rows cut by work, row_cuts, within 1.5%), or where the input is read
+  // unpadded (exact), and the empty rows and the lists stay small beside the output and the depth.
+  used_ = (exact_ || skipped * 50 >= out_pixels_ * steps_) && (rows_ - out_pixels_) * 8 <= out_pixels_ &&
+          listed <= 8 * steps_;
   values_ += 2 * rows_ + 2 * (rows_ / kMR);
   return used_;
 }
@@ -120,7 +127,7 @@ void EdgeTiles::for_each_segment(Segment segment) const {
   };
   auto columns_of = [&](int64_t first_row, int64_t rows, int outer) {
     bool split = split_columns_;
-    if (split) column_runs([&](int64_t, int64_t columns, int) { split = split && rows * columns >= kMR; });
+    if (split && !exact_) column_runs([&](int64_t, int64_t columns, int) { split = split && rows * columns >= kMR; });
     if (!split) return segment(first_row, rows, 0, out_[2], outer * span_count_[2]);
     column_runs([&](int64_t first, int64_t columns, int s2) {
       segment(first_row, rows, first, columns, outer * span_count_[2] + s2);
@@ -198,6 +205,25 @@ void EdgeTiles::build(int64_t* memory, const int64_t* pixel_at, const int64_t* d
     while (block <= blocks_) block_begin[block++] = n;
     lists = block_begin + blocks_ + 1;
   }
+}
+
+void EdgeTiles::row_cuts(int64_t parts, int64_t* cuts) const {
+  // A tile's work: its pixels times the steps its class keeps (kept_[0], the interior's, is all of them).
+  const int64_t tiles = rows_ / kMR;
+  auto work = [&](int64_t tile) { return tile_pixels_[tile] * kept_[tile_class_[tile]]; };
+  int64_t total = 0;
+  for (int64_t tile = 0; tile < tiles; ++tile) total += work(tile);
+  int64_t tile = 0, done = 0;
+  cuts[0] = 0;
+  for (int64_t part = 1; part < parts; ++part) {
+    // A tile at least, then on while that brings the work done nearer to this part's share, leaving
+    // each later part a tile at least.
+    const int64_t share = total * part / parts, last = tiles - (parts - part);
+    if (tile < last) done += work(tile++);
+    while (tile < last && std::abs(done + work(tile) - share) <= std::abs(done - share)) done += work(tile++);
+    cuts[part] = tile * kMR;
+  }
+  cuts[parts] = rows_;
 }
 
 }  // namespace stridekit::cpu

@@ -8,15 +8,19 @@
 // GEMM takes the pixels in their own order cut into segments of one edge class each (how many taps of
 // each dimension read padding before and after the input), every segment's pixels dealt evenly to
 // whole tiles, filled up with empty rows: the tiles of a top row skip the taps above the input, in
-// every channel. An edge
-// tile runs over the depth steps its class keeps, listed per depth block with the B step each reads;
-// the others over all of them.
+// every channel. An edge tile runs over the depth steps its class keeps, listed per depth block with
+// the B step each reads; the others over all of them.
 //
 // A segment is a run of whole output rows of one class along the outer dimensions (depth and height),
 // and, where the columns' own edges skip enough (ResNet l4's left column, 4.1% of its multiply-adds),
 // the pixels of those rows in one column class: the first column of every row, then the interior
 // columns, row by row. Where they skip less, the columns stay together: on ResNet l2's 28-pixel rows
 // (1.2%) tiles that read six input rows at once made the layer 3-5% slower.
+//
+// Exact: every pixel in the class of its own padded taps, columns always apart, so that no tile reads
+// padding at all and the GEMM may read a small input where it lies, with no padded copy
+// (conv_forward.cc, skips_padding). The edge tiles all come first, so the threads take the rows in
+// runs of about equal work (row_cuts), not of equal length.
 #pragma once
 
 #include <algorithm>
@@ -42,10 +46,12 @@ class EdgeTiles {
 
   // For the output pixels of q (an image, or a band of one) and a depth of `steps` steps, tap fastest
   // ((channel, tap), or (channel pair, tap) for bf16 words), that the GEMM takes `block_steps` at a time.
-  EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps);
+  // `exact`: every pixel in the class of its own padded taps, columns included, so that no tile reads
+  // a tap in the padding at all: then the GEMM may read the input where it lies, unpadded.
+  EdgeTiles(const ConvProblem& q, int64_t steps, int64_t block_steps, bool exact = false);
 
-  // Whether the GEMM takes this order: its edge tiles skip at least 2% of the multiply-adds, and the
-  // empty rows and the lists of steps stay small beside the work.
+  // Whether the GEMM takes this order: its edge tiles skip at least 2% of the multiply-adds (exact:
+  // every padded tap), and the empty rows and the lists of steps stay small beside the work.
   bool used() const { return used_; }
   // Rows of the reordered GEMM: every pixel once, and the empty rows that fill the edge classes' tiles.
   int64_t rows() const { return rows_; }
@@ -63,6 +69,10 @@ class EdgeTiles {
   // Pixels in the tile of kMR rows starting at row `first` (a multiple of kMR), 1 to kMR: empty rows
   // only ever end a tile.
   int pixels_in(int64_t first) const { return static_cast<int>(tile_pixels_[first / kMR]); }
+  // Row boundaries that cut the reordered rows into `parts` runs of whole tiles (cuts[0] = 0, cuts[parts]
+  // = rows()) with about the same multiply-adds each: an even cut would give the edge tiles, which all
+  // come first, to the first part, whose thread then finishes early and waits.
+  void row_cuts(int64_t parts, int64_t* cuts) const;
   // The steps that tile multiplies in depth block `block`: `all` for an interior tile.
   DepthSteps steps(int64_t first, int64_t block, DepthSteps all) const {
     const int64_t c = tile_class_[first / kMR];
@@ -106,6 +116,7 @@ class EdgeTiles {
   void for_each_segment(Segment segment) const;
 
   bool used_ = false;
+  bool exact_ = false;
   bool split_columns_ = false;
   int64_t rows_ = 0, values_ = 0;
   int64_t steps_ = 0, block_steps_ = 0, blocks_ = 0, out_pixels_ = 0;

@@ -436,6 +436,9 @@ inline void gemm_tile_indirect_bf16(const GemmKernels& kernels, int64_t mc, int6
 // finishes: 49 strips of 16 pixels in 4 tiles are 13, 12, 12 and 12 strips, not 13, 13, 13 and 10.
 struct Blocking {
   int64_t M, N, m_tiles, n_tiles;
+  // m_tiles + 1 row boundaries where rows are dealt by their work rather than evenly (edge tiles,
+  // whose rows skip some depth steps: EdgeTiles::row_cuts), else null.
+  const int64_t* row_cuts = nullptr;
 };
 
 constexpr int64_t kRuntimeTile = 256;
@@ -457,7 +460,12 @@ inline void tile_range(int64_t size, int64_t unit, int64_t tiles, int64_t t, int
 inline Tile tile_at(const Blocking& b, int64_t item, int64_t groups) {
   const int64_t outer = item / (b.m_tiles * b.n_tiles);
   int64_t row0, row1, col0, col1;
-  tile_range(b.M, kMR, b.m_tiles, (item / b.n_tiles) % b.m_tiles, &row0, &row1);
+  const int64_t m_tile = (item / b.n_tiles) % b.m_tiles;
+  if (b.row_cuts) {
+    row0 = b.row_cuts[m_tile], row1 = b.row_cuts[m_tile + 1];
+  } else {
+    tile_range(b.M, kMR, b.m_tiles, m_tile, &row0, &row1);
+  }
   tile_range(b.N, kNR, b.n_tiles, item % b.n_tiles, &col0, &col1);
   return {outer / groups, outer % groups, row0, col0, row1 - row0, col1 - col0};
 }
