@@ -345,19 +345,22 @@ bool reads_inside(const ConvProblem& q) {
 
 // Whether the indirect kernel reads q's input as it is, padding and all, its edge tiles (edge_tiles.h,
 // exact) skipping every tap that reads padding, rather than a padded copy: where the input is small
-// enough to stay in a core's L2 while the tiles read it, kInPlacePaddedBytes. The tiles then read each
-// input line many times (once per 64 output channels) and the copy is pure cost: ResNet l4 (0.4 MB)
-// ran 1.02-1.06x faster so in float32, its input hot or rotated among eight. A larger input is read
-// from the L3 at the tiles' scattered pace, which a copy streaming it in order outruns: ResNet l2
-// (1.6 MB) ran 1.06x faster on one input used again and again, but 0.88x on eight in turn, and a
-// batch of 8 on one thread per image 0.89-0.94x. (bf16 makes words of the input either way, and
-// ran within 2-3% both ways on l2, l4, C3D and a batch of 8.)
-// Each output pixel's first input position must lie inside the input, so that a tile's row pointers
-// do too (tap offsets reach back from there to its kept taps), and an exact order must exist whose
-// empty rows and lists stay small. `steps`: the kernel's depth steps, `block_steps` per depth block.
+// enough to stay in a core's L2 while the tiles read it (kInPlacePaddedBytes), and read often enough
+// there, once per 64 output channels (kInPlaceMinChannels), for the copy to be pure cost. ResNet l4
+// (0.4 MB, 512 channels) ran 1.02-1.07x faster so in float32, its input used again and again or
+// rotated among eight, and a 3 x 3 stride-1 layer of 256 channels on 14 x 14 1.02x; one of 128
+// channels on 28 x 28 (0.4 MB) ran 0.96x. A larger input is read from the L3 at the tiles' scattered
+// pace, which a copy streaming it in order outruns: ResNet l2 (1.6 MB) ran 1.06x faster on one input
+// used again and again, but 0.88x on eight in turn, and a batch of 8 on one thread per image
+// 0.89-0.94x. (bf16 makes words of the input either way and ran within 2-3% both ways on every layer
+// tried.) Each output pixel's first input position must lie inside the input, so that a tile's row
+// pointers do too (tap offsets reach back from there to its kept taps), and an exact order must exist
+// whose empty rows and lists stay small. `steps`: the kernel's depth steps, `block_steps` per block.
 constexpr int64_t kInPlacePaddedBytes = int64_t{512} << 10;
+constexpr int64_t kInPlaceMinChannels = 256;
 
 bool skips_padding(const ConvProblem& q, int64_t steps, int64_t block_steps) {
+  if (q.Kg < kInPlaceMinChannels) return false;
   if (q.C * q.in_pixels * static_cast<int64_t>(sizeof(float)) > kInPlacePaddedBytes) return false;
   for (int d = 0; d < 3; ++d) {
     if ((q.out[d] - 1) * q.stride[d] >= q.in[d]) return false;
