@@ -95,8 +95,8 @@ struct PhasePatches {
   }
 
   // As bf16 pair strips, `strip_stride` values apart, converted as they are gathered
-  // (GemmKernels::bf16_gather): no float32 strips to write and read back, which took the stem's bf16
-  // call 7% of its time in conversion alone.
+  // (GemmKernels::bf16_gather): no float32 strips to write and read back (converting them took 7% of
+  // the stem's bf16 samples).
   void pack_bf16(const GemmKernels& kernels, int64_t start, int64_t count, int64_t k0, int64_t kc, Bf16* dst,
                  int64_t strip_stride) const {
     pack_runs(start, count, k0, kc, dst, strip_stride, (kc + 1) / 2, 2,
@@ -660,11 +660,10 @@ void run_channels_first(const sk_plan& plan, const ConvProblem& p, const ConvPro
   const int64_t bf16_group_stride = bf16_layout(weight_layout).floats();
   Blocking b = rows ? choose_blocking(edges ? edges->rows() : q.out_pixels, q.Kg, q.groups, threads, true)
                     : choose_blocking(q.Kg, q.out_pixels, q.groups, threads, false);
-  std::vector<int64_t> row_cuts;
   if (edges) {
-    row_cuts.resize(static_cast<size_t>(b.m_tiles + 1));
-    edges->row_cuts(b.m_tiles, row_cuts.data());
-    b.row_cuts = row_cuts.data();
+    int64_t* cuts = reinterpret_cast<int64_t*>(thread_scratch(kScratchCuts, static_cast<size_t>(2 * (b.m_tiles + 1))));
+    edges->row_cuts(b.m_tiles, cuts);
+    b.row_cuts = cuts;
   }
   const int64_t out_stride = p.out_pixels;  // floats from one output channel to the next
   pool.parallel_for(q.groups * b.m_tiles * b.n_tiles, [&](int64_t item, int) {

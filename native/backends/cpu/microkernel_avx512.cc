@@ -527,6 +527,7 @@ SK_AVX512_BF16 inline void store_pairs(Bf16* dst, __mmask16 lanes, __m512i words
   }
 }
 
+// gather_bf16_avx512's loop: the run's `depth` steps in pair rows `pair_stride` values apart.
 template <bool Full>
 SK_AVX512_BF16 __attribute__((always_inline)) inline void gather_pairs(const float* src, const int64_t* offsets,
                                                                       int64_t depth, __mmask16 lanes, Bf16* dst,

@@ -14,7 +14,8 @@ enum ScratchSlot {
   kScratchShared = 4, // the calling thread's buffer shared by all tiles of one parallel_for
   kScratchBf16A = 5,  // per tile, precision bf16: the A block converted to bf16 pairs
   kScratchBf16B = 6,  // per tile, precision bf16: the B block converted to bf16 pairs
-  kScratchSlots = 7
+  kScratchCuts = 7,   // the calling thread's row boundaries of one parallel_for (EdgeTiles::row_cuts)
+  kScratchSlots = 8
 };
 
 // At least `floats` floats, 64-byte aligned, private to the calling thread; valid until the same
