@@ -49,13 +49,14 @@ struct PhasePatches {
     int64_t count;  // lanes
   };
 
-  // Pixels [start, start + count) at depths [k0, k0 + kc), in strips of Width lanes, as `lane_values`
-  // values of T per lane and `rows` rows of Width lanes per strip: strip s at dst + s * strip_stride.
+  // Pixels [start, start + count) at depths [k0, k0 + kc), in strips of Width lanes of 32 bits each:
+  // a float32 depth step per row of lanes, or a pair of bf16 steps. Strip s at dst + s * strip_stride.
   // Each run of pixels that share an output row goes to copy(first input, depth offsets, lanes, dst);
   // the last strip's unused lanes are zeroed (they multiply into results nobody stores).
   template <class T, class Copy>
-  void pack_runs(int64_t start, int64_t count, int64_t k0, int64_t kc, T* dst, int64_t strip_stride, int64_t rows,
-                 int lane_values, Copy copy) const {
+  void pack_runs(int64_t start, int64_t count, int64_t k0, int64_t kc, T* dst, int64_t strip_stride, Copy copy) const {
+    constexpr int64_t lane_values = sizeof(float) / sizeof(T);  // values of T in a lane: 1 float, 2 bf16
+    const int64_t rows = (kc + lane_values - 1) / lane_values, row_values = Width * lane_values;
     const int64_t strips = (count + Width - 1) / Width;
     const int64_t max_runs = count + strips;
     const size_t index_bytes =
@@ -63,7 +64,6 @@ struct PhasePatches {
     Run* runs = reinterpret_cast<Run*>(thread_scratch(kScratchIndex, index_bytes / sizeof(float) + 1));
     int64_t* source = reinterpret_cast<int64_t*>(runs + max_runs);  // per depth: its channel's tap
     int64_t run_count = 0;
-    const int64_t row_values = Width * lane_values;
     for (int64_t s = 0; s < strips; ++s) {
       const int64_t first = start + s * Width;
       const int64_t lanes = std::min<int64_t>(Width, start + count - first);
@@ -88,7 +88,7 @@ struct PhasePatches {
 
   // As float32 strips: depth k0 + k of strip s at dst + s * strip_stride + k * Width.
   void pack(int64_t start, int64_t count, int64_t k0, int64_t kc, float* dst, int64_t strip_stride) const {
-    pack_runs(start, count, k0, kc, dst, strip_stride, kc, 1,
+    pack_runs(start, count, k0, kc, dst, strip_stride,
               [&](const float* from, const int64_t* depths, int64_t lanes, float* to) {
                 gather_run(from, depths, kc, lanes, to, Width);
               });
@@ -99,7 +99,7 @@ struct PhasePatches {
   // the stem's bf16 samples).
   void pack_bf16(const GemmKernels& kernels, int64_t start, int64_t count, int64_t k0, int64_t kc, Bf16* dst,
                  int64_t strip_stride) const {
-    pack_runs(start, count, k0, kc, dst, strip_stride, (kc + 1) / 2, 2,
+    pack_runs(start, count, k0, kc, dst, strip_stride,
               [&](const float* from, const int64_t* depths, int64_t lanes, Bf16* to) {
                 kernels.bf16_gather(from, depths, kc, lanes, to, Width);
               });
